@@ -1,0 +1,121 @@
+"""API Gateway REST proxy integration, reproduced: events in, responses out, and the
+in-process invocation of a function declared in ``template.yaml``."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from devkit import template as tpl
+
+
+def build_event(*, method: str, path: str, route: tpl.Route | None, path_params: dict[str, str] | None,
+                headers: list[tuple[str, str]] | None = None, query: str = "", body: bytes = b"",
+                binary_types: list[str] | None = None, stage: str = "v1", source_ip: str = "127.0.0.1",
+                request_id: str | None = None) -> dict[str, Any]:
+    """The event API Gateway's REST proxy integration sends for this request."""
+    headers = headers or []
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in headers:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    q_multi: dict[str, list[str]] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        q_multi.setdefault(k, []).append(v)
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    media = content_type.split(";")[0].strip().lower()
+    is_binary = bool(body) and any(_media_match(t, media) for t in (binary_types or []))
+    request_id = request_id or str(uuid.uuid4())
+    now = time.time()
+    return {
+        "resource": route.path if route else path,
+        "path": path,
+        "httpMethod": method.upper(),
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+        "queryStringParameters": {k: v[-1] for k, v in q_multi.items()} or None,
+        "multiValueQueryStringParameters": q_multi or None,
+        "pathParameters": path_params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "local",
+            "resourcePath": route.path if route else path,
+            "httpMethod": method.upper(),
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": f"/{stage}{path}",
+            "accountId": tpl.ACCOUNT,
+            "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": "localhost",
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": request_id,
+            "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent") or single.get("user-agent"),
+                         "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
+                         "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
+                         "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None},
+            "domainName": "localhost",
+            "apiId": "local",
+        },
+        "body": (base64.b64encode(body).decode() if is_binary else body.decode("utf-8", "replace")) if body else None,
+        "isBase64Encoded": is_binary,
+    }
+
+
+def _media_match(pattern: str, media: str) -> bool:
+    if pattern in ("*/*", media):
+        return True
+    if pattern.endswith("/*"):
+        return media.startswith(pattern[:-1])
+    return False
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int
+    timeout: int
+    aws_request_id: str
+    invoked_function_arn: str
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+_modules: dict[str, ModuleType] = {}
+
+
+def load_handler(fn: tpl.Function) -> Any:
+    """Import a function's handler the way Lambda does: layer first on the path."""
+    module = _modules.get(fn.logical_id)
+    if module is None:
+        for layer in fn.layers:
+            if str(layer) not in sys.path:
+                sys.path.insert(0, str(layer))
+        spec = importlib.util.spec_from_file_location(f"lambda_{fn.logical_id}", fn.module_file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[fn.logical_id] = module
+    return getattr(module, fn.attribute)
+
+
+def invoke(fn: tpl.Function, event: dict[str, Any]) -> dict[str, Any]:
+    request_id = (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
+    context = LambdaContext(function_name=fn.logical_id, memory_limit_in_mb=fn.memory, timeout=fn.timeout,
+                            aws_request_id=request_id,
+                            invoked_function_arn=f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:{fn.logical_id}")
+    return load_handler(fn)(event, context)

@@ -1,0 +1,81 @@
+"""Demo data for the local run, the fixtures in ``events/`` and the tests.
+
+Tokens here are fixed so that the fixtures can carry them; they are created only
+on the embedded AWS (never by a deployment).  ``python -m devkit.clients`` makes
+real clients with random tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ticketing import auth, catalog, service
+from ticketing.model import SYSTEM
+
+COUNTER_FLOOR = 1000
+
+# name, token, dialects, groups, permissions, partner id, user id, enabled
+CLIENTS: list[dict[str, Any]] = [
+    {"name": "Demo canonical client", "token": "tkt_demo_canonical", "dialects": ["canonical"]},
+    {"name": "Demo MyHRW partner 17", "token": "tkt_demo_myhrw", "dialects": ["myhrw"],
+     "groups": ["PartnerInteraction"], "partner_id": 17},
+    {"name": "Demo MyHRW partner 18", "token": "tkt_demo_myhrw_partner18", "dialects": ["myhrw"],
+     "groups": ["PartnerInteraction"], "partner_id": 18},
+    {"name": "Demo MyHRW reader (no partner group)", "token": "tkt_demo_myhrw_nogroup", "dialects": ["myhrw"],
+     "groups": ["Reporting"], "partner_id": 19},
+    {"name": "Demo SPP client", "token": "tkt_demo_spp", "dialects": ["spp"],
+     "permissions": ["ticket_access", "ticket_management"], "user_id": 1},
+    {"name": "Demo SPP read-only client", "token": "tkt_demo_spp_readonly", "dialects": ["spp"],
+     "permissions": ["ticket_access"], "user_id": 2},
+    {"name": "Demo ParticleSpace client", "token": "tkt_demo_particlespace", "dialects": ["particlespace"]},
+    {"name": "Kapture Dev API's", "token": "tkt_demo_kapture", "dialects": ["kapture"], "user_id": 209803},
+    {"name": "Demo servicedesk client", "token": "tkt_demo_servicedesk", "dialects": ["servicedesk"]},
+    {"name": "Demo disabled client", "token": "tkt_demo_disabled", "enabled": False,
+     "dialects": ["canonical", "myhrw", "spp", "particlespace", "kapture", "servicedesk"],
+     "groups": ["PartnerInteraction"], "permissions": ["ticket_access", "ticket_management"], "partner_id": 20},
+]
+
+TICKETS: list[dict[str, Any]] = [
+    {"type": "incident", "title": "Printer on the 3rd floor jams", "status": "open",
+     "description": "Paper jam on every second print job.", "queue": "facilities", "priority": 2,
+     "tags": ["printer"], "tasks": [{"title": "Investigate the jam"}, {"title": "Order spare rollers"}]},
+    {"type": "ticket", "title": "Leaking faucet", "status": "open",
+     "description": "Leak under the kitchen sink in 1A requires new part.", "queue": "maintenance"},
+    {"type": "service_request", "title": "New laptop for Alice", "status": "new",
+     "description": "Standard developer laptop.", "tasks": [{"title": "Order the laptop"}]},
+    {"type": "ticket", "title": "Mobile app login fails", "status": "pending",
+     "description": "Users on Android cannot log in since 2.3.1.", "queue": "mobile", "tags": ["app"]},
+    {"type": "incident", "title": "VPN drops every hour", "status": "in_progress",
+     "description": "Several remote users report hourly disconnects.", "priority": 3},
+    {"type": "problem", "title": "Recurring VPN disconnects", "status": "open"},
+    {"type": "change", "title": "Upgrade the VPN concentrator firmware", "status": "new"},
+]
+
+
+def seed(dynamodb: Any = None) -> dict[str, Any]:
+    """Seed the catalog, the demo clients and the demo tickets into empty tables."""
+    repo = service.repository()
+    repo.store_catalog_document(json.dumps(catalog.default_catalog().model_dump(mode="json")))
+    catalog.reset()
+    for spec in CLIENTS:
+        spec = dict(spec)
+        token = spec.pop("token")
+        enabled = spec.pop("enabled", True)
+        _, client = auth.create_client(token=token, **spec)
+        if not enabled:
+            auth.save_client(client.model_copy(update={"enabled": False}), auth.hash_token(token))
+    repo.set_counter_floor(COUNTER_FLOOR)
+    tickets = [service.create_ticket(service.NewTicket.model_validate(t), SYSTEM) for t in TICKETS]
+    return {"tickets": [t.id for t in tickets], "clients": [c["token"] for c in CLIENTS]}
+
+
+def credentials() -> dict[str, dict[str, str]]:
+    """Each demo client's full Authorization header value, by dialect."""
+    schemes = {"kapture": "Basic"}
+    out: dict[str, dict[str, str]] = {}
+    for spec in CLIENTS:
+        for dialect in spec["dialects"]:
+            label = spec["token"].removeprefix("tkt_demo_")
+            out.setdefault(dialect, {})[label] = f"{schemes.get(dialect, 'Bearer')} {spec['token']}"
+    return out

@@ -1,0 +1,103 @@
+"""The embedded AWS: create what ``template.yaml`` declares on moto (in process or
+moto's server), point the layer at it, and give functions their environment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+
+from devkit import template as tpl
+
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": tpl.REGION,
+    "AWS_REGION": tpl.REGION,
+}
+LOCAL_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_DISABLED": "1",
+    "AUTH_CACHE_SECONDS": "0",
+    "CATALOG_CACHE_SECONDS": "0",
+}
+
+
+def function_environment(template: tpl.Template) -> dict[str, str]:
+    """The union of every function's environment; a clash between two is an error."""
+    env: dict[str, str] = {}
+    for fn in template.functions().values():
+        for key, value in fn.environment.items():
+            if key in env and env[key] != value:
+                raise RuntimeError(f"{fn.logical_id} sets {key}={value!r}, another function {env[key]!r}")
+            env[key] = value
+    return env
+
+
+def apply_environment(template: tpl.Template, endpoint_url: str | None = None,
+                      extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**FAKE_ENV, **function_environment(template), **LOCAL_ENV, **(extra or {})}
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    os.environ.update(env)
+    reset_caches()
+    return env
+
+
+def reset_caches() -> None:
+    """Forget every per-container cache of the layer (clients, settings, catalog...)."""
+    import importlib
+
+    for module, attr in [("ticketing.settings", "reset"), ("ticketing.aws", "reset"), ("ticketing.auth", "reset"),
+                         ("ticketing.catalog", "reset"), ("ticketing.service", "reset"),
+                         ("ticketing.idempotency", "_persistence")]:
+        mod = importlib.import_module(module)
+        fn = getattr(mod, attr)
+        if hasattr(fn, "cache_clear"):
+            fn.cache_clear()
+        else:
+            fn()
+    for extra in ("ticketing.notifications",):
+        try:
+            importlib.import_module(extra).reset()
+        except (ImportError, AttributeError):
+            pass
+
+
+def session(endpoint_url: str | None = None) -> Any:
+    return boto3.session.Session(region_name=tpl.REGION, aws_access_key_id="testing",
+                                 aws_secret_access_key="testing", aws_session_token="testing")
+
+
+def create_resources(template: tpl.Template, endpoint_url: str | None = None) -> None:
+    """Create the template's tables (and other resources it declares) on the embedded AWS."""
+    s = session()
+    ddb = s.client("dynamodb", endpoint_url=endpoint_url)
+    existing = set(ddb.list_tables().get("TableNames", []))
+    for logical_id, props in template.tables().items():
+        name = template.physical_name(logical_id)
+        if name in existing:
+            continue
+        kwargs: dict[str, Any] = {
+            "TableName": name, "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        ddb.create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "AttributeName": ttl["AttributeName"], "Enabled": True})
+    for logical_id, res in template.of_type("AWS::SQS::Queue").items():
+        s.client("sqs", endpoint_url=endpoint_url).create_queue(QueueName=logical_id)
+    for logical_id, res in template.of_type("AWS::Scheduler::ScheduleGroup").items():
+        client = s.client("scheduler", endpoint_url=endpoint_url)
+        try:
+            client.create_schedule_group(Name=template.physical_name(logical_id))
+        except client.exceptions.ConflictException:
+            pass
+    for logical_id, res in template.of_type("AWS::SES::EmailIdentity").items():
+        identity = template.resolve(res["Properties"]["EmailIdentity"])
+        s.client("ses", endpoint_url=endpoint_url).verify_email_identity(EmailAddress=identity)

@@ -1,0 +1,196 @@
+"""Read ``template.yaml`` the way SAM does, so nothing here keeps a second list of
+functions, routes, tables or environment variables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: _intrinsic(loader, suffix, node))
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /tickets/{id}
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = ""
+        for part in re.split(r"(\{[^}]+\})", self.path):
+            if part.startswith("{") and part.endswith("+}"):
+                regex += f"(?P<{part[1:-2]}>.+)"
+            elif part.startswith("{"):
+                regex += f"(?P<{part[1:-1]}>[^/]+)"
+            else:
+                regex += re.escape(part)
+        return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    logical_id: str
+
+
+@dataclass
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    routes: list[Route] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+    layers: list[Path] = field(default_factory=list)
+    timeout: int = 3
+    memory: int = 128
+
+    @property
+    def module_file(self) -> Path:
+        module, _, _ = self.handler.rpartition(".")
+        return self.code_uri / (module.replace(".", "/") + ".py")
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+@dataclass
+class Template:
+    doc: dict[str, Any]
+    parameters: dict[str, str]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.doc.get("Resources", {})
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v.get("Type") == kind}
+
+    # -- intrinsic resolution for local use --------------------------------------
+    def physical_name(self, logical_id: str) -> str:
+        res = self.resources[logical_id]
+        kind = res.get("Type", "")
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{logical_id}"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
+        return logical_id
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id].get("Type", "")
+        service = {"AWS::Serverless::Function": "lambda", "AWS::SQS::Queue": "sqs", "AWS::SNS::Topic": "sns",
+                   "AWS::IAM::Role": "iam", "AWS::DynamoDB::Table": "dynamodb",
+                   "AWS::Scheduler::ScheduleGroup": "scheduler"}.get(kind, "x")
+        if service == "lambda":
+            return self.physical_name(logical_id)
+        if service == "iam":
+            return f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
+        if service == "dynamodb":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{logical_id}"
+        if service == "scheduler":
+            return f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{logical_id}"
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{logical_id}"
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                if arg in self.parameters:
+                    return self.parameters[arg]
+                if arg == "AWS::Region":
+                    return REGION
+                if arg == "AWS::AccountId":
+                    return ACCOUNT
+                return self.physical_name(arg)
+            if key == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.arn(logical) if attr == "Arn" else self.physical_name(logical)
+            if key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                extra = {} if isinstance(arg, str) else arg[1]
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(
+                    self.resolve(extra[m.group(1)]) if m.group(1) in extra else
+                    self.resolve({"Fn::GetAtt": m.group(1).split(".", 1)}) if "." in m.group(1) else
+                    self.resolve({"Ref": m.group(1)})), text)
+            if key == "Fn::Join":
+                sep, parts = arg
+                return sep.join(str(self.resolve(p)) for p in parts)
+        return value
+
+    # -- what SAM would deploy ---------------------------------------------------------
+    def functions(self) -> dict[str, Function]:
+        glob = self.doc.get("Globals", {}).get("Function", {})
+        out = {}
+        for logical_id, res in self.of_type("AWS::Serverless::Function").items():
+            props = {**glob, **res.get("Properties", {})}
+            env = {**glob.get("Environment", {}).get("Variables", {}),
+                   **res.get("Properties", {}).get("Environment", {}).get("Variables", {})}
+            routes = []
+            for ev in (props.get("Events") or {}).values():
+                if ev.get("Type") == "Api":
+                    routes.append(Route(ev["Properties"]["Method"].upper(), ev["Properties"]["Path"]))
+            layers = []
+            for layer in props.get("Layers", []):
+                ref = layer.get("Ref") if isinstance(layer, dict) else None
+                if ref and ref in self.resources:
+                    layers.append(ROOT / self.resources[ref]["Properties"]["ContentUri"])
+            out[logical_id] = Function(
+                logical_id=logical_id, code_uri=ROOT / props["CodeUri"], handler=props["Handler"], routes=routes,
+                environment={k: str(self.resolve(v)) for k, v in env.items()}, layers=layers,
+                timeout=int(props.get("Timeout", 3)), memory=int(props.get("MemorySize", 128)))
+        return out
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return {k: v["Properties"] for k, v in self.of_type("AWS::DynamoDB::Table").items()}
+
+    def binary_media_types(self) -> list[str]:
+        types: list[str] = []
+        for res in self.of_type("AWS::Serverless::Api").values():
+            types += [t.replace("~1", "/") for t in res.get("Properties", {}).get("BinaryMediaTypes", [])]
+        return types
+
+    def stage_name(self) -> str:
+        for res in self.of_type("AWS::Serverless::Api").values():
+            return str(self.resolve(res.get("Properties", {}).get("StageName", "Prod")))
+        return "Prod"
+
+
+def load(path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> Template:
+    doc = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    params = {k: str(v.get("Default", "")) for k, v in (doc.get("Parameters") or {}).items()}
+    params.update(overrides or {})
+    return Template(doc, params)
+
+
+@lru_cache(maxsize=1)
+def default() -> Template:
+    return load()

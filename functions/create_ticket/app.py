@@ -1,0 +1,5 @@
+"""POST /tickets -- create a ticket (canonical API)."""
+
+from ticketing.dialects.canonical import create_handler as lambda_handler
+
+__all__ = ["lambda_handler"]

@@ -1,0 +1,142 @@
+"""API clients and their tokens.
+
+A token is 256 random bits; only its SHA-256 is stored (a slow password hash buys
+nothing for secrets of that entropy and would cost every request).  The clients
+table is keyed by that hash, so authenticating is one GetItem, cached per
+container for ``auth_cache_seconds`` (disabling a client takes effect within it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from ticketing import aws
+from ticketing.errors import Forbidden, Unauthenticated
+from ticketing.model import utcnow
+from ticketing.repository import marshal, unmarshal
+from ticketing.settings import get_settings
+
+TOKEN_PREFIX = "tkt_"
+_MAX_TOKEN = 512
+
+
+class Client(BaseModel):
+    client_id: str
+    name: str
+    dialects: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    permissions: list[str] = Field(default_factory=list)
+    partner_id: int | None = None
+    user_id: int | None = None
+    enabled: bool = True
+    created_at: datetime
+    expires_at: datetime | None = None
+
+    def allows(self, dialect: str) -> bool:
+        return "*" in self.dialects or dialect in self.dialects
+
+    def has_group(self, group: str) -> bool:
+        return group in self.groups
+
+    def has_permission(self, permission: str) -> bool:
+        return "*" in self.permissions or permission in self.permissions
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+_cache: dict[str, tuple[float, Client | None]] = {}
+
+
+def _table() -> str:
+    return get_settings().clients_table
+
+
+def lookup(token: str) -> Client | None:
+    digest = hash_token(token)
+    now = time.monotonic()
+    hit = _cache.get(digest)
+    if hit and hit[0] > now:
+        return hit[1]
+    resp = aws.dynamodb().get_item(TableName=_table(), Key={"token_hash": {"S": digest}}, ConsistentRead=True)
+    item = resp.get("Item")
+    client = Client.model_validate(unmarshal(item)) if item else None
+    ttl = get_settings().auth_cache_seconds
+    if ttl > 0 and client is not None:
+        if len(_cache) > 1024:
+            _cache.clear()
+        _cache[digest] = (now + ttl, client)
+    return client
+
+
+def parse_authorization(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    """The token of an ``Authorization: <scheme> <token>`` header, if well formed."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if not token or len(token) > _MAX_TOKEN or scheme.lower() not in {s.lower() for s in schemes}:
+        return None
+    return token
+
+
+def authenticate(token: str | None, dialect: str) -> Client:
+    """The enabled, unexpired client owning ``token`` that may speak ``dialect``."""
+    if token is None:
+        raise Unauthenticated("Missing or malformed credentials.")
+    client = lookup(token)
+    if client is None:
+        raise Unauthenticated("Invalid credentials.")
+    if not client.enabled or (client.expires_at is not None and client.expires_at <= utcnow()):
+        raise Unauthenticated("Credentials are disabled or expired.")
+    if not client.allows(dialect):
+        raise Forbidden(f"This client may not use the {dialect} API.", reason="dialect")
+    return client
+
+
+def save_client(client: Client, token_hash: str, *, dynamodb=None, table: str | None = None) -> None:
+    (dynamodb or aws.dynamodb()).put_item(
+        TableName=table or _table(),
+        Item=marshal({**client.model_dump(mode="json", exclude_none=True), "token_hash": token_hash}))
+
+
+def create_client(name: str, dialects: list[str], *, groups: list[str] | None = None,
+                  permissions: list[str] | None = None, partner_id: int | None = None,
+                  user_id: int | None = None, token: str | None = None, dynamodb=None,
+                  table: str | None = None) -> tuple[str, Client]:
+    """Create a client; returns its token, which is not kept anywhere in clear."""
+    token = token or new_token()
+    client = Client(client_id="cli_" + secrets.token_hex(8), name=name, dialects=dialects,
+                    groups=groups or [], permissions=permissions or [], partner_id=partner_id,
+                    user_id=user_id, created_at=utcnow())
+    save_client(client, hash_token(token), dynamodb=dynamodb, table=table)
+    return token, client
+
+
+def set_enabled(client_id: str, enabled: bool, *, dynamodb=None, table: str | None = None) -> int:
+    """Enable or disable every token of a client; returns how many were changed."""
+    ddb, table = dynamodb or aws.dynamodb(), table or _table()
+    changed = 0
+    for page in ddb.get_paginator("scan").paginate(
+            TableName=table, FilterExpression="client_id = :c",
+            ExpressionAttributeValues={":c": {"S": client_id}}, ProjectionExpression="token_hash"):
+        for item in page.get("Items", []):
+            ddb.update_item(TableName=table, Key={"token_hash": item["token_hash"]},
+                            UpdateExpression="SET enabled = :e", ExpressionAttributeValues={":e": {"BOOL": enabled}})
+            changed += 1
+    _cache.clear()
+    return changed
+
+
+def reset() -> None:
+    _cache.clear()

@@ -1,0 +1,29 @@
+"""boto3 clients, created once per container on first use (never at import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    tcp_keepalive=True,
+)
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def dynamodb() -> Any:
+    return client("dynamodb")
+
+
+def reset() -> None:
+    client.cache_clear()

@@ -1,0 +1,213 @@
+"""The canonical ticket API: the hub's own view of a ticket, errors as RFC 9457
+``application/problem+json``.  Bearer tokens; dialect name ``canonical``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ticketing import auth, idempotency, service
+from ticketing.dialects.common import actor_for, etag, if_match, validate
+from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
+from ticketing.http import BaseDialect, Request, Response, entrypoint
+from ticketing.model import AuditEntry, Task, Ticket
+from ticketing.repository import ChangeSet
+
+NAME = "canonical"
+PROBLEM = "application/problem+json"
+JSON_TYPES = {"application/json", "application/merge-patch+json", ""}
+
+
+class Canonical(BaseDialect):
+    name = NAME
+
+    def render_error(self, error: DomainError, request: Request | None) -> Response:
+        body: dict[str, Any] = {
+            "type": f"urn:tickets:problem:{error.code}",
+            "title": HTTPStatus(error.status).phrase,
+            "status": error.status,
+            "detail": error.message,
+        }
+        if request is not None:
+            body["instance"] = request.path
+            body["request_id"] = request.request_id
+        if error.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+        if "current_version" in error.detail:
+            body["current_version"] = error.detail["current_version"]
+        headers = {"WWW-Authenticate": 'Bearer realm="tickets"'} if error.status == 401 else {}
+        return Response(error.status, body, headers=headers, content_type=PROBLEM)
+
+
+DIALECT = Canonical()
+
+
+def _client(request: Request) -> auth.Client:
+    token = auth.parse_authorization(request.header("authorization"), ("Bearer",))
+    return auth.authenticate(token, NAME)
+
+
+def _json_body(request: Request) -> Any:
+    if request.media_type not in JSON_TYPES:
+        raise UnsupportedMediaType(f"Send the body as application/json, not {request.media_type}.")
+    body = request.json()
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+# -- views ---------------------------------------------------------------------------
+def render_ticket(ticket: Ticket) -> dict[str, Any]:
+    doc = ticket.model_dump(mode="json")
+    catalog = service.get_catalog()
+    doc["tasks"] = [render_task(t) for t in sorted(ticket.tasks.values(), key=lambda t: t.id)]
+    refs = [ticket.ref(t.ref_prefix) for k in ticket.type_history if (t := catalog.ticket_type(k))]
+    return {"id": ticket.id, "number": ticket.number, "key": ticket.key, "ref": service.current_ref(ticket),
+            "refs": refs, **doc}
+
+
+def render_task(task: Task) -> dict[str, Any]:
+    doc = task.model_dump(mode="json")
+    doc["partner_tickets"] = list(doc["partner_tickets"].values())
+    return doc
+
+
+def render_entry(entry: AuditEntry) -> dict[str, Any]:
+    return entry.model_dump(mode="json")
+
+
+def _ticket_response(status: int, ticket: Ticket, **headers: str) -> Response:
+    return Response(status, render_ticket(ticket), headers={"ETag": etag(ticket.version), **headers})
+
+
+# -- routes ------------------------------------------------------------------------------
+def create_ticket(request: Request, context: Any) -> Response:
+    client = _client(request)
+
+    def run() -> Response:
+        spec = validate(service.NewTicket, _json_body(request))
+        ticket = service.create_ticket(spec, actor_for(client, NAME, request))
+        return _ticket_response(201, ticket, Location=f"/tickets/{ticket.id}")
+
+    return idempotency.once(request, client.client_id, run, context)
+
+
+def get_ticket(request: Request, context: Any) -> Response:
+    _client(request)
+    ticket = service.get_ticket(request.path_params.get("id", ""))
+    if request.header("if-none-match") == etag(ticket.version):
+        return Response(304, None, headers={"ETag": etag(ticket.version)})
+    return _ticket_response(200, ticket)
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+def ticket_history(request: Request, context: Any) -> Response:
+    _client(request)
+    query = validate(HistoryQuery, request.query)
+    ticket, entries, next_cursor = service.history(request.path_params.get("id", ""), limit=query.limit,
+                                                   cursor=query.cursor)
+    headers = {}
+    if next_cursor:
+        headers["Link"] = f'</tickets/{ticket.id}/history?limit={query.limit}&cursor={next_cursor}>; rel="next"'
+    return Response(200, {"ticket_id": ticket.id, "items": [render_entry(e) for e in entries],
+                          "next_cursor": next_cursor}, headers=headers)
+
+
+class TicketPatch(BaseModel):
+    """JSON merge patch (RFC 7396) of a ticket's own fields; ``metadata`` merges key by key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=65536)] | None = None
+    status: str | None = None
+    sub_status: str | None = None
+    queue: service.Short | None = None
+    priority: int | None = Field(default=None, ge=0, le=5)
+    category: Annotated[str, StringConstraints(max_length=500)] | None = None
+    tags: list[service.Tag] | None = Field(default=None, max_length=50)
+    assignee_ids: list[Annotated[int, Field(gt=0)]] | None = Field(default=None, max_length=50)
+    requester_id: int | None = Field(default=None, gt=0)
+    order_number: service.Short | None = None
+    metadata: dict[str, Any] | None = Field(default=None, max_length=100)
+    follow_up_at: datetime | None = None
+
+
+def patch_ticket(request: Request, context: Any) -> Response:
+    client = _client(request)
+
+    def run() -> Response:
+        body = _json_body(request)
+        patch = validate(TicketPatch, body)
+        given = set(body)
+
+        def command(ticket: Ticket, cs: ChangeSet) -> None:
+            simple = given - {"status", "sub_status", "metadata"}
+            for name in simple:
+                value = getattr(patch, name)
+                if value is None and name in {"title", "description", "queue", "category"}:
+                    value = ""
+                if value is None and name in {"tags", "assignee_ids"}:
+                    value = []
+                if value is None and name == "priority":
+                    value = 0
+                setattr(ticket, name, value)
+            if "status" in given or "sub_status" in given:
+                status = patch.status if "status" in given and patch.status else ticket.status
+                sub = patch.sub_status if "sub_status" in given else (None if status != ticket.status else ticket.sub_status)
+                service.set_status(ticket, status, sub, cs.now)
+            if "metadata" in given:
+                merged = dict(ticket.metadata)
+                for k, v in (patch.metadata or {}).items():
+                    if v is None:
+                        merged.pop(k, None)
+                    else:
+                        merged[k] = v
+                ticket.metadata = merged
+
+        result = service.update_ticket(request.path_params.get("id", ""), command,
+                                       actor_for(client, NAME, request), if_match=if_match(request))
+        return _ticket_response(200, result.ticket)
+
+    return idempotency.once(request, client.client_id, run, context)
+
+
+class NewTaskBody(service.NewTask):
+    pass
+
+
+def add_task(request: Request, context: Any) -> Response:
+    client = _client(request)
+
+    def run() -> Response:
+        spec = validate(NewTaskBody, _json_body(request))
+        created: list[Task] = []
+
+        def command(ticket: Ticket, cs: ChangeSet) -> None:
+            task_id = max((t.id for t in ticket.tasks.values()), default=0) + 1
+            task = Task(id=task_id, title=spec.title, created_at=cs.now)
+            ticket.tasks = {**ticket.tasks, str(task_id): task}
+            created[:] = [task]
+
+        result = service.update_ticket(request.path_params.get("id", ""), command,
+                                       actor_for(client, NAME, request), if_match=if_match(request))
+        task = created[0]
+        return Response(201, render_task(task), headers={
+            "Location": f"/tickets/{result.ticket.id}/tasks/{task.id}", "ETag": etag(result.ticket.version)})
+
+    return idempotency.once(request, client.client_id, run, context)
+
+
+create_handler = entrypoint(DIALECT, create_ticket)
+get_handler = entrypoint(DIALECT, get_ticket)
+history_handler = entrypoint(DIALECT, ticket_history)
+patch_handler = entrypoint(DIALECT, patch_ticket)
+add_task_handler = entrypoint(DIALECT, add_task)

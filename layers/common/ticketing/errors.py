@@ -1,0 +1,78 @@
+"""Domain errors.  Each dialect renders them in its own format, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, errors: list[FieldError] | None = None, **detail):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+        self.detail = detail
+
+
+class BadRequest(DomainError):
+    status, code = 400, "bad_request"
+
+
+class ValidationFailed(BadRequest):
+    code = "validation_failed"
+
+
+class Unauthenticated(DomainError):
+    status, code = 401, "unauthenticated"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, code = 412, "precondition_failed"
+
+
+class PayloadTooLarge(DomainError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class IdempotencyMismatch(DomainError):
+    """The same Idempotency-Key was sent before with another request body."""
+
+    status, code = 422, "idempotency_key_reused"
+
+
+class Unavailable(DomainError):
+    """The store stayed throttled or unreachable after retries; nothing was applied."""
+
+    status, code = 503, "unavailable"
+
+
+@dataclass(slots=True)
+class Problem:
+    status: int
+    code: str
+    message: str
+    errors: list[FieldError] = field(default_factory=list)

@@ -1,0 +1,153 @@
+"""The ticket: one record that every dialect reads and writes through its own view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ticketing import ids
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class PartnerTicket(_Record):
+    """A partner system's own ticket linked to one task (MyHRW partner tickets)."""
+
+    partner_id: int
+    id: str
+    display_id: str = ""
+    type: str = ""
+    short_description: str = ""
+    description: str = ""
+    category: str = ""
+    status: str = ""
+    priority: str = ""
+    assignment_group: str = ""
+    assigned_to: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def slot(partner_id: int, technical_id: str) -> str:
+        return f"{partner_id}:{technical_id}"
+
+
+class Task(_Record):
+    id: int
+    title: str = ""
+    status: str = "open"
+    partner_tickets: dict[str, PartnerTicket] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class Notify(_Record):
+    """Who to tell about the ticket, and how (ParticleSpace notify settings)."""
+
+    enabled: bool = False
+    channel: str = ""  # "email" | "sms"
+    contacts: list[str] = Field(default_factory=list)
+    time: datetime | None = None
+    subject: str = ""
+    message: str = ""
+    automated: bool = False
+
+
+class Message(_Record):
+    """One entry of a ticket's conversation (comments, notes)."""
+
+    seq: int
+    author_id: int | None = None
+    author: str = ""
+    body: str
+    staff_only: bool = False
+    created_at: datetime
+
+
+class Ticket(_Record):
+    id: int
+    type: str = "ticket"
+    type_history: list[str] = Field(default_factory=list)
+    title: str = ""
+    description: str = ""
+    status: str = "new"
+    sub_status: str | None = None
+    status_since: datetime
+    queue: str = ""
+    priority: int = 0
+    category: str = ""
+    source: str = ""
+    tags: list[str] = Field(default_factory=list)
+    assignee_ids: list[int] = Field(default_factory=list)
+    requester_id: int | None = None
+    creator_id: int | None = None
+    order_number: str | None = None
+    service_id: int | None = None
+    customer_id: int | None = None
+    note: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    disposition: str = ""
+    tasks: dict[str, Task] = Field(default_factory=dict)
+    notify: Notify | None = None
+    follow_up_at: datetime | None = None
+    last_follow_up_at: datetime | None = None
+    message_count: int = 0
+    last_message_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    version: int = 1
+
+    # -- derived identifiers (never stored: computed from the id) --------------
+    @property
+    def number(self) -> str:
+        return ids.number_for(self.id)
+
+    @property
+    def key(self) -> str:
+        return ids.key_for(self.id)
+
+    def ref(self, prefix: str) -> str:
+        return ids.ref_for(prefix, self.id)
+
+    def task(self, task_id: int) -> Task | None:
+        return self.tasks.get(str(task_id))
+
+
+class Actor(_Record):
+    """Who makes a change: the authenticated API client, or the system itself."""
+
+    client_id: str
+    name: str = ""
+    dialect: str = ""
+    request_id: str = ""
+
+
+SYSTEM = Actor(client_id="system", name="system", dialect="system")
+
+
+class Change(_Record):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class AuditEntry(_Record):
+    ticket_id: int
+    version: int
+    at: datetime
+    actor: str
+    actor_name: str = ""
+    dialect: str
+    request_id: str = ""
+    event: str = "update"
+    changes: list[Change] = Field(default_factory=list)
+    detail: dict[str, Any] = Field(default_factory=dict)

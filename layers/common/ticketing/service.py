@@ -1,0 +1,147 @@
+"""Domain operations shared by every dialect: resolve, read, create, change, history.
+
+Dialect adapters turn their requests into calls here; nothing here knows a dialect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ticketing import ids
+from ticketing.catalog import Catalog, get_catalog
+from ticketing.errors import FieldError, NotFound, ValidationFailed
+from ticketing.model import Actor, AuditEntry, Task, Ticket, utcnow
+from ticketing.repository import Command, Repository, UpdateResult
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Short = Annotated[str, StringConstraints(max_length=200)]
+
+_repo: Repository | None = None
+
+
+def repository() -> Repository:
+    global _repo
+    if _repo is None:
+        _repo = Repository()
+    return _repo
+
+
+def reset() -> None:
+    global _repo
+    _repo = None
+
+
+class NewTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class NewTicket(BaseModel):
+    """What a new ticket may be given.  Unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = "ticket"
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    description: Annotated[str, StringConstraints(max_length=65536)] = ""
+    status: str = "new"
+    sub_status: str | None = None
+    queue: Short = ""
+    priority: int = Field(default=0, ge=0, le=5)
+    category: Annotated[str, StringConstraints(max_length=500)] = ""
+    source: Short = ""
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    assignee_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list, max_length=50)
+    requester_id: int | None = Field(default=None, gt=0)
+    order_number: Short | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict, max_length=100)
+    tasks: list[NewTask] = Field(default_factory=list, max_length=100)
+    follow_up_at: datetime | None = None
+
+
+def check_status(catalog: Catalog, status: str, sub_status: str | None, field: str = "status") -> None:
+    if catalog.status(status) is None:
+        raise ValidationFailed(f"Unknown status {status!r}.", errors=[FieldError(field, f"unknown status {status!r}")])
+    if sub_status is not None and not any(s.key == sub_status and s.status == status for s in catalog.sub_statuses):
+        raise ValidationFailed(f"Sub-status {sub_status!r} does not belong to status {status!r}.",
+                               errors=[FieldError("sub_status", f"not a sub-status of {status!r}")])
+
+
+def set_status(ticket: Ticket, status: str, sub_status: str | None, now: datetime) -> None:
+    """Move a ticket; a new stay starts only when the status really changes."""
+    catalog = get_catalog()
+    check_status(catalog, status, sub_status)
+    if ticket.status != status:
+        ticket.status_since = now
+    ticket.status, ticket.sub_status = status, sub_status
+    closed = catalog.status(status).category == "closed"
+    if closed and ticket.closed_at is None:
+        ticket.closed_at = now
+    elif not closed:
+        ticket.closed_at = None
+
+
+def resolve_id(identifier: str | int) -> int:
+    parsed = ids.parse(str(identifier))
+    if parsed is None:
+        raise NotFound(f"Ticket {identifier} was not found.")
+    return parsed.ticket_id
+
+
+def get_ticket(identifier: str | int) -> Ticket:
+    """The ticket any identifier names (id, number, key or REF, old REFs included)."""
+    parsed = ids.parse(str(identifier))
+    if parsed is None:
+        raise NotFound(f"Ticket {identifier} was not found.")
+    ticket = repository().get(parsed.ticket_id)
+    if ticket is None or not _ref_matches(ticket, parsed):
+        raise NotFound(f"Ticket {identifier} was not found.")
+    return ticket
+
+
+def _ref_matches(ticket: Ticket, parsed: ids.Identifier) -> bool:
+    if parsed.ref_prefix is None:
+        return True
+    ticket_type = get_catalog().type_for_prefix(parsed.ref_prefix)
+    return ticket_type is not None and ticket_type.key in ticket.type_history
+
+
+def current_ref(ticket: Ticket) -> str:
+    ticket_type = get_catalog().ticket_type(ticket.type)
+    return ticket.ref(ticket_type.ref_prefix if ticket_type else "TIC")
+
+
+def create_ticket(spec: NewTicket, actor: Actor, *, ticket_id: int | None = None) -> Ticket:
+    catalog = get_catalog()
+    errors = []
+    if catalog.ticket_type(spec.type) is None:
+        errors.append(FieldError("type", f"unknown ticket type {spec.type!r}"))
+    if errors:
+        raise ValidationFailed(errors[0].message, errors=errors)
+    check_status(catalog, spec.status, spec.sub_status)
+    repo = repository()
+    now = utcnow()
+    data = spec.model_dump(exclude={"tasks"})
+    ticket = Ticket(
+        id=ticket_id or repo.allocate_id(), type_history=[spec.type], status_since=now, created_at=now,
+        updated_at=now, creator_id=None, tasks={str(i): Task(id=i, title=t.title, created_at=now)
+                                               for i, t in enumerate(spec.tasks, start=1)},
+        **data)
+    if catalog.status(spec.status).category == "closed":
+        ticket.closed_at = now
+    return repo.create(ticket, actor)
+
+
+def update_ticket(identifier: str | int, command: Command, actor: Actor, *, if_match: int | None = None
+                  ) -> UpdateResult:
+    ticket = get_ticket(identifier)
+    return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
+
+
+def history(identifier: str | int, *, limit: int, cursor: str | None) -> tuple[Ticket, list[AuditEntry], str | None]:
+    ticket = get_ticket(identifier)
+    entries, next_cursor = repository().history(ticket.id, limit=limit, cursor=cursor)
+    return ticket, entries, next_cursor

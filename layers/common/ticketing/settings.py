@@ -1,0 +1,39 @@
+"""Configuration: one validated model per container, read lazily from the environment."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    tickets_table: str = Field(min_length=1)
+    clients_table: str = Field(min_length=1)
+    idempotency_table: str = ""
+    schedule_group: str = "default"
+    notifier_arn: str = ""
+    scheduler_role_arn: str = ""
+    scheduler_dlq_arn: str = ""
+    sender_email: str = "tickets@example.com"
+    auth_cache_seconds: float = Field(default=30.0, ge=0)
+    catalog_cache_seconds: float = Field(default=300.0, ge=0)
+    idempotency_ttl_seconds: int = Field(default=86400, ge=86400)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset() -> None:
+    """Forget cached settings (tests and the local run change the environment)."""
+    get_settings.cache_clear()
