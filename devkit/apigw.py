@@ -16,10 +16,20 @@ from urllib.parse import parse_qsl
 from devkit import template as tpl
 
 
-def build_event(*, method: str, path: str, route: tpl.Route | None, path_params: dict[str, str] | None,
-                headers: list[tuple[str, str]] | None = None, query: str = "", body: bytes = b"",
-                binary_types: list[str] | None = None, stage: str = "v1", source_ip: str = "127.0.0.1",
-                request_id: str | None = None) -> dict[str, Any]:
+def build_event(
+    *,
+    method: str,
+    path: str,
+    route: tpl.Route | None,
+    path_params: dict[str, str] | None,
+    headers: list[tuple[str, str]] | None = None,
+    query: str = "",
+    body: bytes = b"",
+    binary_types: list[str] | None = None,
+    stage: str = "v1",
+    source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """The event API Gateway's REST proxy integration sends for this request."""
     headers = headers or []
     single: dict[str, str] = {}
@@ -58,10 +68,19 @@ def build_event(*, method: str, path: str, route: tpl.Route | None, path_params:
             "domainPrefix": "localhost",
             "requestTimeEpoch": int(now * 1000),
             "requestId": request_id,
-            "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent") or single.get("user-agent"),
-                         "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
-                         "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
-                         "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None},
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": single.get("User-Agent") or single.get("user-agent"),
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+            },
             "domainName": "localhost",
             "apiId": "local",
         },
@@ -115,7 +134,62 @@ def load_handler(fn: tpl.Function) -> Any:
 
 def invoke(fn: tpl.Function, event: dict[str, Any]) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
-    context = LambdaContext(function_name=fn.logical_id, memory_limit_in_mb=fn.memory, timeout=fn.timeout,
-                            aws_request_id=request_id,
-                            invoked_function_arn=f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:{fn.logical_id}")
+    context = LambdaContext(
+        function_name=fn.logical_id,
+        memory_limit_in_mb=fn.memory,
+        timeout=fn.timeout,
+        aws_request_id=request_id,
+        invoked_function_arn=f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:{fn.logical_id}",
+    )
     return load_handler(fn)(event, context)
+
+
+def find_route(template: tpl.Template, method: str, path: str) -> tuple[tpl.Function, tpl.Route, dict[str, str]] | None:
+    """The function and route API Gateway would pick (literal segments beat variables)."""
+    best = None
+    for fn in template.functions().values():
+        for route in fn.routes:
+            if route.method not in (method.upper(), "ANY"):
+                continue
+            m = route.pattern.match(path)
+            if m:
+                literal = len(route.path.replace("{", "\0").split("\0")[0])
+                if best is None or literal > best[0]:
+                    best = (literal, fn, route, m.groupdict())
+    return None if best is None else best[1:]
+
+
+def request(
+    template: tpl.Template,
+    method: str,
+    url: str,
+    *,
+    body: bytes | str = b"",
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Send one request through the template's routing to its handler, in process."""
+    path, _, query = url.partition("?")
+    items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    body = body.encode() if isinstance(body, str) else body
+    if body and not any(k.lower() == "content-type" for k, _ in items):
+        items.append(("Content-Type", "application/json"))
+    found = find_route(template, method, path)
+    if found is None:
+        return {
+            "statusCode": 403,
+            "headers": {"Content-Type": "application/json"},
+            "body": '{"message":"Missing Authentication Token"}',
+        }
+    fn, route, params = found
+    event = build_event(
+        method=method,
+        path=path,
+        route=route,
+        path_params=params,
+        headers=items,
+        query=query,
+        body=body,
+        binary_types=template.binary_media_types(),
+        stage=template.stage_name(),
+    )
+    return invoke(fn, event)

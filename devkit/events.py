@@ -15,12 +15,10 @@ from devkit import template as tpl
 
 
 def route_for(template: tpl.Template, method: str, path: str) -> tuple[tpl.Function, tpl.Route, dict[str, str]]:
-    for fn in template.functions().values():
-        for route in fn.routes:
-            m = route.pattern.match(path)
-            if m and route.method in (method.upper(), "ANY"):
-                return fn, route, m.groupdict()
-    raise LookupError(f"no function serves {method} {path}")
+    found = apigw.find_route(template, method, path)
+    if found is None:
+        raise LookupError(f"no function serves {method} {path}")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,9 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     headers = [(k.strip(), v.strip()) for k, v in headers]
     if args.data and not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", "application/json"))
-    event = apigw.build_event(method=args.method, path=path, route=route, path_params=params, headers=headers,
-                              query=query, body=args.data.encode(), binary_types=template.binary_media_types(),
-                              stage=template.stage_name(), request_id="fixture-request")
+    event = apigw.build_event(
+        method=args.method,
+        path=path,
+        route=route,
+        path_params=params,
+        headers=headers,
+        query=query,
+        body=args.data.encode(),
+        binary_types=template.binary_media_types(),
+        stage=template.stage_name(),
+        request_id="fixture-request",
+    )
     event["requestContext"]["requestTimeEpoch"] = 1700000000000
     event["requestContext"]["requestTime"] = "14/Nov/2023:22:13:20 +0000"
     json.dump(event, sys.stdout, indent=2)

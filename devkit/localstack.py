@@ -3,6 +3,7 @@ moto's server), point the layer at it, and give functions their environment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -21,7 +22,6 @@ LOCAL_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_DISABLED": "1",
     "AUTH_CACHE_SECONDS": "0",
-    "CATALOG_CACHE_SECONDS": "0",
 }
 
 
@@ -36,11 +36,14 @@ def function_environment(template: tpl.Template) -> dict[str, str]:
     return env
 
 
-def apply_environment(template: tpl.Template, endpoint_url: str | None = None,
-                      extra: dict[str, str] | None = None) -> dict[str, str]:
+def apply_environment(
+    template: tpl.Template, endpoint_url: str | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     env = {**FAKE_ENV, **function_environment(template), **LOCAL_ENV, **(extra or {})}
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
+    else:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(env)
     reset_caches()
     return env
@@ -50,9 +53,14 @@ def reset_caches() -> None:
     """Forget every per-container cache of the layer (clients, settings, catalog...)."""
     import importlib
 
-    for module, attr in [("ticketing.settings", "reset"), ("ticketing.aws", "reset"), ("ticketing.auth", "reset"),
-                         ("ticketing.catalog", "reset"), ("ticketing.service", "reset"),
-                         ("ticketing.idempotency", "_persistence")]:
+    for module, attr in [
+        ("ticketing.settings", "reset"),
+        ("ticketing.aws", "reset"),
+        ("ticketing.auth", "reset"),
+        ("ticketing.catalog", "reset"),
+        ("ticketing.service", "reset"),
+        ("ticketing.idempotency", "_persistence"),
+    ]:
         mod = importlib.import_module(module)
         fn = getattr(mod, attr)
         if hasattr(fn, "cache_clear"):
@@ -60,15 +68,17 @@ def reset_caches() -> None:
         else:
             fn()
     for extra in ("ticketing.notifications",):
-        try:
+        with contextlib.suppress(ImportError, AttributeError):
             importlib.import_module(extra).reset()
-        except (ImportError, AttributeError):
-            pass
 
 
 def session(endpoint_url: str | None = None) -> Any:
-    return boto3.session.Session(region_name=tpl.REGION, aws_access_key_id="testing",
-                                 aws_secret_access_key="testing", aws_session_token="testing")
+    return boto3.session.Session(
+        region_name=tpl.REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_session_token="testing",
+    )
 
 
 def create_resources(template: tpl.Template, endpoint_url: str | None = None) -> None:
@@ -81,23 +91,25 @@ def create_resources(template: tpl.Template, endpoint_url: str | None = None) ->
         if name in existing:
             continue
         kwargs: dict[str, Any] = {
-            "TableName": name, "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         ddb.create_table(**kwargs)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "AttributeName": ttl["AttributeName"], "Enabled": True})
-    for logical_id, res in template.of_type("AWS::SQS::Queue").items():
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+    for logical_id in template.of_type("AWS::SQS::Queue"):
         s.client("sqs", endpoint_url=endpoint_url).create_queue(QueueName=logical_id)
-    for logical_id, res in template.of_type("AWS::Scheduler::ScheduleGroup").items():
+    for logical_id in template.of_type("AWS::Scheduler::ScheduleGroup"):
         client = s.client("scheduler", endpoint_url=endpoint_url)
-        try:
+        with contextlib.suppress(client.exceptions.ConflictException):
             client.create_schedule_group(Name=template.physical_name(logical_id))
-        except client.exceptions.ConflictException:
-            pass
-    for logical_id, res in template.of_type("AWS::SES::EmailIdentity").items():
+    for res in template.of_type("AWS::SES::EmailIdentity").values():
         identity = template.resolve(res["Properties"]["EmailIdentity"])
         s.client("ses", endpoint_url=endpoint_url).verify_email_identity(EmailAddress=identity)

@@ -107,9 +107,14 @@ class Template:
 
     def arn(self, logical_id: str) -> str:
         kind = self.resources[logical_id].get("Type", "")
-        service = {"AWS::Serverless::Function": "lambda", "AWS::SQS::Queue": "sqs", "AWS::SNS::Topic": "sns",
-                   "AWS::IAM::Role": "iam", "AWS::DynamoDB::Table": "dynamodb",
-                   "AWS::Scheduler::ScheduleGroup": "scheduler"}.get(kind, "x")
+        service = {
+            "AWS::Serverless::Function": "lambda",
+            "AWS::SQS::Queue": "sqs",
+            "AWS::SNS::Topic": "sns",
+            "AWS::IAM::Role": "iam",
+            "AWS::DynamoDB::Table": "dynamodb",
+            "AWS::Scheduler::ScheduleGroup": "scheduler",
+        }.get(kind, "x")
         if service == "lambda":
             return self.physical_name(logical_id)
         if service == "iam":
@@ -122,7 +127,7 @@ class Template:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 if arg in self.parameters:
                     return self.parameters[arg]
@@ -137,10 +142,17 @@ class Template:
             if key == "Fn::Sub":
                 text = arg if isinstance(arg, str) else arg[0]
                 extra = {} if isinstance(arg, str) else arg[1]
-                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(
-                    self.resolve(extra[m.group(1)]) if m.group(1) in extra else
-                    self.resolve({"Fn::GetAtt": m.group(1).split(".", 1)}) if "." in m.group(1) else
-                    self.resolve({"Ref": m.group(1)})), text)
+                return re.sub(
+                    r"\$\{([^}!]+)\}",
+                    lambda m: str(
+                        self.resolve(extra[m.group(1)])
+                        if m.group(1) in extra
+                        else self.resolve({"Fn::GetAtt": m.group(1).split(".", 1)})
+                        if "." in m.group(1)
+                        else self.resolve({"Ref": m.group(1)})
+                    ),
+                    text,
+                )
             if key == "Fn::Join":
                 sep, parts = arg
                 return sep.join(str(self.resolve(p)) for p in parts)
@@ -152,8 +164,10 @@ class Template:
         out = {}
         for logical_id, res in self.of_type("AWS::Serverless::Function").items():
             props = {**glob, **res.get("Properties", {})}
-            env = {**glob.get("Environment", {}).get("Variables", {}),
-                   **res.get("Properties", {}).get("Environment", {}).get("Variables", {})}
+            env = {
+                **glob.get("Environment", {}).get("Variables", {}),
+                **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+            }
             routes = []
             for ev in (props.get("Events") or {}).values():
                 if ev.get("Type") == "Api":
@@ -164,9 +178,15 @@ class Template:
                 if ref and ref in self.resources:
                     layers.append(ROOT / self.resources[ref]["Properties"]["ContentUri"])
             out[logical_id] = Function(
-                logical_id=logical_id, code_uri=ROOT / props["CodeUri"], handler=props["Handler"], routes=routes,
-                environment={k: str(self.resolve(v)) for k, v in env.items()}, layers=layers,
-                timeout=int(props.get("Timeout", 3)), memory=int(props.get("MemorySize", 128)))
+                logical_id=logical_id,
+                code_uri=ROOT / props["CodeUri"],
+                handler=props["Handler"],
+                routes=routes,
+                environment={k: str(self.resolve(v)) for k, v in env.items()},
+                layers=layers,
+                timeout=int(props.get("Timeout", 3)),
+                memory=int(props.get("MemorySize", 128)),
+            )
         return out
 
     def tables(self) -> dict[str, dict[str, Any]]:

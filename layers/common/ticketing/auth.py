@@ -21,7 +21,7 @@ from ticketing.model import utcnow
 from ticketing.repository import marshal, unmarshal
 from ticketing.settings import get_settings
 
-TOKEN_PREFIX = "tkt_"
+TOKEN_PREFIX = "tkt_"  # noqa: S105 - a prefix, not a secret
 _MAX_TOKEN = 512
 
 
@@ -107,18 +107,34 @@ def authenticate(token: str | None, dialect: str) -> Client:
 def save_client(client: Client, token_hash: str, *, dynamodb=None, table: str | None = None) -> None:
     (dynamodb or aws.dynamodb()).put_item(
         TableName=table or _table(),
-        Item=marshal({**client.model_dump(mode="json", exclude_none=True), "token_hash": token_hash}))
+        Item=marshal({**client.model_dump(mode="json", exclude_none=True), "token_hash": token_hash}),
+    )
 
 
-def create_client(name: str, dialects: list[str], *, groups: list[str] | None = None,
-                  permissions: list[str] | None = None, partner_id: int | None = None,
-                  user_id: int | None = None, token: str | None = None, dynamodb=None,
-                  table: str | None = None) -> tuple[str, Client]:
+def create_client(
+    name: str,
+    dialects: list[str],
+    *,
+    groups: list[str] | None = None,
+    permissions: list[str] | None = None,
+    partner_id: int | None = None,
+    user_id: int | None = None,
+    token: str | None = None,
+    dynamodb=None,
+    table: str | None = None,
+) -> tuple[str, Client]:
     """Create a client; returns its token, which is not kept anywhere in clear."""
     token = token or new_token()
-    client = Client(client_id="cli_" + secrets.token_hex(8), name=name, dialects=dialects,
-                    groups=groups or [], permissions=permissions or [], partner_id=partner_id,
-                    user_id=user_id, created_at=utcnow())
+    client = Client(
+        client_id="cli_" + secrets.token_hex(8),
+        name=name,
+        dialects=dialects,
+        groups=groups or [],
+        permissions=permissions or [],
+        partner_id=partner_id,
+        user_id=user_id,
+        created_at=utcnow(),
+    )
     save_client(client, hash_token(token), dynamodb=dynamodb, table=table)
     return token, client
 
@@ -128,11 +144,18 @@ def set_enabled(client_id: str, enabled: bool, *, dynamodb=None, table: str | No
     ddb, table = dynamodb or aws.dynamodb(), table or _table()
     changed = 0
     for page in ddb.get_paginator("scan").paginate(
-            TableName=table, FilterExpression="client_id = :c",
-            ExpressionAttributeValues={":c": {"S": client_id}}, ProjectionExpression="token_hash"):
+        TableName=table,
+        FilterExpression="client_id = :c",
+        ExpressionAttributeValues={":c": {"S": client_id}},
+        ProjectionExpression="token_hash",
+    ):
         for item in page.get("Items", []):
-            ddb.update_item(TableName=table, Key={"token_hash": item["token_hash"]},
-                            UpdateExpression="SET enabled = :e", ExpressionAttributeValues={":e": {"BOOL": enabled}})
+            ddb.update_item(
+                TableName=table,
+                Key={"token_hash": item["token_hash"]},
+                UpdateExpression="SET enabled = :e",
+                ExpressionAttributeValues={":e": {"BOOL": enabled}},
+            )
             changed += 1
     _cache.clear()
     return changed

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.logging import correlation_paths
 
 from ticketing.errors import BadRequest, DomainError, PayloadTooLarge
-from ticketing.observability import logger, metrics, tracer
+from ticketing.observability import logger, metrics
 from ticketing.settings import get_settings
 
 
@@ -111,8 +111,9 @@ class Request:
 
     def form(self) -> dict[str, str]:
         try:
-            pairs = parse_qsl(self.text(), keep_blank_values=True, strict_parsing=bool(self.body.strip()),
-                              max_num_fields=1000)
+            pairs = parse_qsl(
+                self.text(), keep_blank_values=True, strict_parsing=bool(self.body.strip()), max_num_fields=1000
+            )
         except ValueError as err:
             raise BadRequest("The request body is not valid form data.") from err
         return dict(pairs)
@@ -138,8 +139,7 @@ class Response:
         headers = dict(self.headers)
         if self.body is not None:
             headers.setdefault("Content-Type", self.content_type)
-        out: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": payload,
-                               "isBase64Encoded": b64}
+        out: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": payload, "isBase64Encoded": b64}
         if self.multi_headers:
             out["multiValueHeaders"] = {k: list(v) for k, v in self.multi_headers.items()}
         return out
@@ -178,7 +178,6 @@ def entrypoint(dialect: BaseDialect, route: Route) -> Callable[[dict[str, Any], 
     """The Lambda handler for one route of one dialect."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = None

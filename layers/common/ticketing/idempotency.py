@@ -40,8 +40,13 @@ def _persistence():
 
 
 def _to_response(doc: dict[str, Any]) -> Response:
-    return Response(status=doc["status"], body=doc["body"], headers=doc["headers"],
-                    multi_headers=doc.get("multi_headers") or {}, content_type=doc["content_type"])
+    return Response(
+        status=doc["status"],
+        body=doc["body"],
+        headers=doc["headers"],
+        multi_headers=doc.get("multi_headers") or {},
+        content_type=doc["content_type"],
+    )
 
 
 def once(request: Request, client_id: str, run: Callable[[], Response], context: Any = None) -> Response:
@@ -78,14 +83,24 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
         response = run()
         if not 200 <= response.status < 300:
             raise _NotKept(response)
-        return {"status": response.status, "body": response.body, "headers": response.headers,
-                "multi_headers": response.multi_headers, "content_type": response.content_type}
+        return {
+            "status": response.status,
+            "body": response.body,
+            "headers": response.headers,
+            "multi_headers": response.multi_headers,
+            "content_type": response.content_type,
+        }
 
-    doc = {"client": client_id, "route": f"{request.method} {request.resource}", "key": key,
-           "body_sha256": hashlib.sha256(request.body).hexdigest()}
+    doc = {
+        "client": client_id,
+        "route": f"{request.method} {request.resource}",
+        "key": key,
+        "body_sha256": hashlib.sha256(request.body).hexdigest(),
+    }
     try:
-        stored = idempotent_function(execute, data_keyword_argument="request_doc",
-                                     persistence_store=_persistence(), config=config)(request_doc=doc)
+        stored = idempotent_function(
+            execute, data_keyword_argument="request_doc", persistence_store=_persistence(), config=config
+        )(request_doc=doc)
     except _NotKept as refused:
         return refused.response
     except IdempotencyValidationError as err:

@@ -107,12 +107,19 @@ class ChangeSet:
     detail: dict[str, Any] = field(default_factory=dict)
     record_without_changes: bool = False
 
-    def add_message(self, ticket: Ticket, body: str, *, author: str = "", author_id: int | None = None,
-                    staff_only: bool = False) -> Message:
+    def add_message(
+        self, ticket: Ticket, body: str, *, author: str = "", author_id: int | None = None, staff_only: bool = False
+    ) -> Message:
         ticket.message_count += 1
         ticket.last_message_at = self.now
-        msg = Message(seq=ticket.message_count, author=author or self.actor.name, author_id=author_id,
-                      body=body, staff_only=staff_only, created_at=self.now)
+        msg = Message(
+            seq=ticket.message_count,
+            author=author or self.actor.name,
+            author_id=author_id,
+            body=body,
+            staff_only=staff_only,
+            created_at=self.now,
+        )
         self.messages.append(msg)
         return msg
 
@@ -196,8 +203,9 @@ class Repository:
             raise NotFound(f"Ticket {ticket_id} was not found.")
         return ticket
 
-    def history(self, ticket_id: int, *, limit: int = 50, cursor: str | None = None
-                ) -> tuple[list[AuditEntry], str | None]:
+    def history(
+        self, ticket_id: int, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :audit)",
@@ -215,10 +223,13 @@ class Repository:
 
     def messages(self, ticket_id: int, *, limit: int = 100) -> list[Message]:
         resp = self._call(
-            "query", TableName=self.table,
+            "query",
+            TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
             ExpressionAttributeValues={":pk": {"S": _pk(ticket_id)}, ":m": {"S": "MSG#"}},
-            ScanIndexForward=False, Limit=limit)
+            ScanIndexForward=False,
+            Limit=limit,
+        )
         return sorted((Message.model_validate(unmarshal(i)) for i in resp.get("Items", [])), key=lambda m: m.seq)
 
     @staticmethod
@@ -230,8 +241,13 @@ class Repository:
     def _decode_cursor(cursor: str, ticket_id: int) -> dict[str, Any]:
         try:
             plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            ok = (isinstance(plain, dict) and set(plain) == _KEY_ATTRS and plain["pk"] == _pk(ticket_id)
-                  and isinstance(plain["sk"], str) and plain["sk"].startswith("AUDIT#"))
+            ok = (
+                isinstance(plain, dict)
+                and set(plain) == _KEY_ATTRS
+                and plain["pk"] == _pk(ticket_id)
+                and isinstance(plain["sk"], str)
+                and plain["sk"].startswith("AUDIT#")
+            )
         except (ValueError, binascii.Error, UnicodeDecodeError):
             ok = False
         if not ok:
@@ -242,9 +258,14 @@ class Repository:
     def allocate_id(self) -> int:
         while True:
             resp = self._call(
-                "update_item", TableName=self.table, Key={"pk": {"S": "COUNTER"}, "sk": {"S": "ticket"}},
-                UpdateExpression="ADD #n :one", ExpressionAttributeNames={"#n": "next"},
-                ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW")
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": "COUNTER"}, "sk": {"S": "ticket"}},
+                UpdateExpression="ADD #n :one",
+                ExpressionAttributeNames={"#n": "next"},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
             value = int(resp["Attributes"]["next"]["N"])
             if value > ids.MAX_ID:
                 raise Unavailable("The ticket id space is exhausted.")
@@ -254,18 +275,32 @@ class Repository:
     def set_counter_floor(self, floor: int) -> None:
         """Make the next allocated id larger than ``floor`` (imports, demo data)."""
         try:
-            self._call("update_item", TableName=self.table, Key={"pk": {"S": "COUNTER"}, "sk": {"S": "ticket"}},
-                       UpdateExpression="SET #n = :f", ConditionExpression="attribute_not_exists(#n) OR #n < :f",
-                       ExpressionAttributeNames={"#n": "next"}, ExpressionAttributeValues={":f": {"N": str(floor)}})
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": "COUNTER"}, "sk": {"S": "ticket"}},
+                UpdateExpression="SET #n = :f",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :f",
+                ExpressionAttributeNames={"#n": "next"},
+                ExpressionAttributeValues={":f": {"N": str(floor)}},
+            )
         except ClientError as err:
             if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
     def create(self, ticket: Ticket, actor: Actor, messages: Iterable[Message] = ()) -> Ticket:
         doc = ticket_doc(ticket)
-        audit = AuditEntry(ticket_id=ticket.id, version=ticket.version, at=ticket.created_at, actor=actor.client_id,
-                           actor_name=actor.name, dialect=actor.dialect, request_id=actor.request_id,
-                           event="create", changes=[c for c in diff({}, doc) if c.field not in _ALWAYS_WRITTEN])
+        audit = AuditEntry(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            at=ticket.created_at,
+            actor=actor.client_id,
+            actor_name=actor.name,
+            dialect=actor.dialect,
+            request_id=actor.request_id,
+            event="create",
+            changes=[c for c in diff({}, doc) if c.field not in _ALWAYS_WRITTEN],
+        )
         items = [self._put(_pk(ticket.id), "TICKET", doc), self._audit_put(audit)]
         items += [self._put(_pk(ticket.id), f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in messages]
         try:
@@ -276,35 +311,58 @@ class Repository:
             raise
         return ticket
 
-    def update(self, ticket_id: int, command: Command, actor: Actor, *, if_match: int | None = None,
-               current: Ticket | None = None) -> UpdateResult:
+    def update(
+        self,
+        ticket_id: int,
+        command: Command,
+        actor: Actor,
+        *,
+        if_match: int | None = None,
+        current: Ticket | None = None,
+    ) -> UpdateResult:
         """Apply ``command`` to the ticket in one conditional write, retried on races."""
         current = current or self.require(ticket_id)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if if_match is not None and current.version != if_match:
                 raise PreconditionFailed(
                     f"Ticket {ticket_id} is at version {current.version}, not {if_match}.",
-                    current_version=current.version)
+                    current_version=current.version,
+                )
             now = utcnow()
             draft = current.model_copy(deep=True)
             changeset = ChangeSet(now=now, actor=actor)
             command(draft, changeset)
             before_doc, after_doc = ticket_doc(current), ticket_doc(draft)
-            changed = sorted(k for k in set(before_doc) | set(after_doc)
-                             if k not in _ALWAYS_WRITTEN and before_doc.get(k) != after_doc.get(k))
+            changed = sorted(
+                k
+                for k in set(before_doc) | set(after_doc)
+                if k not in _ALWAYS_WRITTEN and before_doc.get(k) != after_doc.get(k)
+            )
             if not changed and not changeset.messages and not changeset.record_without_changes:
                 return UpdateResult(current, current, [], changeset, attempt)
             draft.version = current.version + 1
             draft.updated_at = now
             after_doc = ticket_doc(draft)
             changes = [c for c in diff({k: before_doc.get(k) for k in changed}, {k: after_doc.get(k) for k in changed})]
-            audit = AuditEntry(ticket_id=ticket_id, version=draft.version, at=now, actor=actor.client_id,
-                               actor_name=actor.name, dialect=actor.dialect, request_id=actor.request_id,
-                               event=changeset.event, changes=changes, detail=changeset.detail)
-            items = [self._ticket_update(ticket_id, current.version, changed + sorted(_ALWAYS_WRITTEN), after_doc),
-                     self._audit_put(audit)]
-            items += [self._put(_pk(ticket_id), f"MSG#{m.seq:08d}", m.model_dump(mode="json"))
-                      for m in changeset.messages]
+            audit = AuditEntry(
+                ticket_id=ticket_id,
+                version=draft.version,
+                at=now,
+                actor=actor.client_id,
+                actor_name=actor.name,
+                dialect=actor.dialect,
+                request_id=actor.request_id,
+                event=changeset.event,
+                changes=changes,
+                detail=changeset.detail,
+            )
+            items = [
+                self._ticket_update(ticket_id, current.version, changed + sorted(_ALWAYS_WRITTEN), after_doc),
+                self._audit_put(audit),
+            ]
+            items += [
+                self._put(_pk(ticket_id), f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in changeset.messages
+            ]
             try:
                 self._call("transact_write_items", TransactItems=items)
                 return UpdateResult(current, draft, changes, changeset, attempt)
@@ -320,9 +378,12 @@ class Repository:
                     current = self.require(ticket_id)
         raise Conflict(f"Ticket {ticket_id} is being changed by others too often; retry the request.")
 
-    def _ticket_update(self, ticket_id: int, expected_version: int, attrs: list[str],
-                       after: dict[str, Any]) -> dict[str, Any]:
-        names, values, sets, removes = {"#pk": "pk", "#v": "version"}, {":expected": {"N": str(expected_version)}}, [], []
+    def _ticket_update(
+        self, ticket_id: int, expected_version: int, attrs: list[str], after: dict[str, Any]
+    ) -> dict[str, Any]:
+        names = {"#pk": "pk", "#v": "version"}
+        values = {":expected": {"N": str(expected_version)}}
+        sets, removes = [], []
         for i, attr in enumerate(attrs):
             names[f"#a{i}"] = attr
             if attr in after:
@@ -331,29 +392,40 @@ class Repository:
             else:
                 removes.append(f"#a{i}")
         expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        return {"Update": {
-            "TableName": self.table, "Key": _ticket_key(ticket_id), "UpdateExpression": expr,
-            "ConditionExpression": "attribute_exists(#pk) AND #v = :expected",
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _ticket_key(ticket_id),
+                "UpdateExpression": expr,
+                "ConditionExpression": "attribute_exists(#pk) AND #v = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def _put(self, pk: str, sk: str, doc: dict[str, Any]) -> dict[str, Any]:
-        return {"Put": {"TableName": self.table, "Item": marshal({**doc, "pk": pk, "sk": sk}),
-                        "ConditionExpression": "attribute_not_exists(pk)"}}
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": marshal({**doc, "pk": pk, "sk": sk}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
 
     def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
         return self._put(_pk(entry.ticket_id), f"AUDIT#{entry.version:010d}", entry.model_dump(mode="json"))
 
     # -- reference data ------------------------------------------------------------
     def put_reference(self, kind: str, key: str | int, doc: dict[str, Any]) -> None:
-        self._call("put_item", TableName=self.table,
-                   Item=marshal({**doc, "pk": f"REF#{kind}", "sk": str(key)}))
+        self._call("put_item", TableName=self.table, Item=marshal({**doc, "pk": f"REF#{kind}", "sk": str(key)}))
 
     def get_references(self, kind: str, keys: Iterable[str | int]) -> dict[str, dict[str, Any]]:
         wanted = list(dict.fromkeys(str(k) for k in keys))
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 100):
-            request = {self.table: {"Keys": [{"pk": {"S": f"REF#{kind}"}, "sk": {"S": k}} for k in wanted[start:start + 100]]}}
+            keys_page = [{"pk": {"S": f"REF#{kind}"}, "sk": {"S": k}} for k in wanted[start : start + 100]]
+            request = {self.table: {"Keys": keys_page}}
             for _ in range(5):
                 resp = self._call("batch_get_item", RequestItems=request)
                 for item in resp.get("Responses", {}).get(self.table, []):
@@ -373,8 +445,11 @@ class Repository:
         return item["document"]["S"] if item else None
 
     def store_catalog_document(self, document: str) -> None:
-        self._call("put_item", TableName=self.table,
-                   Item={"pk": {"S": "CATALOG"}, "sk": {"S": "default"}, "document": {"S": document}})
+        self._call(
+            "put_item",
+            TableName=self.table,
+            Item={"pk": {"S": "CATALOG"}, "sk": {"S": "default"}, "document": {"S": document}},
+        )
 
 
 def load_catalog_document() -> str | None:

@@ -66,8 +66,10 @@ def check_status(catalog: Catalog, status: str, sub_status: str | None, field: s
     if catalog.status(status) is None:
         raise ValidationFailed(f"Unknown status {status!r}.", errors=[FieldError(field, f"unknown status {status!r}")])
     if sub_status is not None and not any(s.key == sub_status and s.status == status for s in catalog.sub_statuses):
-        raise ValidationFailed(f"Sub-status {sub_status!r} does not belong to status {status!r}.",
-                               errors=[FieldError("sub_status", f"not a sub-status of {status!r}")])
+        raise ValidationFailed(
+            f"Sub-status {sub_status!r} does not belong to status {status!r}.",
+            errors=[FieldError("sub_status", f"not a sub-status of {status!r}")],
+        )
 
 
 def set_status(ticket: Ticket, status: str, sub_status: str | None, now: datetime) -> None:
@@ -126,17 +128,23 @@ def create_ticket(spec: NewTicket, actor: Actor, *, ticket_id: int | None = None
     now = utcnow()
     data = spec.model_dump(exclude={"tasks"})
     ticket = Ticket(
-        id=ticket_id or repo.allocate_id(), type_history=[spec.type], status_since=now, created_at=now,
-        updated_at=now, creator_id=None, tasks={str(i): Task(id=i, title=t.title, created_at=now)
-                                               for i, t in enumerate(spec.tasks, start=1)},
-        **data)
+        id=ticket_id or repo.allocate_id(),
+        type_history=[spec.type],
+        status_since=now,
+        created_at=now,
+        updated_at=now,
+        creator_id=None,
+        tasks={str(i): Task(id=i, title=t.title, created_at=now) for i, t in enumerate(spec.tasks, start=1)},
+        **data,
+    )
     if catalog.status(spec.status).category == "closed":
         ticket.closed_at = now
     return repo.create(ticket, actor)
 
 
-def update_ticket(identifier: str | int, command: Command, actor: Actor, *, if_match: int | None = None
-                  ) -> UpdateResult:
+def update_ticket(
+    identifier: str | int, command: Command, actor: Actor, *, if_match: int | None = None
+) -> UpdateResult:
     ticket = get_ticket(identifier)
     return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
 

@@ -65,8 +65,14 @@ def render_ticket(ticket: Ticket) -> dict[str, Any]:
     catalog = service.get_catalog()
     doc["tasks"] = [render_task(t) for t in sorted(ticket.tasks.values(), key=lambda t: t.id)]
     refs = [ticket.ref(t.ref_prefix) for k in ticket.type_history if (t := catalog.ticket_type(k))]
-    return {"id": ticket.id, "number": ticket.number, "key": ticket.key, "ref": service.current_ref(ticket),
-            "refs": refs, **doc}
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "key": ticket.key,
+        "ref": service.current_ref(ticket),
+        "refs": refs,
+        **doc,
+    }
 
 
 def render_task(task: Task) -> dict[str, Any]:
@@ -112,13 +118,17 @@ class HistoryQuery(BaseModel):
 def ticket_history(request: Request, context: Any) -> Response:
     _client(request)
     query = validate(HistoryQuery, request.query)
-    ticket, entries, next_cursor = service.history(request.path_params.get("id", ""), limit=query.limit,
-                                                   cursor=query.cursor)
+    ticket, entries, next_cursor = service.history(
+        request.path_params.get("id", ""), limit=query.limit, cursor=query.cursor
+    )
     headers = {}
     if next_cursor:
         headers["Link"] = f'</tickets/{ticket.id}/history?limit={query.limit}&cursor={next_cursor}>; rel="next"'
-    return Response(200, {"ticket_id": ticket.id, "items": [render_entry(e) for e in entries],
-                          "next_cursor": next_cursor}, headers=headers)
+    return Response(
+        200,
+        {"ticket_id": ticket.id, "items": [render_entry(e) for e in entries], "next_cursor": next_cursor},
+        headers=headers,
+    )
 
 
 class TicketPatch(BaseModel):
@@ -162,7 +172,10 @@ def patch_ticket(request: Request, context: Any) -> Response:
                 setattr(ticket, name, value)
             if "status" in given or "sub_status" in given:
                 status = patch.status if "status" in given and patch.status else ticket.status
-                sub = patch.sub_status if "sub_status" in given else (None if status != ticket.status else ticket.sub_status)
+                if "sub_status" in given:
+                    sub = patch.sub_status
+                else:
+                    sub = None if status != ticket.status else ticket.sub_status
                 service.set_status(ticket, status, sub, cs.now)
             if "metadata" in given:
                 merged = dict(ticket.metadata)
@@ -173,8 +186,9 @@ def patch_ticket(request: Request, context: Any) -> Response:
                         merged[k] = v
                 ticket.metadata = merged
 
-        result = service.update_ticket(request.path_params.get("id", ""), command,
-                                       actor_for(client, NAME, request), if_match=if_match(request))
+        result = service.update_ticket(
+            request.path_params.get("id", ""), command, actor_for(client, NAME, request), if_match=if_match(request)
+        )
         return _ticket_response(200, result.ticket)
 
     return idempotency.once(request, client.client_id, run, context)
@@ -197,11 +211,15 @@ def add_task(request: Request, context: Any) -> Response:
             ticket.tasks = {**ticket.tasks, str(task_id): task}
             created[:] = [task]
 
-        result = service.update_ticket(request.path_params.get("id", ""), command,
-                                       actor_for(client, NAME, request), if_match=if_match(request))
+        result = service.update_ticket(
+            request.path_params.get("id", ""), command, actor_for(client, NAME, request), if_match=if_match(request)
+        )
         task = created[0]
-        return Response(201, render_task(task), headers={
-            "Location": f"/tickets/{result.ticket.id}/tasks/{task.id}", "ETag": etag(result.ticket.version)})
+        return Response(
+            201,
+            render_task(task),
+            headers={"Location": f"/tickets/{result.ticket.id}/tasks/{task.id}", "ETag": etag(result.ticket.version)},
+        )
 
     return idempotency.once(request, client.client_id, run, context)
 

@@ -1,0 +1,194 @@
+"""Benchmarks: figures, not pass/fail.  ``make bench`` (or ``python -m devkit.bench``).
+
+* cold: import + init of each function's handler module in a fresh interpreter,
+  next to the floor -- a bare handler that only imports boto3 and builds a DynamoDB
+  client -- measured in the same run, as a ratio (goal <= 1.10);
+* warm: time per request through the handler on moto in process, next to the floor
+  of one bare GetItem on the same moto, and the DynamoDB calls each request makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from devkit import template as tpl
+
+FLOOR = """
+import boto3
+client = boto3.client("dynamodb")
+t_init = time.perf_counter()
+client.get_item(TableName="TicketsTable", Key={"pk": {"S": "TICKET#1001"}, "sk": {"S": "TICKET"}})
+"""
+HANDLER = """
+sys.path.insert(0, {layer!r})
+spec = importlib.util.spec_from_file_location("app", {module!r})
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+from ticketing import aws; aws.dynamodb()
+t_init = time.perf_counter()
+event = json.load(open({event!r}))
+response = mod.lambda_handler(event, Context())
+assert response["statusCode"] < 300, response
+"""
+PROBE = """
+import importlib.util, json, sys, time
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 1024; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    def get_remaining_time_in_millis(self): return 10000
+t0 = time.perf_counter()
+{body}
+t_end = time.perf_counter()
+sys.stdout.write(json.dumps([t_init - t0, t_end - t0]))
+"""
+
+
+def _cold(body: str, runs: int, env: dict[str, str]) -> tuple[float, float]:
+    inits, totals = [], []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", PROBE.format(body=body)], capture_output=True, text=True,
+                             env=env, check=False)
+        if out.returncode:
+            raise RuntimeError(out.stderr[-2000:])
+        init, total = json.loads(out.stdout)
+        inits.append(init)
+        totals.append(total)
+    return statistics.median(inits), statistics.median(totals)
+
+
+def _success_fixture(fn: tpl.Function) -> Path:
+    folder = tpl.ROOT / "events" / fn.code_uri.name
+    expected = json.loads((folder / "expected.json").read_text())
+    name = next(n for n, status in expected.items() if 200 <= status < 300 and "If-Match" not in
+                (folder / n).read_text())
+    return folder / name
+
+
+def cold(functions: dict[str, tpl.Function], runs: int) -> list[dict]:
+    """Fresh interpreters against moto's server (so no in-process moto preloads boto3)."""
+    from moto.server import ThreadedMotoServer
+
+    from devkit import demo, localstack
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        template = tpl.default()
+        env = localstack.apply_environment(template, endpoint)
+        localstack.create_resources(template, endpoint)
+        demo.seed()
+        env = {**os.environ, **env, "POWERTOOLS_METRICS_DISABLED": "1"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # a deployed layer ships compiled bytecode
+        rows = []
+        for fn in functions.values():
+            layer = _built_layer() or fn.layers[0]
+            body = HANDLER.format(layer=str(layer), module=str(fn.module_file), event=str(_success_fixture(fn)))
+            _cold(body, 1, env)  # compile bytecode once, as the built layer has it
+            floor_init, floor_total = _cold(FLOOR, runs, env)
+            init, total = _cold(body, runs, env)
+            rows.append({"function": fn.logical_id, "floor_init_ms": floor_init * 1000, "init_ms": init * 1000,
+                         "init_ratio": init / floor_init, "floor_first_ms": floor_total * 1000,
+                         "first_ms": total * 1000, "first_ratio": total / floor_total})
+        return rows
+    finally:
+        server.stop()
+
+
+def _built_layer() -> Path | None:
+    built = tpl.ROOT / ".aws-sam" / "build" / "CommonLayer" / "python"
+    return built if built.is_dir() else None
+
+
+WARM_REQUESTS = {
+    "CreateTicketFunction": ("POST", "/tickets", {"title": "Bench ticket", "tags": ["bench"]}),
+    "GetTicketFunction": ("GET", "/tickets/8FC95B0F", None),
+    "GetTicketHistoryFunction": ("GET", "/tickets/1001/history?limit=10", None),
+    "PatchTicketFunction": ("PATCH", "/tickets/1002", "counter"),
+    "AddTaskFunction": ("POST", "/tickets/1003/tasks", {"title": "Bench task"}),
+}
+
+
+def warm(requests: int) -> tuple[float, list[dict]]:
+    from moto import mock_aws
+
+    from devkit import apigw, demo, localstack, metering
+    from ticketing import aws
+
+    os.environ.update(localstack.FAKE_ENV)
+    rows = []
+    with mock_aws():
+        template = tpl.default()
+        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
+        localstack.create_resources(template)
+        demo.seed()
+        ddb = aws.dynamodb()
+        key = {"pk": {"S": "TICKET#1001"}, "sk": {"S": "TICKET"}}
+        floor = []
+        for _ in range(requests):
+            t = time.perf_counter()
+            ddb.get_item(TableName="TicketsTable", Key=key)
+            floor.append(time.perf_counter() - t)
+        floor_ms = statistics.median(floor) * 1000
+        headers = {"Authorization": "Bearer tkt_demo_canonical"}
+        for logical_id, (method, url, body) in WARM_REQUESTS.items():
+            samples, calls = [], []
+            for i in range(requests + 1):
+                payload = {"metadata": {"n": i}} if body == "counter" else body
+                data = json.dumps(payload) if payload else ""
+                with metering.aws_calls() as counted:
+                    t = time.perf_counter()
+                    resp = apigw.request(template, method, url, body=data, headers=headers)
+                    elapsed = time.perf_counter() - t
+                assert resp["statusCode"] < 300, resp
+                if i:  # the first request warms the container's caches
+                    samples.append(elapsed)
+                    calls.append(sum(counted.values()))
+            rows.append({"function": logical_id, "warm_ms": statistics.median(samples) * 1000,
+                         "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
+                         "ddb_calls": statistics.mean(calls), "vs_floor": statistics.median(samples) * 1000 / floor_ms})
+    return floor_ms, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold measurement")
+    p.add_argument("--requests", type=int, default=100, help="warm requests per function")
+    p.add_argument("--markdown", type=Path, help="also write the figures to this file")
+    args = p.parse_args(argv)
+    functions = tpl.default().functions()
+    lines = [f"# Benchmarks\n\nMade by `python -m devkit.bench --runs {args.runs} --requests {args.requests}` "
+             f"on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"]
+    lines.append("## Cold start (median of fresh interpreters, moto server as the AWS)\n")
+    lines.append("Floor: a bare handler that imports boto3 and builds a DynamoDB client (init), then makes one "
+                 "GetItem (first request). Ours: the function's handler module with the layer, its DynamoDB "
+                 "client (init), then its first fixture through the handler (first request).\n")
+    lines.append("| function | floor init ms | init ms | init ratio | floor init+1st ms | init+1st ms | ratio |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for row in cold(functions, args.runs):
+        lines.append(f"| {row['function']} | {row['floor_init_ms']:.1f} | {row['init_ms']:.1f} | "
+                     f"{row['init_ratio']:.2f} | {row['floor_first_ms']:.1f} | {row['first_ms']:.1f} | "
+                     f"{row['first_ratio']:.2f} |")
+    floor_ms, rows = warm(args.requests)
+    lines.append(f"\n## Warm requests on moto in process (floor: one bare GetItem = {floor_ms:.2f} ms)\n")
+    lines.append("| function | median ms | p95 ms | x floor | DynamoDB calls / request |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for row in rows:
+        lines.append(f"| {row['function']} | {row['warm_ms']:.2f} | {row['p95_ms']:.2f} | {row['vs_floor']:.1f} "
+                     f"| {row['ddb_calls']:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
