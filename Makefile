@@ -30,6 +30,9 @@ $(PY): requirements-dev.txt layers/common/requirements.txt
 
 install: $(PY)
 
+run: $(PY)
+	$(PY) -m devkit.serve
+
 lint: $(PY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -52,8 +52,9 @@ sys.stdout.write(json.dumps([t_init - t0, t_end - t0]))
 def _cold(body: str, runs: int, env: dict[str, str]) -> tuple[float, float]:
     inits, totals = [], []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", PROBE.format(body=body)], capture_output=True, text=True,
-                             env=env, check=False)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE.format(body=body)], capture_output=True, text=True, env=env, check=False
+        )
         if out.returncode:
             raise RuntimeError(out.stderr[-2000:])
         init, total = json.loads(out.stdout)
@@ -65,8 +66,9 @@ def _cold(body: str, runs: int, env: dict[str, str]) -> tuple[float, float]:
 def _success_fixture(fn: tpl.Function) -> Path:
     folder = tpl.ROOT / "events" / fn.code_uri.name
     expected = json.loads((folder / "expected.json").read_text())
-    name = next(n for n, status in expected.items() if 200 <= status < 300 and "If-Match" not in
-                (folder / n).read_text())
+    name = next(
+        n for n, status in expected.items() if 200 <= status < 300 and "If-Match" not in (folder / n).read_text()
+    )
     return folder / name
 
 
@@ -94,9 +96,17 @@ def cold(functions: dict[str, tpl.Function], runs: int) -> list[dict]:
             _cold(body, 1, env)  # compile bytecode once, as the built layer has it
             floor_init, floor_total = _cold(FLOOR, runs, env)
             init, total = _cold(body, runs, env)
-            rows.append({"function": fn.logical_id, "floor_init_ms": floor_init * 1000, "init_ms": init * 1000,
-                         "init_ratio": init / floor_init, "floor_first_ms": floor_total * 1000,
-                         "first_ms": total * 1000, "first_ratio": total / floor_total})
+            rows.append(
+                {
+                    "function": fn.logical_id,
+                    "floor_init_ms": floor_init * 1000,
+                    "init_ms": init * 1000,
+                    "init_ratio": init / floor_init,
+                    "floor_first_ms": floor_total * 1000,
+                    "first_ms": total * 1000,
+                    "first_ratio": total / floor_total,
+                }
+            )
         return rows
     finally:
         server.stop()
@@ -151,10 +161,64 @@ def warm(requests: int) -> tuple[float, list[dict]]:
                 if i:  # the first request warms the container's caches
                     samples.append(elapsed)
                     calls.append(sum(counted.values()))
-            rows.append({"function": logical_id, "warm_ms": statistics.median(samples) * 1000,
-                         "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
-                         "ddb_calls": statistics.mean(calls), "vs_floor": statistics.median(samples) * 1000 / floor_ms})
+            rows.append(
+                {
+                    "function": logical_id,
+                    "warm_ms": statistics.median(samples) * 1000,
+                    "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
+                    "ddb_calls": statistics.mean(calls),
+                    "vs_floor": statistics.median(samples) * 1000 / floor_ms,
+                }
+            )
     return floor_ms, rows
+
+
+def local_run(requests: int) -> dict[str, float]:
+    """The local run: seconds from start until it answers, and its request round trip."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit.serve"],
+        cwd=tpl.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = None
+        for line in proc.stdout:
+            if "the API is served on " in line:
+                url = line.split("the API is served on ")[1].split()[0]
+                break
+        if url is None:
+            raise RuntimeError("the local run did not start")
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        headers = {"Authorization": "Bearer tkt_demo_canonical"}
+        conn.request("GET", "/tickets/1001", headers=headers)
+        conn.getresponse().read()
+        ready = time.perf_counter() - started
+        samples = []
+        for _ in range(requests):
+            t = time.perf_counter()
+            conn.request("GET", "/tickets/1001", headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            samples.append(time.perf_counter() - t)
+            assert resp.status == 200
+        return {
+            "ready_s": ready,
+            "median_ms": statistics.median(samples) * 1000,
+            "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
+            "rps": len(samples) / sum(samples),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,25 +228,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     functions = tpl.default().functions()
-    lines = [f"# Benchmarks\n\nMade by `python -m devkit.bench --runs {args.runs} --requests {args.requests}` "
-             f"on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"]
+    lines = [
+        f"# Benchmarks\n\nMade by `python -m devkit.bench --runs {args.runs} --requests {args.requests}` "
+        f"on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"
+    ]
     lines.append("## Cold start (median of fresh interpreters, moto server as the AWS)\n")
-    lines.append("Floor: a bare handler that imports boto3 and builds a DynamoDB client (init), then makes one "
-                 "GetItem (first request). Ours: the function's handler module with the layer, its DynamoDB "
-                 "client (init), then its first fixture through the handler (first request).\n")
+    lines.append(
+        "Floor: a bare handler that imports boto3 and builds a DynamoDB client (init), then makes one "
+        "GetItem (first request). Ours: the function's handler module with the layer, its DynamoDB "
+        "client (init), then its first fixture through the handler (first request).\n"
+    )
     lines.append("| function | floor init ms | init ms | init ratio | floor init+1st ms | init+1st ms | ratio |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for row in cold(functions, args.runs):
-        lines.append(f"| {row['function']} | {row['floor_init_ms']:.1f} | {row['init_ms']:.1f} | "
-                     f"{row['init_ratio']:.2f} | {row['floor_first_ms']:.1f} | {row['first_ms']:.1f} | "
-                     f"{row['first_ratio']:.2f} |")
+        lines.append(
+            f"| {row['function']} | {row['floor_init_ms']:.1f} | {row['init_ms']:.1f} | "
+            f"{row['init_ratio']:.2f} | {row['floor_first_ms']:.1f} | {row['first_ms']:.1f} | "
+            f"{row['first_ratio']:.2f} |"
+        )
     floor_ms, rows = warm(args.requests)
     lines.append(f"\n## Warm requests on moto in process (floor: one bare GetItem = {floor_ms:.2f} ms)\n")
     lines.append("| function | median ms | p95 ms | x floor | DynamoDB calls / request |")
     lines.append("|---|---:|---:|---:|---:|")
     for row in rows:
-        lines.append(f"| {row['function']} | {row['warm_ms']:.2f} | {row['p95_ms']:.2f} | {row['vs_floor']:.1f} "
-                     f"| {row['ddb_calls']:.2f} |")
+        lines.append(
+            f"| {row['function']} | {row['warm_ms']:.2f} | {row['p95_ms']:.2f} | {row['vs_floor']:.1f} "
+            f"| {row['ddb_calls']:.2f} |"
+        )
+    lr = local_run(args.requests)
+    lines.append("\n## Local run (`make run`)\n")
+    lines.append("| started and answered its first request | GET /tickets/{id} median | p95 | sequential requests/s |")
+    lines.append("|---:|---:|---:|---:|")
+    lines.append(f"| {lr['ready_s']:.2f} s | {lr['median_ms']:.2f} ms | {lr['p95_ms']:.2f} ms | {lr['rps']:.0f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:

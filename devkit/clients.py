@@ -29,8 +29,9 @@ def _table(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m devkit.clients", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m devkit.clients", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--endpoint-url", help="embedded AWS endpoint (the local run), e.g. http://127.0.0.1:5000")
     p.add_argument("--stack", help="deployed CloudFormation stack whose ClientsTableName output to use")
     p.add_argument("--table", help="clients table name (overrides --stack)")
@@ -38,8 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("create", help="create a client and print its token once")
     c.add_argument("--name", required=True)
-    c.add_argument("--dialect", action="append", required=True,
-                   choices=["canonical", "myhrw", "spp", "particlespace", "kapture", "servicedesk", "*"])
+    c.add_argument(
+        "--dialect",
+        action="append",
+        required=True,
+        choices=["canonical", "myhrw", "spp", "particlespace", "kapture", "servicedesk", "*"],
+    )
     c.add_argument("--group", action="append", default=[], help="security group, e.g. PartnerInteraction")
     c.add_argument("--permission", action="append", default=[], help="e.g. ticket_management")
     c.add_argument("--partner-id", type=int)
@@ -61,9 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     from ticketing import auth
 
     if args.command == "create":
-        token, client = auth.create_client(args.name, args.dialect, groups=args.group, permissions=args.permission,
-                                           partner_id=args.partner_id, user_id=args.user_id, dynamodb=ddb,
-                                           table=table)
+        token, client = auth.create_client(
+            args.name,
+            args.dialect,
+            groups=args.group,
+            permissions=args.permission,
+            partner_id=args.partner_id,
+            user_id=args.user_id,
+            dynamodb=ddb,
+            table=table,
+        )
         print(json.dumps({"client_id": client.client_id, "token": token}, indent=2))
         print("Keep the token now: it is stored only as a hash and cannot be shown again.", file=sys.stderr)
     elif args.command == "list":

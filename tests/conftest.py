@@ -37,3 +37,71 @@ def aws():
 def seeded(aws):
     """The embedded AWS with the demo catalog, clients and tickets."""
     return demo.seed()
+
+
+class LocalRunClient:
+    """HTTP client of a local run started for the tests (``make run`` in a subprocess)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def request(self, method, path, body=None, headers=None):
+        import json as _json
+        import urllib.error
+        import urllib.request
+
+        data = body if isinstance(body, bytes) else (_json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        if data is not None and not req.has_header("Content-type"):
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read()
+
+    def json(self, method, path, body=None, headers=None):
+        import json as _json
+
+        status, hdrs, data = self.request(method, path, body, headers)
+        return status, hdrs, (_json.loads(data) if data else None)
+
+
+@pytest.fixture(scope="session")
+def local_run():
+    """The local run on free ports, as the README's run command starts it."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit.serve"],
+        cwd=tpl.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url, lines, deadline = None, [], time.monotonic() + 60
+    while time.monotonic() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "the API is served on " in line:
+            url = line.split("the API is served on ")[1].split()[0]
+    if url is None:
+        proc.kill()
+        pytest.fail("local run did not start:\n" + "".join(lines))
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain its log
+    urllib.request.urlopen(url + "/_local/health", timeout=10).read()
+    yield LocalRunClient(url)
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -18,7 +18,10 @@ _CONFIG = Config(
 
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+    from ticketing.settings import get_settings
+
+    endpoint = get_settings().local_aws_endpoint or None
+    return boto3.session.Session().client(service, config=_CONFIG, endpoint_url=endpoint)
 
 
 def dynamodb() -> Any:

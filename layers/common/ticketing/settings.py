@@ -21,6 +21,7 @@ class Settings(BaseModel):
     catalog_cache_seconds: float = Field(default=300.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86400, ge=86400)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    local_aws_endpoint: str = ""  # sam local invoke against the local run's embedded AWS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -1,0 +1,402 @@
+"""The whole API on this machine: an embedded AWS (moto's server) and API Gateway's
+REST proxy integration in front of the handlers that ``template.yaml`` declares.
+
+    make run                    # PORT=3000 MOTO_PORT=5000 by default
+
+* AWS: moto's server on ``MOTO_HOST:MOTO_PORT`` (127.0.0.1:5000) with every table,
+  queue, schedule group and identity the template declares, the status catalog, one
+  demo client per dialect and demo tickets.  Its requests are serialised, as one
+  DynamoDB partition would order them, so conditional writes behave under load.
+* API: ``http://127.0.0.1:$PORT``; each request goes to the function whose ``Api``
+  event matches its method and path, as an API Gateway REST proxy event, in process.
+  Unknown routes get API Gateway's 403 ``Missing Authentication Token``; a handler
+  that raises gets its 502 ``Internal server error``.
+* EventBridge Scheduler: one-time ``at(...)`` schedules that come due are fired
+  into their target function, then deleted when ``ActionAfterCompletion`` is DELETE.
+* Dev endpoints: ``GET /_local/credentials``, ``GET /_local/outbox``,
+  ``POST /_local/reset``, ``GET /_local/health``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from devkit import apigw, demo, localstack
+from devkit import template as tpl
+
+log = logging.getLogger("local")
+
+
+# -------------------------------------------------------------------- embedded AWS
+class EmbeddedAWS:
+    """moto's server in a thread of this process, one AWS request at a time."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 5000):
+        self.host, self.port = host, port
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def serialised(environ, start_response):
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(self.host, self.port, serialised, threaded=True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def reset(self) -> None:
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+
+
+def outbox() -> dict[str, list[dict[str, Any]]]:
+    """Emails (SES) and text messages (SNS) sent so far, read from moto's backends."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    emails = []
+    for msg in ses_backends[tpl.ACCOUNT][tpl.REGION].sent_messages:
+        destinations = getattr(msg, "destinations", {}) or {}
+        emails.append(
+            {
+                "id": msg.id,
+                "from": getattr(msg, "source", None),
+                "to": destinations.get("ToAddresses", []) if isinstance(destinations, dict) else destinations,
+                "cc": destinations.get("CcAddresses", []) if isinstance(destinations, dict) else [],
+                "subject": getattr(msg, "subject", None),
+                "body": getattr(msg, "body", None),
+                "raw": getattr(msg, "raw_data", None),
+            }
+        )
+    sms = [
+        {"id": mid, "to": phone, "message": text}
+        for mid, (phone, text) in sns_backends[tpl.ACCOUNT][tpl.REGION].sms_messages.items()
+    ]
+    return {"emails": emails, "sms": sms}
+
+
+# -------------------------------------------------------------------- API Gateway
+class LocalApi:
+    def __init__(self, template: tpl.Template):
+        self.template = template
+        self.functions = template.functions()
+        self.binary_types = template.binary_media_types()
+        self.stage = template.stage_name()
+        for fn in self.functions.values():  # import every handler now: errors surface at start
+            apigw.load_handler(fn)
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        parts = urlsplit(target)
+        path = unquote(parts.path) or "/"
+        request_id = str(uuid.uuid4())
+        base = [("x-amzn-RequestId", request_id)]
+        found = apigw.find_route(self.template, method, path)
+        if found is None:
+            return (
+                403,
+                [
+                    *base,
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", "MissingAuthenticationTokenException"),
+                ],
+                b'{"message":"Missing Authentication Token"}',
+            )
+        fn, route, params = found
+        event = apigw.build_event(
+            method=method,
+            path=path,
+            route=route,
+            path_params={k: unquote(v) for k, v in params.items()},
+            headers=headers,
+            query=parts.query,
+            body=body,
+            binary_types=self.binary_types,
+            stage=self.stage,
+            source_ip=source_ip,
+            request_id=request_id,
+        )
+        try:
+            result = apigw.invoke(fn, event)
+            status = int(result["statusCode"])
+        except Exception:  # what API Gateway shows when the function fails
+            log.error("%s %s: %s raised\n%s", method, path, fn.logical_id, traceback.format_exc())
+            return (
+                502,
+                [*base, ("Content-Type", "application/json"), ("x-amzn-ErrorType", "InternalServerErrorException")],
+                b'{"message": "Internal server error"}',
+            )
+        out = list(base)
+        multi = result.get("multiValueHeaders") or {}
+        for k, v in (result.get("headers") or {}).items():
+            if k not in multi:
+                out.append((k, str(v)))
+        for k, vs in multi.items():
+            out += [(k, str(v)) for v in vs]
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+        return status, out, data
+
+
+# -------------------------------------------------------------------- scheduler
+class SchedulerPump:
+    """Fire one-time schedules that have come due into their target function."""
+
+    def __init__(self, api: LocalApi, endpoint: str, interval: float = 0.5):
+        self.api, self.endpoint, self.interval = api, endpoint, interval
+        self.fired: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._by_arn = {api.template.arn(fid): fn for fid, fn in api.functions.items()}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.pump()
+            except Exception:
+                log.exception("scheduler pump failed")
+
+    def pump(self, now: datetime | None = None) -> int:
+        """Fire every due schedule once; returns how many fired."""
+        import boto3
+
+        with self._lock:
+            client = boto3.client("scheduler", endpoint_url=self.endpoint, region_name=tpl.REGION)
+            now = now or datetime.now(UTC)
+            fired = 0
+            for group in [g["Name"] for g in client.list_schedule_groups().get("ScheduleGroups", [])]:
+                for summary in client.list_schedules(GroupName=group).get("Schedules", []):
+                    schedule = client.get_schedule(GroupName=group, Name=summary["Name"])
+                    due = _due_at(schedule)
+                    if schedule.get("State") != "ENABLED" or due is None or due > now:
+                        continue
+                    self._fire(client, group, schedule)
+                    fired += 1
+            return fired
+
+    def _fire(self, client: Any, group: str, schedule: dict[str, Any]) -> None:
+        target = schedule["Target"]
+        fn = self._by_arn.get(target["Arn"])
+        event = json.loads(target.get("Input") or "{}")
+        record = {"schedule": schedule["Name"], "group": group, "target": target["Arn"], "at": time.time()}
+        try:
+            if fn is None:
+                raise LookupError(f"no function of template.yaml has ARN {target['Arn']}")
+            record["result"] = apigw.invoke(fn, event)
+        except Exception as err:
+            log.error("schedule %s failed: %s", schedule["Name"], err)
+            record["error"] = repr(err)
+            dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+            if dlq:
+                import boto3
+
+                sqs = boto3.client("sqs", endpoint_url=self.endpoint, region_name=tpl.REGION)
+                url = sqs.get_queue_url(QueueName=dlq.rsplit(":", 1)[1])["QueueUrl"]
+                sqs.send_message(
+                    QueueUrl=url,
+                    MessageBody=json.dumps({"schedule": schedule["Name"], "input": event, "error": repr(err)}),
+                )
+        self.fired.append(record)
+        if schedule.get("ActionAfterCompletion") == "DELETE" or "error" in record:
+            client.delete_schedule(GroupName=group, Name=schedule["Name"])
+        else:
+            client.update_schedule(
+                GroupName=group,
+                Name=schedule["Name"],
+                State="DISABLED",
+                ScheduleExpression=schedule["ScheduleExpression"],
+                FlexibleTimeWindow=schedule["FlexibleTimeWindow"],
+                Target=target,
+            )
+
+
+def _due_at(schedule: dict[str, Any]) -> datetime | None:
+    expr = schedule.get("ScheduleExpression", "")
+    if not (expr.startswith("at(") and expr.endswith(")")):
+        return None  # rate()/cron() schedules are not emulated
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromisoformat(expr[3:-1])
+    tz = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
+    return when.replace(tzinfo=tz).astimezone(UTC)
+
+
+# -------------------------------------------------------------------- the server
+class LocalRun:
+    def __init__(self, port: int = 3000, moto_host: str = "127.0.0.1", moto_port: int = 5000, host: str = "127.0.0.1"):
+        self.template = tpl.default()
+        self.aws = EmbeddedAWS(moto_host, moto_port)
+        self.host, self.port = host, port
+        self.httpd: ThreadingHTTPServer | None = None
+        self.api: LocalApi | None = None
+        self.scheduler: SchedulerPump | None = None
+        self._reset_lock = threading.Lock()
+
+    def prepare(self) -> None:
+        localstack.apply_environment(self.template, self.aws.endpoint)
+        localstack.create_resources(self.template, self.aws.endpoint)
+        demo.seed()
+
+    def start(self) -> None:
+        self.aws.start()
+        self.prepare()
+        self.api = LocalApi(self.template)
+        self.scheduler = SchedulerPump(self.api, self.aws.endpoint)
+        self.scheduler.start()
+        run = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "ticket-hub-local"
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.info("%s %s", self.address_string(), fmt % args)
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body leave in separate writes: without this, Nagle's algorithm and the
+                # client's delayed ACK hold every response back by ~40 ms
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = urlsplit(self.path).path
+                if path.startswith("/_local/"):
+                    status, headers, data = run.dev_endpoint(self.command, path)
+                else:
+                    status, headers, data = run.api.handle(
+                        self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                    )
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+
+    def dev_endpoint(self, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        json_type = [("Content-Type", "application/json")]
+        if path == "/_local/credentials" and method == "GET":
+            return 200, json_type, json.dumps(demo.credentials(), indent=2).encode()
+        if path == "/_local/outbox" and method == "GET":
+            return 200, json_type, json.dumps(outbox(), indent=2, default=str).encode()
+        if path == "/_local/health" and method == "GET":
+            return 200, json_type, b'{"status":"ok"}'
+        if path == "/_local/reset" and method == "POST":
+            with self._reset_lock:
+                self.aws.reset()
+                self.prepare()
+            return 200, json_type, b'{"status":"reset"}'
+        if path == "/_local/schedules/fire" and method == "POST":
+            return 200, json_type, json.dumps({"fired": self.scheduler.pump()}).encode()
+        return 404, json_type, b'{"message":"no such dev endpoint"}'
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        self.aws.stop()
+
+    def banner(self, started: float) -> str:
+        url = f"http://{self.host}:{self.port}"
+        creds = demo.credentials()
+        lines = [
+            f"Ticket hub: the API is served on {url} (ready in {time.monotonic() - started:.1f} s)",
+            f"Embedded AWS (moto): {self.aws.endpoint}   tables: " + ", ".join(self.template.tables()),
+            "",
+            "Demo credentials (Authorization header values; all of them: GET /_local/credentials):",
+        ]
+        for dialect, labels in creds.items():
+            first = next(iter(labels.values()))
+            lines.append(f"  {dialect:14} {first}")
+        lines += [
+            "",
+            "Try:",
+            f"  curl -s {url}/tickets/1001 -H 'Authorization: {creds['canonical']['canonical']}'",
+            "",
+            f"Dev endpoints: GET {url}/_local/credentials, GET {url}/_local/outbox, POST {url}/_local/reset",
+            "Ctrl-C stops.",
+        ]
+        return "\n".join(lines)
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    started = time.monotonic()
+    run = LocalRun(
+        port=int(os.environ.get("PORT", "3000")),
+        moto_host=os.environ.get("MOTO_HOST", "127.0.0.1"),
+        moto_port=int(os.environ.get("MOTO_PORT", "5000")),
+        host=os.environ.get("HOST", "127.0.0.1"),
+    )
+    try:
+        run.start()
+    except OSError as err:
+        print(f"cannot start: {err} (set PORT / MOTO_PORT to free ports)", file=sys.stderr)
+        return 1
+    print(run.banner(started), flush=True)
+    try:
+        run.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        run.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
