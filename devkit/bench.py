@@ -128,9 +128,9 @@ WARM_REQUESTS = {
 
 def warm(requests: int) -> tuple[float, list[dict]]:
     from moto import mock_aws
+    from ticketing import aws
 
     from devkit import apigw, demo, localstack, metering
-    from ticketing import aws
 
     os.environ.update(localstack.FAKE_ENV)
     rows = []
