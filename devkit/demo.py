@@ -126,7 +126,21 @@ def seed(dynamodb: Any = None) -> dict[str, Any]:
             auth.save_client(client.model_copy(update={"enabled": False}), auth.hash_token(token))
     repo.set_counter_floor(COUNTER_FLOOR)
     tickets = [service.create_ticket(service.NewTicket.model_validate(t), SYSTEM) for t in TICKETS]
+    for module in dialect_seeders():
+        module.seed()
     return {"tickets": [t.id for t in tickets], "clients": [c["token"] for c in CLIENTS]}
+
+
+def dialect_seeders() -> list:
+    """Each ``devkit/demo_<dialect>.py`` module: its ``seed()`` adds that dialect's demo
+    data (reference data, partner tickets...) after the common demo tickets exist."""
+    import importlib
+    import pkgutil
+
+    import devkit
+
+    names = sorted(m.name for m in pkgutil.iter_modules(devkit.__path__) if m.name.startswith("demo_"))
+    return [importlib.import_module(f"devkit.{name}") for name in names]
 
 
 def credentials() -> dict[str, dict[str, str]]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
 from ticketing.dialects.common import actor_for, etag, if_match, validate
+from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import AuditEntry, Task, Ticket
@@ -223,6 +224,165 @@ def add_task(request: Request, context: Any) -> Response:
 
     return idempotency.once(request, client.client_id, run, context)
 
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every canonical error is rendered."""
+
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document only
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+    current_version: int | None = None
+
+
+class TaskView(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document only
+
+    id: int
+    title: str
+    status: str
+    partner_tickets: list[dict[str, Any]]
+    created_at: datetime
+
+
+class TicketView(BaseModel):
+    """The canonical view of a ticket: its fields, plus every identifier it answers to."""
+
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document only
+
+    id: int
+    number: str
+    key: str
+    ref: str
+    refs: list[str]
+    type: str
+    type_history: list[str]
+    title: str
+    description: str
+    status: str
+    sub_status: str | None
+    status_since: datetime
+    queue: str
+    priority: int
+    category: str
+    source: str
+    tags: list[str]
+    assignee_ids: list[int]
+    requester_id: int | None
+    creator_id: int | None
+    order_number: str | None
+    service_id: int | None
+    customer_id: int | None
+    note: str
+    metadata: dict[str, Any]
+    extra: dict[str, Any]
+    disposition: str
+    tasks: list[TaskView]
+    notify: dict[str, Any] | None
+    follow_up_at: datetime | None
+    last_follow_up_at: datetime | None
+    message_count: int
+    last_message_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    version: int
+
+
+class HistoryPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document only
+
+    ticket_id: int
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
+_ERRORS = {400: ProblemDocument, 401: ProblemDocument, 403: ProblemDocument, 404: ProblemDocument}
+_WRITE_ERRORS = {
+    **_ERRORS,
+    409: ProblemDocument,
+    412: ProblemDocument,
+    413: ProblemDocument,
+    415: ProblemDocument,
+    422: ProblemDocument,
+    503: ProblemDocument,
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ticket version the change applies to, e.g. "3" (412 if it is no longer current).',
+}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Replays the first successful result of this key, for this client, for 24 hours.",
+}
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/tickets",
+        "Create a ticket",
+        NAME,
+        "bearer",
+        service.NewTicket,
+        responses={201: TicketView, **_WRITE_ERRORS},
+        parameters=(_IDEMPOTENCY,),
+    ),
+    Operation(
+        "GET",
+        "/tickets/{id}",
+        "Read a ticket by id, number, key or REF",
+        NAME,
+        "bearer",
+        responses={200: TicketView, 304: None, **_ERRORS},
+    ),
+    Operation(
+        "PATCH",
+        "/tickets/{id}",
+        "Merge-patch a ticket's own fields",
+        NAME,
+        "bearer",
+        TicketPatch,
+        request_media_types=("application/json", "application/merge-patch+json"),
+        responses={200: TicketView, **_WRITE_ERRORS},
+        parameters=(_IF_MATCH, _IDEMPOTENCY),
+    ),
+    Operation(
+        "GET",
+        "/tickets/{id}/history",
+        "The ticket's audit trail, newest first",
+        NAME,
+        "bearer",
+        responses={200: HistoryPage, **_ERRORS},
+        parameters=(
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+            },
+            {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 512}},
+        ),
+    ),
+    Operation(
+        "POST",
+        "/tickets/{id}/tasks",
+        "Add a task to a ticket",
+        NAME,
+        "bearer",
+        NewTaskBody,
+        responses={201: TaskView, **_WRITE_ERRORS},
+        parameters=(_IF_MATCH, _IDEMPOTENCY),
+    ),
+]
 
 create_handler = entrypoint(DIALECT, create_ticket)
 get_handler = entrypoint(DIALECT, get_ticket)

@@ -1,0 +1,26 @@
+"""What each route accepts and answers, declared beside the code that does it.
+
+Every adapter lists its ``Operation``s in ``OPERATIONS``; ``devkit.openapi`` builds
+the OpenAPI document from them, with the schemas of the very pydantic models that
+validate the requests, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    dialect: str
+    security: str  # "bearer" | "basic" | "apiKey"
+    request: Any = None  # a pydantic model class, or a JSON schema dict
+    request_media_types: tuple[str, ...] = ("application/json",)
+    responses: dict[int, Any] = field(default_factory=dict)  # status -> model class | schema dict | None
+    response_media_types: tuple[str, ...] = ("application/json",)
+    parameters: tuple[dict[str, Any], ...] = ()  # extra OpenAPI parameter objects (query, header)
+    description: str = ""
