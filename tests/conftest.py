@@ -105,3 +105,16 @@ def local_run():
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def log_output():
+    """Everything the layer's structured logger writes during the test."""
+    import io
+
+    from ticketing.observability import logger
+
+    buffer = io.StringIO()
+    old = logger.registered_handler.setStream(buffer)
+    yield buffer
+    logger.registered_handler.setStream(old)

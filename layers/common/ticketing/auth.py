@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from ticketing import aws
 from ticketing.errors import Forbidden, Unauthenticated
 from ticketing.model import utcnow
-from ticketing.repository import marshal, unmarshal
+from ticketing.repository import call, marshal, unmarshal
 from ticketing.settings import get_settings
 
 TOKEN_PREFIX = "tkt_"  # noqa: S105 - a prefix, not a secret
@@ -68,7 +68,7 @@ def lookup(token: str) -> Client | None:
     hit = _cache.get(digest)
     if hit and hit[0] > now:
         return hit[1]
-    resp = aws.dynamodb().get_item(TableName=_table(), Key={"token_hash": {"S": digest}}, ConsistentRead=True)
+    resp = call(aws.dynamodb(), "get_item", TableName=_table(), Key={"token_hash": {"S": digest}}, ConsistentRead=True)
     item = resp.get("Item")
     client = Client.model_validate(unmarshal(item)) if item else None
     ttl = get_settings().auth_cache_seconds

@@ -9,7 +9,9 @@ import boto3
 from botocore.config import Config
 
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    # 3 attempts in all: standard-mode backoff (up to 1 s, then 2 s) stays well inside the
+    # functions' 10 s timeout, so a request answers 503 rather than timing out at the gateway
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,

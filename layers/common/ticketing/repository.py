@@ -54,6 +54,7 @@ _TRANSIENT = {
     "ServiceUnavailable",
     "LimitExceededException",
 }
+_THROTTLED_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 _KEY_ATTRS = {"pk", "sk"}
 _ALWAYS_WRITTEN = {"version", "updated_at"}
 MAX_ATTEMPTS = 6
@@ -166,6 +167,16 @@ def _transient(err: Exception) -> bool:
     return isinstance(err, ClientError) and err.response.get("Error", {}).get("Code") in _TRANSIENT
 
 
+def call(client: Any, op: str, **kwargs: Any) -> dict[str, Any]:
+    """One DynamoDB call; throttling and outages (after botocore's retries) become ``Unavailable``."""
+    try:
+        return getattr(client, op)(**kwargs)
+    except (ClientError, BotoCoreError) as err:
+        if _transient(err):
+            raise Unavailable("The ticket store is busy; nothing was changed. Retry shortly.") from err
+        raise
+
+
 class Repository:
     def __init__(self, client: Any | None = None, table: str | None = None):
         self._client = client
@@ -184,12 +195,7 @@ class Repository:
         return self._table
 
     def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return getattr(self.client, op)(**kwargs)
-        except (ClientError, BotoCoreError) as err:
-            if _transient(err):
-                raise Unavailable("The ticket store is busy; nothing was changed. Retry shortly.") from err
-            raise
+        return call(self.client, op, **kwargs)
 
     # -- reads -----------------------------------------------------------------
     def get(self, ticket_id: int) -> Ticket | None:
@@ -322,6 +328,7 @@ class Repository:
     ) -> UpdateResult:
         """Apply ``command`` to the ticket in one conditional write, retried on races."""
         current = current or self.require(ticket_id)
+        throttled = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if if_match is not None and current.version != if_match:
                 raise PreconditionFailed(
@@ -371,11 +378,14 @@ class Repository:
                     raise
                 reasons = _cancellation_reasons(err)
                 first = reasons[0] if reasons else {}
+                throttled = any(r.get("Code") in _THROTTLED_REASONS for r in reasons)
                 if first.get("Code") == "ConditionalCheckFailed" and first.get("Item"):
                     current = Ticket.model_validate(unmarshal(first["Item"]))
-                else:  # a racing transaction, or a store that does not return the item
-                    time.sleep(random.uniform(0, 0.01 * attempt))
+                else:  # a racing transaction, throttling, or a store that does not return the item
+                    time.sleep(random.uniform(0, 0.02 * attempt))
                     current = self.require(ticket_id)
+        if throttled:
+            raise Unavailable("The ticket store is busy; nothing was changed. Retry shortly.")
         raise Conflict(f"Ticket {ticket_id} is being changed by others too often; retry the request.")
 
     def _ticket_update(
