@@ -48,8 +48,8 @@ test: lint validate unit
 build: $(PY)
 	$(VENV)/bin/sam build
 
-bench: $(PY)
-	$(PY) -m devkit.bench
+bench: build
+	$(PY) -m devkit.bench --markdown BENCHMARKS.md
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .hypothesis

@@ -49,11 +49,27 @@ sys.stdout.write(json.dumps([t_init - t0, t_end - t0]))
 """
 
 
+RUNTIME_VENV = tpl.ROOT / ".bench" / "runtime"
+
+
+def runtime_python() -> str:
+    """A Python like the Lambda runtime's: only boto3 installed (the dev venv also has
+    SAM CLI's extras, such as awscrt, which would slow every boto3 import, the floor's too)."""
+    python = RUNTIME_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(RUNTIME_VENV)], check=True)
+        boto3_version = __import__("boto3").__version__
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, f"boto3=={boto3_version}"], check=True)
+    return str(python)
+
+
 def _cold(body: str, runs: int, env: dict[str, str]) -> tuple[float, float]:
     inits, totals = [], []
+    python = runtime_python() if _built_layer() else sys.executable
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", PROBE.format(body=body)], capture_output=True, text=True, env=env, check=False
+            [python, "-c", PROBE.format(body=body)], capture_output=True, text=True, env=env, check=False
         )
         if out.returncode:
             raise RuntimeError(out.stderr[-2000:])
@@ -74,7 +90,11 @@ def _success_fixture(fn: tpl.Function) -> Path:
 
 def cold(functions: dict[str, tpl.Function], runs: int) -> list[dict]:
     """Fresh interpreters against moto's server (so no in-process moto preloads boto3)."""
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     from devkit import demo, localstack
 
@@ -229,8 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     functions = tpl.default().functions()
     lines = [
-        f"# Benchmarks\n\nMade by `python -m devkit.bench --runs {args.runs} --requests {args.requests}` "
-        f"on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"
+        f"# Benchmarks\n\nMade by `make bench` (`python -m devkit.bench --runs {args.runs} --requests "
+        f"{args.requests}`) on {os.cpu_count()} cores, Python {sys.version.split()[0]}. Cold starts use "
+        + (
+            "the built layer (`.aws-sam/build`, bytecode precompiled) in a venv holding only boto3, as the "
+            "Lambda runtime does."
+            if _built_layer()
+            else "the layer's source (run `make build` first to measure the built layer)."
+        )
+        + "\n"
     ]
     lines.append("## Cold start (median of fresh interpreters, moto server as the AWS)\n")
     lines.append(
