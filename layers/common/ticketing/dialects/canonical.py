@@ -335,6 +335,7 @@ OPERATIONS = [
         "bearer",
         service.NewTicket,
         responses={201: TicketView, **_WRITE_ERRORS},
+        error_media_types=(PROBLEM,),
         parameters=(_IDEMPOTENCY,),
     ),
     Operation(
@@ -344,6 +345,7 @@ OPERATIONS = [
         NAME,
         "bearer",
         responses={200: TicketView, 304: None, **_ERRORS},
+        error_media_types=(PROBLEM,),
     ),
     Operation(
         "PATCH",
@@ -354,6 +356,7 @@ OPERATIONS = [
         TicketPatch,
         request_media_types=("application/json", "application/merge-patch+json"),
         responses={200: TicketView, **_WRITE_ERRORS},
+        error_media_types=(PROBLEM,),
         parameters=(_IF_MATCH, _IDEMPOTENCY),
     ),
     Operation(
@@ -363,6 +366,7 @@ OPERATIONS = [
         NAME,
         "bearer",
         responses={200: HistoryPage, **_ERRORS},
+        error_media_types=(PROBLEM,),
         parameters=(
             {
                 "name": "limit",
@@ -380,6 +384,7 @@ OPERATIONS = [
         "bearer",
         NewTaskBody,
         responses={201: TaskView, **_WRITE_ERRORS},
+        error_media_types=(PROBLEM,),
         parameters=(_IF_MATCH, _IDEMPOTENCY),
     ),
 ]

@@ -22,5 +22,6 @@ class Operation:
     request_media_types: tuple[str, ...] = ("application/json",)
     responses: dict[int, Any] = field(default_factory=dict)  # status -> model class | schema dict | None
     response_media_types: tuple[str, ...] = ("application/json",)
+    error_media_types: tuple[str, ...] = ()  # for 4xx/5xx bodies, when not response_media_types
     parameters: tuple[dict[str, Any], ...] = ()  # extra OpenAPI parameter objects (query, header)
     description: str = ""
