@@ -191,3 +191,10 @@ def test_oversized_body_is_refused(aws, seeded):
 def test_unknown_route_is_api_gateways_403(aws):
     resp = apigw.request(aws, "GET", "/nothing/here")
     assert resp["statusCode"] == 403 and json.loads(resp["body"]) == {"message": "Missing Authentication Token"}
+
+
+def test_idempotency_keys_are_per_target(aws, seeded):
+    a = call(aws, "PATCH", "/tickets/1001", {"queue": "same"}, {"Idempotency-Key": "one-key"})
+    b = call(aws, "PATCH", "/tickets/1002", {"queue": "same"}, {"Idempotency-Key": "one-key"})
+    assert a[2]["id"] == 1001 and b[2]["id"] == 1002
+    assert "Idempotent-Replayed" not in b[1]

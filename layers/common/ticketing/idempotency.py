@@ -1,6 +1,6 @@
 """``Idempotency-Key`` on writes, with Powertools' idempotency utility.
 
-The key is scoped to the client and the route; the stored record also keeps a hash
+The key is scoped to the client and the request (method and path); the record also keeps a hash
 of the request body, so the same key with another body is refused (422 in the
 dialect's format) instead of replaying an answer to a different question.  Only
 successful (2xx) results are kept: a refused request may be corrected and sent
@@ -93,7 +93,7 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
 
     doc = {
         "client": client_id,
-        "route": f"{request.method} {request.resource}",
+        "route": f"{request.method} {request.path}",
         "key": key,
         "body_sha256": hashlib.sha256(request.body).hexdigest(),
     }
