@@ -14,12 +14,15 @@ REST proxy integration in front of the handlers that ``template.yaml`` declares.
 * EventBridge Scheduler: one-time ``at(...)`` schedules that come due are fired
   into their target function, then deleted when ``ActionAfterCompletion`` is DELETE.
 * Dev endpoints: ``GET /_local/credentials``, ``GET /_local/outbox``,
-  ``POST /_local/reset``, ``GET /_local/health``.
+  ``POST /_local/reset``, ``GET /_local/health``, ``GET /_local/schedules`` (pending
+  schedules), ``POST /_local/schedules/fire[?now=<ISO 8601>]`` (fire what is due, by
+  ``now`` if given: a reminder due in two days fires now).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +35,7 @@ import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devkit import apigw, demo, localstack
 from devkit import template as tpl
@@ -205,13 +208,40 @@ class SchedulerPump:
             fired = 0
             for group in [g["Name"] for g in client.list_schedule_groups().get("ScheduleGroups", [])]:
                 for summary in client.list_schedules(GroupName=group).get("Schedules", []):
-                    schedule = client.get_schedule(GroupName=group, Name=summary["Name"])
+                    schedule = _get_schedule(client, group, summary["Name"])
+                    if schedule is None:
+                        continue
                     due = _due_at(schedule)
                     if schedule.get("State") != "ENABLED" or due is None or due > now:
                         continue
                     self._fire(client, group, schedule)
                     fired += 1
             return fired
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Every schedule waiting to fire: name, group, due time, target and input."""
+        import boto3
+
+        client = boto3.client("scheduler", endpoint_url=self.endpoint, region_name=tpl.REGION)
+        out = []
+        for group in [g["Name"] for g in client.list_schedule_groups().get("ScheduleGroups", [])]:
+            for summary in client.list_schedules(GroupName=group).get("Schedules", []):
+                schedule = _get_schedule(client, group, summary["Name"])
+                if schedule is None:
+                    continue
+                target = schedule["Target"]
+                out.append(
+                    {
+                        "name": schedule["Name"],
+                        "group": group,
+                        "expression": schedule.get("ScheduleExpression"),
+                        "due": _due_at(schedule),
+                        "state": schedule.get("State"),
+                        "target": target["Arn"],
+                        "input": json.loads(target.get("Input") or "null"),
+                    }
+                )
+        return sorted(out, key=lambda s: (str(s["due"]), s["name"]))
 
     def _fire(self, client: Any, group: str, schedule: dict[str, Any]) -> None:
         target = schedule["Target"]
@@ -236,8 +266,12 @@ class SchedulerPump:
                     MessageBody=json.dumps({"schedule": schedule["Name"], "input": event, "error": repr(err)}),
                 )
         self.fired.append(record)
+        current = _get_schedule(client, group, schedule["Name"])
+        if current is None or current.get("LastModificationDate") != schedule.get("LastModificationDate"):
+            return  # cancelled, or armed again while it fired: the new one stays
         if schedule.get("ActionAfterCompletion") == "DELETE" or "error" in record:
-            client.delete_schedule(GroupName=group, Name=schedule["Name"])
+            with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+                client.delete_schedule(GroupName=group, Name=schedule["Name"])
         else:
             client.update_schedule(
                 GroupName=group,
@@ -247,6 +281,14 @@ class SchedulerPump:
                 FlexibleTimeWindow=schedule["FlexibleTimeWindow"],
                 Target=target,
             )
+
+
+def _get_schedule(client: Any, group: str, name: str) -> dict[str, Any] | None:
+    """The schedule, or None if it went (fired, cancelled or replaced) since it was listed."""
+    try:
+        return client.get_schedule(GroupName=group, Name=name)
+    except client.exceptions.ResourceNotFoundException:
+        return None
 
 
 def _due_at(schedule: dict[str, Any]) -> datetime | None:
@@ -302,7 +344,12 @@ class LocalRun:
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
                 if path.startswith("/_local/"):
-                    status, headers, data = run.dev_endpoint(self.command, path)
+                    try:
+                        status, headers, data = run.dev_endpoint(self.command, path, urlsplit(self.path).query)
+                    except Exception as err:  # answer, rather than drop the connection
+                        log.exception("%s %s failed", self.command, path)
+                        message = json.dumps({"message": f"{type(err).__name__}: {err}"}).encode()
+                        status, headers, data = 500, [("Content-Type", "application/json")], message
                 else:
                     status, headers, data = run.api.handle(
                         self.command, self.path, list(self.headers.items()), body, self.client_address[0]
@@ -321,7 +368,7 @@ class LocalRun:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
 
-    def dev_endpoint(self, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    def dev_endpoint(self, method: str, path: str, query: str = "") -> tuple[int, list[tuple[str, str]], bytes]:
         json_type = [("Content-Type", "application/json")]
         if path == "/_local/credentials" and method == "GET":
             return 200, json_type, json.dumps(demo.credentials(), indent=2).encode()
@@ -334,8 +381,18 @@ class LocalRun:
                 self.aws.reset()
                 self.prepare()
             return 200, json_type, b'{"status":"reset"}'
+        if path == "/_local/schedules" and method == "GET":
+            return 200, json_type, json.dumps(self.scheduler.pending(), indent=2, default=str).encode()
         if path == "/_local/schedules/fire" and method == "POST":
-            return 200, json_type, json.dumps({"fired": self.scheduler.pump()}).encode()
+            # ?now=<ISO 8601>: fire what is due by then, as if the clock were there (reminders days ahead)
+            now = dict(parse_qsl(query)).get("now")
+            try:
+                at = datetime.fromisoformat(now) if now else None
+            except ValueError:
+                return 400, json_type, b'{"message":"now must be an ISO 8601 date-time"}'
+            if at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            return 200, json_type, json.dumps({"fired": self.scheduler.pump(at)}).encode()
         return 404, json_type, b'{"message":"no such dev endpoint"}'
 
     def serve_forever(self) -> None:

@@ -11,6 +11,7 @@ pk                  sk                    item
 ``COUNTER``         ``ticket``            the id allocator
 ``CATALOG``         ``default``           optional stored status catalog (JSON)
 ``REF#<kind>``      ``<key>``             reference data: users, orders, services...
+``TICKET#<id>``     ``DELIVERY#<key>``    a claimed scheduled notification (sent once)
 ==================  ====================  ==========================================
 
 Every change is one ``TransactWriteItems``: the ticket ``Update`` sets only the
@@ -425,6 +426,62 @@ class Repository:
 
     def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
         return self._put(_pk(entry.ticket_id), f"AUDIT#{entry.version:010d}", entry.model_dump(mode="json"))
+
+    # -- exactly-once side effects (scheduled notifications) --------------------------
+    def claim_delivery(self, ticket_id: int, key: str, doc: dict[str, Any], *, version: int) -> str:
+        """Claim the side effect ``key`` of a ticket, once, while the ticket is still at ``version``.
+
+        One ``TransactWriteItems``: a ``ConditionCheck`` that the ticket is still at the version
+        the caller read (and checked), and a ``Put`` of ``DELIVERY#<key>`` that must not exist.
+        Returns ``"claimed"`` (go ahead), ``"taken"`` (claimed before: never do it again) or
+        ``"moved"`` (the ticket changed since it was read: read it and check again).
+        """
+        items = [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": _ticket_key(ticket_id),
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                }
+            },
+            self._put(_pk(ticket_id), f"DELIVERY#{key}", doc),
+        ]
+        try:
+            self._call("transact_write_items", TransactItems=items)
+            return "claimed"
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [r.get("Code") for r in _cancellation_reasons(err)]
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                return "taken"
+            return "moved"  # the version moved on, or a racing transaction: read again
+
+    def finish_delivery(self, ticket_id: int, key: str, fields: dict[str, Any]) -> None:
+        """Record how a claimed side effect ended (``state``, counts...) on its claim."""
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {f":f{i}": _ser.serialize(_to_dynamo(v)) for i, v in enumerate(fields.values())}
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": _pk(ticket_id)}, "sk": {"S": f"DELIVERY#{key}"}},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def get_delivery(self, ticket_id: int, key: str) -> dict[str, Any] | None:
+        resp = self._call(
+            "get_item",
+            TableName=self.table,
+            Key={"pk": {"S": _pk(ticket_id)}, "sk": {"S": f"DELIVERY#{key}"}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        return unmarshal(item) if item else None
 
     # -- reference data ------------------------------------------------------------
     def put_reference(self, kind: str, key: str | int, doc: dict[str, Any]) -> None:

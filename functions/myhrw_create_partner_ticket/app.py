@@ -1,0 +1,5 @@
+"""POST /tickets/{ticketUid}/tasks/{taskid}/partnertickets -- record a partner ticket (myhrw)."""
+
+from ticketing.dialects.myhrw import create_handler as lambda_handler
+
+__all__ = ["lambda_handler"]

@@ -1,0 +1,5 @@
+"""PUT /tickets/{ticketUid}/tasks/{taskid}/partnertickets/{PartnerTechnicalId} -- update a partner ticket (myhrw)."""
+
+from ticketing.dialects.myhrw import update_handler as lambda_handler
+
+__all__ = ["lambda_handler"]

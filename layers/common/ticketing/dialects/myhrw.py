@@ -1,0 +1,393 @@
+"""MyHRW partner tickets: a partner system's own ticket, linked to one task of a ticket.
+
+``PUT /tickets/{ticketUid}/tasks/{taskid}/partnertickets/{PartnerTechnicalId}`` updates
+one (full replace; the body's ``id`` may re-key it) and
+``POST /tickets/{ticketUid}/tasks/{taskid}/partnertickets`` records a new one.  Both
+answer the document's camelCase view.  Bearer tokens; the client must be in the
+``PartnerInteraction`` security group, and reaches only its own partner's tickets.
+
+The partner tickets live inside the ticket item (``Ticket.tasks[..].partner_tickets``,
+keyed by ``PartnerTicket.slot(partner_id, id)``), so every change -- a re-key
+included -- is one conditional write of that item, with its audit entry.
+
+In ``template.yaml`` the ticket path variable is named ``{id}``, not ``{ticketUid}``:
+API Gateway allows one variable name per path level, and ``/tickets/{id}`` is already
+served.  The name never shows on the wire.  Choices the document leaves open are in
+``docs/myhrw.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from ticketing import auth, idempotency, service
+from ticketing.dialects.common import actor_for, etag, if_match, validate
+from ticketing.dialects.docs import Operation
+from ticketing.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from ticketing.http import BaseDialect, Request, Response, entrypoint
+from ticketing.model import PartnerTicket, Task, Ticket
+from ticketing.repository import ChangeSet, ticket_doc
+
+NAME = "myhrw"
+GROUP = "PartnerInteraction"
+JSON = "application/json; charset=utf-8"
+JSON_TYPES = {"", "application/json", "text/json"}
+
+# Path parameters: the document's types (ticketUid: unsigned long, taskid: integer).
+_DIGITS = re.compile(r"[0-9]{1,20}")
+MAX_TICKET_UID = 2**64 - 1
+MAX_TASK_ID = 2**31 - 1
+
+# Bounds on what a partner ticket may hold (the document gives none): id 100 characters,
+# the other properties 100 to 8000 (see PartnerTicketBody and docs/myhrw.md).
+ID_MAX = 100
+# A ticket is one DynamoDB item (400 KB at most), its partner tickets included: a write
+# that would take the stored ticket past this is refused (413) instead of failing in the
+# store.  Below half the limit because the embedded AWS (moto) counts a replaced
+# attribute's old and new value together when it checks an update's size.
+MAX_TICKET_BYTES = 180_000
+
+# body key (the document's) -> PartnerTicket attribute
+_ATTRIBUTES = {
+    "id": "id",
+    "displayid": "display_id",
+    "type": "type",
+    "shortdescription": "short_description",
+    "description": "description",
+    "category": "category",
+    "status": "status",
+    "priority": "priority",
+    "assignmentgroup": "assignment_group",
+    "assignedto": "assigned_to",
+}
+
+
+class MyHrw(BaseDialect):
+    name = NAME
+
+    def render_error(self, error: DomainError, request: Request | None) -> Response:
+        """Every error, 401/403 included: ``{"status", "message", "errors", "requestId"}``."""
+        body = {
+            "status": error.status,
+            "message": error.message,
+            "errors": [{"field": e.field, "message": e.message} for e in error.errors],
+            "requestId": request.request_id if request is not None and request.request_id else None,
+        }
+        headers = {"WWW-Authenticate": 'Bearer realm="myhrw"'} if error.status == 401 else {}
+        return Response(error.status, body, headers=headers, content_type=JSON)
+
+
+DIALECT = MyHrw()
+
+
+# -- request -----------------------------------------------------------------------------
+Text100 = Annotated[str, StringConstraints(max_length=100)] | None
+Text255 = Annotated[str, StringConstraints(max_length=255)] | None
+Text500 = Annotated[str, StringConstraints(max_length=500)] | None
+Text8000 = Annotated[str, StringConstraints(max_length=8000)] | None
+
+
+class PartnerTicketBody(BaseModel):
+    """The document's body: lowercase keys; every property but ``id`` optional.
+
+    Full replace: a property that is absent or null is stored as ``""``.  Unknown keys
+    are refused (a mis-spelt key would otherwise silently erase the stored value)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shortdescription: Text500 = Field(None, description="(optional) Short description of the third party ticket")
+    description: Text8000 = Field(None, description="(optional) Description")
+    id: Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)] = Field(
+        description="Technical id of the partner ticket (used when MyHRW calls the partner system back); "
+        "another value than the path's PartnerTechnicalId re-keys the partner ticket"
+    )
+    displayid: Text100 = Field(None, description="(optional) Display id: a more user-friendly id")
+    type: Text100 = Field(None, description="(optional) Type of the partner ticket: incident, change request, ...")
+    priority: Text100 = Field(None, description="(optional) Priority")
+    status: Text100 = Field(None, description="(optional) Status")
+    category: Text500 = Field(None, description="(optional) Category")
+    assignmentgroup: Text255 = Field(None, description="(optional) Assignment group")
+    assignedto: Text255 = Field(None, description="(optional) Name of the agent sending the partner ticket")
+
+    @field_validator("id")
+    @classmethod
+    def _usable_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("id must not be blank")
+        if "/" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("id must not contain '/' or control characters (it is used in the URL)")
+        return value
+
+    def attributes(self) -> dict[str, str]:
+        """PartnerTicket attributes, absent or null properties as ``""`` (full replace)."""
+        return {attr: getattr(self, key) or "" for key, attr in _ATTRIBUTES.items()}
+
+
+def _body(request: Request) -> PartnerTicketBody:
+    if request.media_type not in JSON_TYPES and not request.media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"Send the body as application/json, not {request.media_type}.")
+    data = request.json()
+    if data is None:
+        raise ValidationFailed(
+            "The request body is empty; send the partner ticket as a JSON object with at least an id.",
+            errors=[FieldError("id", "Field required")],
+        )
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    if "id" in data and data["id"] is None:  # a null id is a missing one, reported with the rest
+        data = {k: v for k, v in data.items() if k != "id"}
+    return validate(PartnerTicketBody, data)
+
+
+_PATH_NUMBERS = (  # template variable, the document's name, largest value, what it must be
+    ("id", "ticketUid", MAX_TICKET_UID, "an unsigned integer"),
+    ("taskid", "taskid", MAX_TASK_ID, "a non-negative integer"),
+)
+
+
+def _path_ids(request: Request) -> tuple[int, int]:
+    """ticketUid and taskid; a 400 naming each one that is not a number of its type."""
+    values, errors = [], []
+    for param, label, maximum, kind in _PATH_NUMBERS:
+        raw = request.path_params.get(param, "")
+        if _DIGITS.fullmatch(raw) and int(raw) <= maximum:
+            values.append(int(raw))
+        else:
+            errors.append(FieldError(label, f"{label} must be {kind}, not {raw[:40]!r}"))
+    if errors:
+        summary = "; ".join(e.message for e in errors)
+        raise ValidationFailed(f"The request is invalid: {summary}.", errors=errors)
+    return values[0], values[1]
+
+
+def _partner(request: Request) -> tuple[auth.Client, int]:
+    token = auth.parse_authorization(request.header("authorization"), ("Bearer",))
+    client = auth.authenticate(token, NAME)  # 401 / 403 (dialect not allowed)
+    if not client.has_group(GROUP):
+        raise Forbidden(f"This client is not in the {GROUP} security group.", reason="group")
+    if client.partner_id is None:
+        raise Forbidden("These credentials name no partner.", reason="partner")
+    return client, client.partner_id
+
+
+# -- domain ------------------------------------------------------------------------------
+def _task(ticket: Ticket, task_id: int) -> Task:
+    task = ticket.task(task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} of ticket {ticket.id} was not found.")
+    return task
+
+
+def _check_size(ticket: Ticket) -> None:
+    size = len(json.dumps(ticket_doc(ticket), ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_TICKET_BYTES:
+        raise PayloadTooLarge(
+            f"Ticket {ticket.id} has no room left for this partner ticket "
+            f"(it would hold {size} bytes, {MAX_TICKET_BYTES} at most); send shorter values."
+        )
+
+
+def render(ticket_id: int, task_id: int, pt: PartnerTicket) -> dict[str, Any]:
+    """The document's response, in its key order: the properties as stored."""
+    return {
+        "id": pt.id,
+        "displayId": pt.display_id,
+        "ticketUid": ticket_id,
+        "partnerId": pt.partner_id,
+        "ticketTaskId": task_id,
+        "type": pt.type,
+        "shortDescription": pt.short_description,
+        "description": pt.description,
+        "category": pt.category,
+        "status": pt.status,
+        "assignmentGroup": pt.assignment_group,
+        "assignedTo": pt.assigned_to,
+        "priority": pt.priority,
+    }
+
+
+def _location(ticket_id: int, task_id: int, technical_id: str) -> str:
+    return f"/tickets/{ticket_id}/tasks/{task_id}/partnertickets/{quote(technical_id, safe='')}"
+
+
+# -- routes ------------------------------------------------------------------------------
+def update_partner_ticket(request: Request, context: Any) -> Response:
+    client, partner_id = _partner(request)
+
+    def run() -> Response:
+        ticket_uid, task_id = _path_ids(request)
+        path_id = request.path_params.get("PartnerTechnicalId", "")
+        body = _body(request)
+        stored: list[PartnerTicket] = []
+
+        def command(ticket: Ticket, cs: ChangeSet) -> None:
+            task = _task(ticket, task_id)
+            old_slot = PartnerTicket.slot(partner_id, path_id)
+            current = task.partner_tickets.get(old_slot)
+            if current is None:  # another partner's partner ticket is not found either
+                raise NotFound(f"Partner ticket {path_id!r} of task {task_id} of ticket {ticket.id} was not found.")
+            new_slot = PartnerTicket.slot(partner_id, body.id)
+            rekey = new_slot != old_slot
+            if rekey and new_slot in task.partner_tickets:
+                raise Conflict(
+                    f"Task {task_id} of ticket {ticket.id} already has a partner ticket {body.id!r}; "
+                    f"{path_id!r} cannot take its id."
+                )
+            updated = current.model_copy(update=body.attributes())
+            if updated != current:
+                updated.updated_at = cs.now
+            # same position in the task's partner tickets, under the (possibly new) key
+            task.partner_tickets = {
+                (new_slot if slot == old_slot else slot): (updated if slot == old_slot else pt)
+                for slot, pt in task.partner_tickets.items()
+            }
+            cs.event = "partner_ticket_rekeyed" if rekey else "partner_ticket_updated"
+            cs.detail = {"task_id": task_id, "partner_id": partner_id, "partner_ticket_id": body.id}
+            if rekey:
+                cs.detail["previous_partner_ticket_id"] = path_id
+            _check_size(ticket)
+            stored[:] = [updated]
+
+        result = service.update_ticket(
+            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request)
+        )
+        return Response(
+            200,
+            render(result.ticket.id, task_id, stored[0]),
+            headers={"ETag": etag(result.ticket.version)},
+            content_type=JSON,
+        )
+
+    return idempotency.once(request, client.client_id, run, context)
+
+
+def create_partner_ticket(request: Request, context: Any) -> Response:
+    client, partner_id = _partner(request)
+
+    def run() -> Response:
+        ticket_uid, task_id = _path_ids(request)
+        body = _body(request)
+        created: list[PartnerTicket] = []
+
+        def command(ticket: Ticket, cs: ChangeSet) -> None:
+            task = _task(ticket, task_id)
+            slot = PartnerTicket.slot(partner_id, body.id)
+            if slot in task.partner_tickets:
+                raise Conflict(
+                    f"Task {task_id} of ticket {ticket.id} already has a partner ticket {body.id!r}; "
+                    f"update it with PUT {_location(ticket.id, task_id, body.id)}."
+                )
+            pt = PartnerTicket(partner_id=partner_id, created_at=cs.now, updated_at=cs.now, **body.attributes())
+            task.partner_tickets = {**task.partner_tickets, slot: pt}
+            cs.event = "partner_ticket_created"
+            cs.detail = {"task_id": task_id, "partner_id": partner_id, "partner_ticket_id": body.id}
+            _check_size(ticket)
+            created[:] = [pt]
+
+        result = service.update_ticket(
+            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request)
+        )
+        pt = created[0]
+        return Response(
+            201,
+            render(result.ticket.id, task_id, pt),
+            headers={"Location": _location(result.ticket.id, task_id, pt.id), "ETag": etag(result.ticket.version)},
+            content_type=JSON,
+        )
+
+    return idempotency.once(request, client.client_id, run, context)
+
+
+# -- the routes, for the OpenAPI document --------------------------------------------------
+class PartnerTicketView(BaseModel):
+    """The document's response: the partner ticket's properties as they have been set."""
+
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document only
+
+    id: str
+    displayId: str  # the document's casing
+    ticketUid: int
+    partnerId: int
+    ticketTaskId: int
+    type: str
+    shortDescription: str
+    description: str
+    category: str
+    status: str
+    assignmentGroup: str
+    assignedTo: str
+    priority: str
+
+
+class ErrorBody(BaseModel):
+    """Every myhrw error (the document shows none; see docs/myhrw.md)."""
+
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document only
+
+    status: int
+    message: str
+    errors: list[dict[str, str]]
+    requestId: str | None
+
+
+_ERRORS = {status: ErrorBody for status in (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ticket version the change applies to, e.g. "3" (412 if it is no longer current).',
+}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Replays the first successful result of this key, for this client, for 24 hours.",
+}
+_PATH_NOTE = (
+    "The path variable `{id}` is the document's `{ticketUid}` (unsigned long); `taskid` is an integer "
+    "and `PartnerTechnicalId` the partner ticket's current technical id."
+)
+OPERATIONS = [
+    Operation(
+        "PUT",
+        "/tickets/{id}/tasks/{taskid}/partnertickets/{PartnerTechnicalId}",
+        "Update partner ticket information (full replace; a new id re-keys it)",
+        NAME,
+        "bearer",
+        PartnerTicketBody,
+        responses={200: PartnerTicketView, **_ERRORS},
+        parameters=(_IF_MATCH, _IDEMPOTENCY),
+        description=_PATH_NOTE + " Security group: PartnerInteraction.",
+    ),
+    Operation(
+        "POST",
+        "/tickets/{id}/tasks/{taskid}/partnertickets",
+        "Record a partner ticket on a task",
+        NAME,
+        "bearer",
+        PartnerTicketBody,
+        responses={201: PartnerTicketView, **_ERRORS},
+        parameters=(_IF_MATCH, _IDEMPOTENCY),
+        description=_PATH_NOTE + " Security group: PartnerInteraction.",
+    ),
+]
+
+update_handler = entrypoint(DIALECT, update_partner_ticket)
+create_handler = entrypoint(DIALECT, create_partner_ticket)

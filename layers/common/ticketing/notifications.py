@@ -1,0 +1,91 @@
+"""Sending notifications: email through SES v2, text messages through SNS.
+
+One message per recipient, so recipients never see each other's address and each
+outcome is known on its own.  Contacts are personal data: they reach logs and audit
+details only through ``mask``; a failure is recorded by its error code, never by
+the provider's message (which may quote the address).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ticketing import aws
+from ticketing.settings import get_settings
+
+Channel = Literal["email", "sms"]
+CHANNELS: tuple[str, ...] = ("email", "sms")
+SMS_MAX_CHARS = 1600  # SNS refuses longer SMS publishes
+SUBJECT_MAX_CHARS = 255
+MAX_RECIPIENTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    recipient: str  # masked
+    ok: bool
+    message_id: str = ""
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v != ""}
+
+
+def mask(contact: str) -> str:
+    """``j***@example.com`` / ``+1******33``: enough to tell contacts apart in a log."""
+    contact = contact.strip()
+    if "@" in contact:
+        local, _, domain = contact.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(contact) <= 4:
+        return "*" * len(contact)
+    return contact[:2] + "*" * (len(contact) - 4) + contact[-2:]
+
+
+def send_email(to: str, subject: str, body: str, *, sender: str | None = None) -> str:
+    """Send one plain-text email through SES v2; returns SES's message id."""
+    resp = aws.client("sesv2").send_email(
+        FromEmailAddress=sender or get_settings().sender_email,
+        Destination={"ToAddresses": [to]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+            }
+        },
+    )
+    return resp["MessageId"]
+
+
+def send_sms(to: str, body: str) -> str:
+    """Send one transactional text message to an E.164 number through SNS; returns its message id."""
+    resp = aws.client("sns").publish(
+        PhoneNumber=to,
+        Message=body,
+        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+    )
+    return resp["MessageId"]
+
+
+def send(channel: Channel, recipients: Iterable[str], subject: str, body: str) -> list[SendResult]:
+    """Send the message to each recipient; a failure is recorded, not raised.
+
+    The clients already retry throttling and transient faults (botocore's standard
+    mode); what still fails is reported per recipient so the caller records it.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    results = []
+    for to in recipients:
+        try:
+            message_id = send_email(to, subject, body) if channel == "email" else send_sms(to, body)
+            results.append(SendResult(mask(to), True, message_id=message_id))
+        except ClientError as err:
+            results.append(SendResult(mask(to), False, error=err.response.get("Error", {}).get("Code", "ClientError")))
+        except BotoCoreError as err:
+            results.append(SendResult(mask(to), False, error=type(err).__name__))
+    return results

@@ -1,0 +1,248 @@
+"""The shared scheduling layer and the notifier function, on moto: arm/cancel named
+one-time schedules; re-check, claim once, send, record."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from pydantic import ValidationError
+from ticketing import notifications, notifier, scheduling, service
+from ticketing.model import Actor, utcnow
+from ticketing.settings import get_settings
+
+from devkit import apigw, serve
+
+ACTOR = Actor(client_id="test", dialect="canonical")
+
+
+def notice(**overrides) -> scheduling.Notice:
+    doc = {
+        "ticket_id": 1002,
+        "purpose": "test-reminder",
+        "delivery": "d-1",
+        "due": utcnow(),
+        "expect": {"status": "open"},
+        "message": {"channel": "email", "to": ["ops@example.com"], "subject": "Hi", "body": "Ticket 1002 waits."},
+        **overrides,
+    }
+    return scheduling.Notice.model_validate(doc)
+
+
+def schedule(name: str) -> dict:
+    return boto3.client("scheduler").get_schedule(GroupName=get_settings().schedule_group, Name=name)
+
+
+def group_names() -> list[str]:
+    client = boto3.client("scheduler")
+    return [s["Name"] for s in client.list_schedules(GroupName=get_settings().schedule_group)["Schedules"]]
+
+
+def history(ticket_id: int = 1002):
+    return service.repository().history(ticket_id)[0]
+
+
+# -- scheduling ------------------------------------------------------------------------------------
+def test_arm_creates_a_named_one_time_schedule_and_arming_again_replaces_it(aws, seeded):
+    due = datetime(2031, 3, 4, 5, 6, 7, 890, tzinfo=UTC)
+    assert scheduling.arm(notice(due=due)) == "ticket-1002-test-reminder"
+    got = schedule("ticket-1002-test-reminder")
+    assert got["ScheduleExpression"] == "at(2031-03-04T05:06:07)" and got["ScheduleExpressionTimezone"] == "UTC"
+    assert got["ActionAfterCompletion"] == "DELETE"
+    assert got["Target"]["RetryPolicy"] == scheduling.RETRY_POLICY
+    assert got["Target"]["Arn"] == get_settings().notifier_arn
+    assert got["Target"]["DeadLetterConfig"] == {"Arn": get_settings().scheduler_dlq_arn}
+
+    scheduling.arm(notice(due=due + timedelta(days=1), delivery="d-2"))
+    assert group_names() == ["ticket-1002-test-reminder"]
+    got = schedule("ticket-1002-test-reminder")
+    assert got["ScheduleExpression"] == "at(2031-03-05T05:06:07)"
+    assert scheduling.Notice.model_validate_json(got["Target"]["Input"]).delivery == "d-2"
+
+
+def test_a_due_time_in_the_past_fires_at_once(aws, seeded):
+    now = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+    scheduling.arm(notice(due=datetime(2020, 1, 1, tzinfo=UTC)), now=now)
+    assert schedule("ticket-1002-test-reminder")["ScheduleExpression"] == "at(2030-01-01T12:00:00)"
+
+
+def test_cancel_deletes_and_says_whether_there_was_one(aws, seeded):
+    scheduling.arm(notice())
+    assert scheduling.cancel(1002, "test-reminder") is True
+    assert scheduling.cancel(1002, "test-reminder") is False
+    assert group_names() == []
+
+
+def test_arming_needs_the_notifier_and_role(aws, seeded, monkeypatch):
+    from ticketing import settings
+
+    monkeypatch.setenv("NOTIFIER_ARN", "")
+    settings.reset()
+    with pytest.raises(RuntimeError, match="NOTIFIER_ARN"):
+        scheduling.arm(notice())
+    settings.reset()
+
+
+def test_delivery_keys_and_expect_maps(aws, seeded):
+    ticket = service.get_ticket(1002)
+    assert scheduling.delivery_key(1, "x", {"a": 1}) == scheduling.delivery_key(1, "x", {"a": 1})
+    assert scheduling.delivery_key(1, "x", {"a": 1}) != scheduling.delivery_key(1, "x", {"a": 2})
+    expect = scheduling.expect_of(ticket, "status", "sub_status", "status_since", "notify.automated")
+    assert expect["status"] == "open" and expect["sub_status"] is None and expect["notify.automated"] is None
+    assert scheduling.mismatches(ticket, expect) == []
+    assert scheduling.mismatches(ticket, {"status": "closed", "queue": "maintenance"}) == ["status"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"purpose": "Bad Purpose"},
+        {"delivery": "has spaces"},
+        {"message": {"channel": "fax", "to": ["x@example.com"], "body": "b"}},
+        {"message": {"channel": "email", "to": [], "body": "b"}},
+        {"ticket_id": 0},
+    ],
+)
+def test_malformed_notices_are_refused(change):
+    with pytest.raises(ValidationError):
+        notice(**change)
+
+
+# -- the notifier ------------------------------------------------------------------------------------
+def test_a_due_notice_is_sent_once_claimed_and_recorded(aws, seeded):
+    first = notifier.process(notice().model_dump(mode="json"), request_id="r-1")
+    assert first == {"outcome": "sent", "ticket_id": 1002, "purpose": "test-reminder", "sent": 1, "failed": 0,
+                     "recorded": True}  # fmt: skip
+    again = notifier.process(notice().model_dump(mode="json"), request_id="r-2")
+    assert again["outcome"] == "duplicate"
+    assert [m["to"] for m in serve.outbox()["emails"]] == [["ops@example.com"]]
+    claim = service.repository().get_delivery(1002, "d-1")
+    assert claim["state"] == "sent" and claim["request_id"] == "r-1" and claim["recipients"] == ["o***@example.com"]
+    entries = history()
+    assert [e.event for e in entries] == ["notification.sent", "create"]
+    assert entries[0].actor == "notifier" and entries[0].request_id == "r-1"
+    assert entries[0].detail["delivery"] == "d-1" and entries[0].detail["recipients"][0]["ok"] is True
+    assert "ops@example.com" not in json.dumps(entries[0].detail)
+
+
+def test_a_stale_notice_sends_and_records_nothing(aws, seeded):
+    result = notifier.process(notice(expect={"status": "on_hold"}).model_dump(mode="json"))
+    assert result["outcome"] == "stale" and result["changed"] == ["status"]
+    assert serve.outbox()["emails"] == []
+    assert service.repository().get(1002).version == 1
+    assert service.repository().get_delivery(1002, "d-1") is None
+
+
+def test_a_notice_about_no_ticket_is_gone(aws, seeded):
+    assert notifier.process(notice(ticket_id=999999).model_dump(mode="json"))["outcome"] == "gone"
+
+
+def test_a_move_between_the_read_and_the_claim_is_seen(aws, seeded, monkeypatch):
+    repo = service.repository()
+    real = repo.claim_delivery
+    moved = []
+
+    def racing_claim(ticket_id, key, doc, *, version):
+        if not moved:  # another writer moves the ticket after the notifier read and checked it
+            moved.append(repo.update(ticket_id, lambda t, cs: service.set_status(t, "closed", None, cs.now), ACTOR))
+        return real(ticket_id, key, doc, version=version)
+
+    monkeypatch.setattr(repo, "claim_delivery", racing_claim)
+    assert notifier.process(notice().model_dump(mode="json"))["outcome"] == "stale"
+    assert serve.outbox()["emails"] == [] and repo.get_delivery(1002, "d-1") is None
+
+
+def test_an_unrelated_change_between_the_read_and_the_claim_only_costs_a_re_read(aws, seeded, monkeypatch):
+    repo = service.repository()
+    real = repo.claim_delivery
+    outcomes = []
+
+    def racing_claim(ticket_id, key, doc, *, version):
+        if not outcomes:
+            repo.update(ticket_id, lambda t, cs: setattr(t, "queue", "plumbing"), ACTOR)
+        outcomes.append(real(ticket_id, key, doc, version=version))
+        return outcomes[-1]
+
+    monkeypatch.setattr(repo, "claim_delivery", racing_claim)
+    assert notifier.process(notice().model_dump(mode="json"))["outcome"] == "sent"
+    assert outcomes == ["moved", "claimed"]
+    assert len(serve.outbox()["emails"]) == 1
+
+
+def test_a_failed_send_is_recorded_and_never_retried(aws, seeded, monkeypatch):
+    from ticketing import settings
+
+    monkeypatch.setenv("SENDER_EMAIL", "unverified@example.net")  # SES refuses an unverified sender
+    settings.reset()
+    try:
+        result = notifier.process(notice().model_dump(mode="json"))
+        assert result["outcome"] == "failed" and result["failed"] == 1
+        entry = history()[0]
+        assert entry.event == "notification.failed"
+        assert entry.detail["recipients"] == [
+            {"recipient": "o***@example.com", "ok": False, "error": "MessageRejected"}
+        ]
+        assert service.repository().get_delivery(1002, "d-1")["state"] == "failed"
+        assert notifier.process(notice().model_dump(mode="json"))["outcome"] == "duplicate"
+    finally:
+        settings.reset()
+
+
+def test_partial_sms_delivery(aws, seeded):
+    sms = {"channel": "sms", "to": ["+14445556666", "+0445556666"], "body": "Hi"}  # the 2nd is no E.164 number
+    result = notifier.process(notice(message=sms).model_dump(mode="json"))
+    assert (result["outcome"], result["sent"], result["failed"]) == ("partial", 1, 1)
+    assert [m["to"] for m in serve.outbox()["sms"]] == ["+14445556666"]
+    assert history()[0].event == "notification.partial"
+
+
+def test_a_malformed_notice_raises_so_lambda_retries_then_dead_letters_it(aws, seeded):
+    with pytest.raises(notifier.MalformedNotice, match="purpose: Field required"):
+        notifier.process({"ticket_id": 1002})
+    bad_contact = notice().model_dump(mode="json")
+    bad_contact["message"]["to"] = ["jane.doe@example.org", "x"]  # too short: invalid
+    with pytest.raises(notifier.MalformedNotice) as raised:
+        notifier.process(bad_contact)
+    assert "message.to.1" in str(raised.value) and "jane.doe" not in str(raised.value)  # Lambda logs it
+
+
+def test_masking():
+    assert notifications.mask("jane.doe@example.org") == "j***@example.org"
+    assert notifications.mask("+11112223333") == "+1********33"
+    assert notifications.mask("123") == "***"
+
+
+def test_the_notifier_function_as_the_scheduler_invokes_it(aws, seeded):
+    fn = aws.functions()["NotifierFunction"]
+    assert fn.routes == []  # no API: only the scheduler invokes it
+    result = apigw.invoke(fn, json.loads(notice().model_dump_json()))
+    assert result["outcome"] == "sent"
+
+
+def test_a_failing_notifier_invocation_lands_in_the_dead_letter_queue(aws, seeded):
+    """The local run's pump, as the scheduler would: a target that fails goes to the DLQ."""
+    from types import SimpleNamespace
+
+    scheduling.arm(notice(ticket_id=1002, expect={"status": "open"}))
+    raw = boto3.client("scheduler")
+    name = "ticket-1002-test-reminder"
+    bad = schedule(name)
+    bad["Target"]["Input"] = json.dumps({"ticket_id": 1002})  # a notice the notifier cannot read
+    raw.update_schedule(
+        Name=name,
+        GroupName=get_settings().schedule_group,
+        ScheduleExpression=bad["ScheduleExpression"],
+        FlexibleTimeWindow=bad["FlexibleTimeWindow"],
+        Target=bad["Target"],
+        State="ENABLED",
+    )
+    api = SimpleNamespace(template=aws, functions={"NotifierFunction": aws.functions()["NotifierFunction"]})
+    pump = serve.SchedulerPump(api, endpoint=None)
+    assert pump.pump() == 1 and "error" in pump.fired[0]
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().scheduler_dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert json.loads(message["Body"])["schedule"] == name
+    assert group_names() == []

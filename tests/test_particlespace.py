@@ -1,0 +1,509 @@
+"""ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
+
+Through the handlers on moto (schedules fired by the local run's scheduler pump, in
+process), and over HTTP on the local run."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from ticketing import aws as layer_aws
+from ticketing import catalog, service
+from ticketing.settings import get_settings
+
+from devkit import apigw, serve
+
+AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+KEY = "tic_0c48sol"  # demo ticket 1002, "Leaking faucet"
+# the document's qs.stringify example, field for field
+EXAMPLE = {
+    "title": "Leaking faucet",
+    "description": "Leak under the kitchen sink in 1A requires new part.",
+    "status": "ON_HOLD",
+    "notify": 1,
+    "time": "",
+    "type": "email",
+    "contacts": "example@example.com",
+    "automated": 1,
+}
+QUIET = {**EXAMPLE, "notify": 0, "automated": 0}
+NOTIFY, REMINDER = "ticket-1002-particlespace-notify", "ticket-1002-particlespace-reminder"
+
+
+def put(template, fields, ident=KEY, headers=None, as_json=False):
+    body = json.dumps(fields) if as_json else urlencode(fields)
+    content = {"Content-Type": "application/json"} if as_json else FORM
+    resp = apigw.request(
+        template, "PUT", f"/api/v1/ticket/{ident}", body=body, headers={**AUTH, **content, **(headers or {})}
+    )
+    return resp["statusCode"], resp["headers"], json.loads(resp["body"])
+
+
+def schedules() -> dict[str, dict]:
+    client, group = boto3.client("scheduler"), get_settings().schedule_group
+    names = [s["Name"] for s in client.list_schedules(GroupName=group)["Schedules"]]
+    return {n: client.get_schedule(GroupName=group, Name=n) for n in names}
+
+
+def notice_of(schedule: dict) -> dict:
+    return json.loads(schedule["Target"]["Input"])
+
+
+def pump(template, now: datetime | None = None) -> serve.SchedulerPump:
+    """The local run's scheduler, firing due schedules into the notifier in process."""
+    api = SimpleNamespace(template=template, functions={"NotifierFunction": template.functions()["NotifierFunction"]})
+    p = serve.SchedulerPump(api, endpoint=None)
+    p.pump(now)
+    return p
+
+
+def emails(subject_start: str = "") -> list[dict]:
+    return [m for m in serve.outbox()["emails"] if (m["subject"] or "").startswith(subject_start)]
+
+
+def history(ticket_id: int = 1002) -> list:
+    return service.repository().history(ticket_id)[0]
+
+
+# -- the request and the response ---------------------------------------------------------
+def test_the_documents_example_updates_the_ticket_and_answers_it(aws, seeded):
+    status, headers, body = put(aws, EXAMPLE)
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert set(body) == {
+        "id", "title", "description", "status", "notify", "type", "contacts", "time", "notifySubject",
+        "notifyMessage", "automated", "reminderAt", "statusSince", "createdAt", "updatedAt",
+    }  # fmt: skip
+    assert body["id"] == KEY and body["title"] == "Leaking faucet" and body["status"] == "ON_HOLD"
+    assert (body["notify"], body["type"], body["contacts"], body["automated"]) == (1, "email", "example@example.com", 1)
+    assert body["time"] is None and body["notifySubject"] is None
+    since = datetime.fromisoformat(body["statusSince"])
+    assert datetime.fromisoformat(body["reminderAt"]) == since + timedelta(minutes=2880)  # ON_HOLD's limit
+    stored = service.repository().get(1002)
+    assert (stored.status, stored.version) == ("on_hold", 2)
+    assert stored.notify.contacts == ["example@example.com"] and stored.notify.automated
+    entry = history()[0]
+    assert entry.dialect == "particlespace" and {c.field for c in entry.changes} >= {"status", "notify"}
+
+
+def test_json_body_numeric_id_and_phone_numbers_in_e164(aws, seeded):
+    fields = {
+        **EXAMPLE,
+        "status": "waiting",
+        "type": "SMS",
+        "contacts": "1112223333, (444) 555-6666,+44 20 7946 0958,111-222-3333",
+        "automated": "0",
+    }
+    status, _, body = put(aws, fields, ident="1002", as_json=True)
+    assert status == 200, body
+    assert body["status"] == "WAITING" and body["type"] == "sms" and body["automated"] == 0
+    assert body["contacts"] == "+11112223333,+14445556666,+442079460958"  # normalised, duplicates dropped
+
+
+def test_time_is_read_as_utc_without_offset_and_converted_with_one(aws, seeded):
+    assert put(aws, {**EXAMPLE, "time": "2031-05-01 10:00:00"})[2]["time"] == "2031-05-01T10:00:00Z"
+    assert put(aws, {**EXAMPLE, "time": "2031-05-01T12:00:00+02:00"})[2]["time"] == "2031-05-01T10:00:00Z"
+    assert schedules()[NOTIFY]["ScheduleExpression"] == "at(2031-05-01T10:00:00)"
+
+
+BAD = [
+    ({"title": ""}, "title"),
+    ({"title": None}, "title"),
+    ({"description": None}, "description"),
+    ({"status": "SLEEPING"}, "status"),
+    ({"notify": "2"}, "notify"),
+    ({"notify": None}, "notify"),
+    ({"automated": "yes"}, "automated"),
+    ({"type": None}, "type"),
+    ({"type": "fax"}, "type"),
+    ({"contacts": None}, "contacts"),
+    ({"contacts": " , "}, "contacts"),
+    ({"contacts": "example@example.com,not-an-address"}, "contacts"),
+    ({"type": "sms", "contacts": "1112223333,12"}, "contacts"),
+    ({"type": "sms", "contacts": "1-800-FLOWERS"}, "contacts"),
+    ({"time": "next tuesday"}, "time"),
+    ({"notifySubject": "two\nlines"}, "notifySubject"),
+    ({"type": "sms", "contacts": "1112223333", "notifyMessage": "x" * 1601}, "notifyMessage"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), BAD, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD)])
+def test_each_invalid_field_is_a_400_naming_it_and_nothing_is_stored_or_scheduled(aws, seeded, change, field):
+    fields = {k: v for k, v in {**EXAMPLE, **change}.items() if v is not None}
+    status, _, body = put(aws, fields)
+    assert status == 400, body
+    assert body["success"] is False and body["code"] == "validation_failed" and body["status"] == 400
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert field in body["message"]
+    assert service.repository().get(1002).version == 1
+    assert schedules() == {}
+
+
+def test_every_bad_field_is_named_at_once_without_echoing_contacts(aws, seeded):
+    status, _, body = put(
+        aws, {"title": "", "status": "NOPE", "notify": 1, "type": "email", "contacts": "a@b.co,secret-contact"}
+    )
+    assert status == 400
+    assert {e["field"] for e in body["errors"]} == {"title", "description", "status", "automated", "contacts"}
+    contact_error = next(e for e in body["errors"] if e["field"] == "contacts")
+    assert contact_error["message"] == "entry 2 of 2 is not a valid email address"
+    assert "secret-contact" not in json.dumps(body)
+
+
+def test_notify_fields_are_ignored_when_notify_is_0(aws, seeded):
+    status, _, body = put(aws, {**QUIET, "type": "fax", "contacts": "nonsense", "time": "never"})
+    assert status == 200
+    assert (body["notify"], body["type"], body["contacts"], body["time"]) == (0, None, None, None)
+    assert schedules() == {}
+
+
+@pytest.mark.parametrize(
+    ("ident", "headers", "status"),
+    [
+        (KEY, {"Authorization": ""}, 401),
+        (KEY, {"Authorization": "Bearer wrong"}, 401),
+        (KEY, {"Authorization": "Bearer tkt_demo_disabled"}, 401),
+        (KEY, {"Authorization": "Bearer tkt_demo_spp"}, 403),
+        ("tic_0sb4i49", {}, 404),  # a well-formed key of no ticket
+        ("26DE8190", {}, 404),  # ticket 1002's SPP number: not a ParticleSpace id
+        ("tic_nope", {}, 404),
+    ],
+)
+def test_auth_and_unknown_tickets(aws, seeded, ident, headers, status):
+    got, resp_headers, body = put(aws, QUIET, ident=ident, headers=headers)
+    assert got == status and body["status"] == status and body["success"] is False
+    if status == 401:
+        assert resp_headers["WWW-Authenticate"].startswith("Bearer")
+    assert service.repository().get(1002).version == 1
+
+
+def test_other_media_types_are_415(aws, seeded):
+    resp = apigw.request(
+        aws, "PUT", f"/api/v1/ticket/{KEY}", body="title=x", headers={**AUTH, "Content-Type": "text/plain"}
+    )
+    assert resp["statusCode"] == 415 and json.loads(resp["body"])["code"] == "unsupported_media_type"
+
+
+# -- notifications ---------------------------------------------------------------------------
+def test_immediate_email_goes_through_a_one_time_schedule_into_the_notifier(aws, seeded):
+    put(aws, EXAMPLE)
+    schedule = schedules()[NOTIFY]
+    target = schedule["Target"]
+    assert schedule["ScheduleExpression"].startswith("at(") and schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["ActionAfterCompletion"] == "DELETE" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert target["Arn"] == aws.arn("NotifierFunction")
+    assert target["RoleArn"] == aws.arn("NotificationSchedulerRole")
+    assert target["DeadLetterConfig"]["Arn"] == aws.arn("NotificationDeadLetterQueue")
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert notice_of(schedule)["expect"]["notify"]["contacts"] == ["example@example.com"]
+
+    fired = pump(aws).fired
+    assert [f["result"]["outcome"] for f in fired] == ["sent"]
+    [mail] = emails()
+    assert mail["to"] == ["example@example.com"] and mail["from"] == get_settings().sender_email
+    assert mail["subject"] == f"Ticket {KEY}: Leaking faucet"
+    assert "On hold (ON_HOLD)" in mail["body"]
+    assert NOTIFY not in schedules() and REMINDER in schedules()
+    entry = history()[0]
+    assert entry.event == "notification.sent" and entry.actor == "notifier"
+    assert entry.detail["recipients"][0]["recipient"] == "e***@example.com"
+    assert "example@example.com" not in json.dumps(entry.detail)
+
+
+def test_custom_subject_and_message(aws, seeded):
+    put(aws, {**EXAMPLE, "notifySubject": "Faucet update", "notifyMessage": "The plumber comes at 10."})
+    pump(aws)
+    [mail] = emails()
+    assert (mail["subject"], mail["body"]) == ("Faucet update", "The plumber comes at 10.")
+
+
+def test_a_replayed_update_never_sends_twice(aws, seeded):
+    assert put(aws, EXAMPLE)[0] == 200
+    pump(aws)
+    assert put(aws, EXAMPLE)[0] == 200  # the same update again: changes nothing, re-arms the same delivery
+    assert NOTIFY in schedules()
+    results = [f["result"]["outcome"] for f in pump(aws).fired]
+    assert results == ["duplicate"]
+    assert len(emails()) == 1
+
+
+def test_the_same_idempotency_key_replays_the_answer_without_arming_again(aws, seeded):
+    key = {"Idempotency-Key": "ps-1"}
+    first = put(aws, EXAMPLE, headers=key)
+    pump(aws)
+    second = put(aws, EXAMPLE, headers=key)
+    assert second[1].get("Idempotent-Replayed") == "true" and second[2] == first[2]
+    assert NOTIFY not in schedules()  # nothing was armed by the replay
+    assert put(aws, {**EXAMPLE, "title": "Other"}, headers=key)[0] == 422
+    assert len(emails()) == 1
+
+
+def test_a_new_update_notifies_again(aws, seeded):
+    put(aws, EXAMPLE)
+    pump(aws)
+    put(aws, {**EXAMPLE, "description": "The new part is ordered."})
+    pump(aws)
+    assert [m["body"].split("\n\n")[1] for m in emails()] == [EXAMPLE["description"], "The new part is ordered."]
+
+
+def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded):
+    when = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333,4445556666", "time": when.strftime("%Y-%m-%d %H:%M:%S")}
+    fields["notifyMessage"], fields["automated"] = "Plumber at 10.", 0
+    status, _, body = put(aws, fields)
+    assert status == 200 and body["time"] == when.isoformat().replace("+00:00", "Z")
+    assert schedules()[NOTIFY]["ScheduleExpression"] == f"at({when:%Y-%m-%dT%H:%M:%S})"
+    assert pump(aws).fired == [] and serve.outbox()["sms"] == []
+    assert [f["result"]["outcome"] for f in pump(aws, when + timedelta(seconds=1)).fired] == ["sent"]
+    assert sorted((m["to"], m["message"]) for m in serve.outbox()["sms"]) == [
+        ("+11112223333", "Plumber at 10."),
+        ("+14445556666", "Plumber at 10."),
+    ]
+
+
+def test_a_time_in_the_past_means_now(aws, seeded):
+    put(aws, {**EXAMPLE, "time": "2001-01-01 00:00:00", "automated": 0})
+    assert [f["result"]["outcome"] for f in pump(aws).fired] == ["sent"]
+
+
+def test_notify_0_cancels_a_pending_notification(aws, seeded):
+    put(aws, {**EXAMPLE, "time": "2031-01-01 00:00:00"})
+    assert NOTIFY in schedules()
+    put(aws, QUIET)
+    assert schedules() == {}
+
+
+# -- automated reminders ------------------------------------------------------------------------
+def test_automated_reminder_fires_once_when_the_ticket_stays_in_its_flow(aws, seeded):
+    _, _, body = put(aws, EXAMPLE)
+    due = datetime.fromisoformat(body["reminderAt"])
+    assert schedules()[REMINDER]["ScheduleExpression"] == f"at({due:%Y-%m-%dT%H:%M:%S})"
+    pump(aws)  # the immediate notification only
+    assert emails("Reminder") == []
+    fired = pump(aws, due + timedelta(minutes=1)).fired
+    assert [f["result"]["outcome"] for f in fired] == ["sent"]
+    [reminder] = emails("Reminder")
+    assert reminder["subject"] == f"Reminder: ticket {KEY} has been in On hold for over 2 days"
+    assert history()[0].detail["purpose"] == "particlespace-reminder"
+    # re-arming the same stay (a replay) never reminds twice
+    put(aws, EXAMPLE)
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=2)).fired] == ["duplicate", "duplicate"]
+    assert len(emails("Reminder")) == 1
+
+
+def test_a_move_through_another_dialect_makes_the_pending_reminder_stale(aws, seeded):
+    _, _, body = put(aws, EXAMPLE)
+    pump(aws)
+    patch = apigw.request(
+        aws,
+        "PATCH",
+        "/tickets/1002",
+        body=json.dumps({"status": "in_progress"}),
+        headers={"Authorization": "Bearer tkt_demo_canonical"},
+    )
+    assert patch["statusCode"] == 200
+    assert REMINDER in schedules()  # the canonical API knows nothing of schedules...
+    fired = pump(aws, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)).fired
+    assert [f["result"]["outcome"] for f in fired] == ["stale"]  # ...the notifier's re-check does
+    assert emails("Reminder") == [] and REMINDER not in schedules()
+
+
+def test_a_move_back_into_the_flow_is_a_new_stay(aws, seeded):
+    put(aws, EXAMPLE)
+    first = notice_of(schedules()[REMINDER])
+    put(aws, {**EXAMPLE, "status": "OPEN"})
+    put(aws, EXAMPLE)
+    again = notice_of(schedules()[REMINDER])
+    assert again["expect"]["status"] == "on_hold"
+    assert again["expect"]["status_since"] > first["expect"]["status_since"]
+    assert again["expect"]["status_since"] == service.repository().get(1002).model_dump(mode="json")["status_since"]
+    assert again["delivery"] != first["delivery"]  # each stay may be reminded of once
+
+
+def test_particlespace_moves_replace_or_cancel_the_reminder(aws, seeded):
+    put(aws, EXAMPLE)
+    on_hold = notice_of(schedules()[REMINDER])
+    _, _, body = put(aws, {**EXAMPLE, "status": "OPEN"})  # no limit of its own: the default, 1440 minutes
+    replaced = notice_of(schedules()[REMINDER])
+    assert replaced["expect"]["status"] == "open" and replaced["delivery"] != on_hold["delivery"]
+    assert datetime.fromisoformat(body["reminderAt"]) == datetime.fromisoformat(body["statusSince"]) + timedelta(
+        minutes=1440
+    )
+    _, _, body = put(aws, {**EXAMPLE, "status": "DONE"})  # time limit 0: no reminder
+    assert body["reminderAt"] is None and REMINDER not in schedules()
+
+
+def test_staying_in_the_same_flow_keeps_the_stay_and_its_reminder_time(aws, seeded):
+    _, _, first = put(aws, EXAMPLE)
+    _, _, second = put(aws, {**EXAMPLE, "description": "Still leaking."})
+    assert second["statusSince"] == first["statusSince"] and second["reminderAt"] == first["reminderAt"]
+
+
+def test_automated_without_notify_has_nobody_to_tell(aws, seeded):
+    _, _, body = put(aws, {**QUIET, "automated": 1})
+    assert body["automated"] == 1 and body["reminderAt"] is None and schedules() == {}
+
+
+def test_time_limits_come_from_the_stored_catalog(aws, seeded):
+    doc = catalog.default_catalog().model_dump(mode="json")
+    terms = doc["vocabularies"]["particlespace"]["terms"]
+    next(t for t in terms if t["term"] == "ON_HOLD")["attrs"]["time_limit_minutes"] = 1
+    service.repository().store_catalog_document(json.dumps(doc))
+    catalog.reset()
+    _, _, body = put(aws, {**EXAMPLE, "type": "sms", "contacts": "1112223333"})
+    due = datetime.fromisoformat(body["reminderAt"])
+    assert due == datetime.fromisoformat(body["statusSince"]) + timedelta(minutes=1)
+    fired = pump(aws, due + timedelta(seconds=1)).fired
+    assert sorted(f["result"]["outcome"] for f in fired) == ["sent", "sent"]
+    assert any("time limit of 1 minute." in m["message"] for m in serve.outbox()["sms"])
+
+
+# -- failure and privacy -----------------------------------------------------------------------------
+def test_a_scheduler_outage_is_a_503_and_the_retry_arms(aws, seeded, monkeypatch):
+    client = layer_aws.client("scheduler")
+    real = client.create_schedule
+
+    def throttled(**_):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "CreateSchedule")
+
+    monkeypatch.setattr(client, "create_schedule", throttled)
+    key = {"Idempotency-Key": "ps-retry"}
+    status, _, body = put(aws, EXAMPLE, headers=key)
+    assert status == 503 and body["code"] == "unavailable"
+    assert service.repository().get(1002).version == 2  # the update itself was stored
+    monkeypatch.setattr(client, "create_schedule", real)
+    status, headers, _ = put(aws, EXAMPLE, headers=key)  # the refusal was not kept: the retry runs
+    assert status == 200 and "Idempotent-Replayed" not in headers
+    assert set(schedules()) == {NOTIFY, REMINDER}
+    pump(aws)
+    assert len(emails()) == 1
+
+
+def test_contacts_never_reach_the_logs_in_clear(aws, seeded, monkeypatch):
+    import io
+
+    from ticketing.observability import logger
+
+    stream = io.StringIO()  # what the functions write to CloudWatch
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    monkeypatch.setattr(logger._logger, "level", 10)
+    put(aws, {**EXAMPLE, "contacts": "jane.doe@example.org"})
+    pump(aws)
+    put(aws, {**EXAMPLE, "type": "sms", "contacts": "4445556666"})
+    pump(aws)
+    put(aws, {**EXAMPLE, "contacts": "jane.doe@example.org,broken"})  # refused: the error is logged too
+    text = stream.getvalue()
+    assert "notification armed" in text and "notification sent" in text
+    assert "j***@example.org" in text
+    assert "jane.doe@example.org" not in text and "4445556666" not in text
+
+
+# -- over HTTP, on the local run -----------------------------------------------------------------------------
+@pytest.fixture
+def http(local_run):
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+def _put(http, fields, headers=None):
+    data = urlencode(fields).encode()
+    return http.json("PUT", f"/api/v1/ticket/{KEY}", data, {**AUTH, **FORM, **(headers or {})})
+
+
+def _wait_for(http, predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        box = http.json("GET", "/_local/outbox")[2]
+        if predicate(box) or time.monotonic() > deadline:
+            return box
+        time.sleep(0.2)
+
+
+def _fire(http, at: datetime) -> int:
+    status, _, body = http.json("POST", f"/_local/schedules/fire?now={at.isoformat().replace('+00:00', 'Z')}")
+    assert status == 200
+    return body["fired"]
+
+
+def _pending(http, expected: set[str] | None = None, timeout: float = 10.0) -> set[str]:
+    """The pending schedules' names; with ``expected``, once they are that (a fired
+    schedule is deleted just after its notifier returns)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = {s["name"] for s in http.json("GET", "/_local/schedules")[2]}
+        if expected is None or names == expected or time.monotonic() > deadline:
+            return names
+        time.sleep(0.2)
+
+
+def test_http_immediate_email_shows_in_the_outbox(http):
+    status, _, body = _put(http, EXAMPLE)
+    assert status == 200 and body["id"] == KEY
+    box = _wait_for(http, lambda b: b["emails"])
+    assert [(m["to"], m["subject"]) for m in box["emails"]] == [
+        (["example@example.com"], f"Ticket {KEY}: Leaking faucet")
+    ]
+    assert _pending(http, {REMINDER}) == {REMINDER}
+
+
+def test_http_scheduled_sms_fires_later(http):
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333", "time": due.strftime("%Y-%m-%d %H:%M:%S")}
+    assert _put(http, {**fields, "automated": 0})[0] == 200
+    assert http.json("GET", "/_local/outbox")[2]["sms"] == []
+    assert _pending(http) == {NOTIFY}
+    box = _wait_for(http, lambda b: b["sms"])
+    assert datetime.now(UTC) >= due
+    assert [m["to"] for m in box["sms"]] == ["+11112223333"] and _pending(http, set()) == set()
+
+
+def test_http_automated_reminder_fires(http):
+    _, _, body = _put(http, EXAMPLE)
+    _wait_for(http, lambda b: b["emails"])
+    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
+    box = http.json("GET", "/_local/outbox")[2]
+    assert [m["subject"] for m in box["emails"]] == [
+        f"Ticket {KEY}: Leaking faucet",
+        f"Reminder: ticket {KEY} has been in On hold for over 2 days",
+    ]
+
+
+def test_http_reminder_is_cancelled_by_a_move(http):
+    _, _, body = _put(http, EXAMPLE)
+    _wait_for(http, lambda b: b["emails"])
+    canonical = {"Authorization": "Bearer tkt_demo_canonical"}
+    assert http.json("PATCH", "/tickets/1002", {"status": "in_progress"}, canonical)[0] == 200
+    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
+    box = http.json("GET", "/_local/outbox")[2]
+    assert [m["subject"] for m in box["emails"]] == [f"Ticket {KEY}: Leaking faucet"]  # no reminder
+    _, _, hist = http.json("GET", "/tickets/1002/history", headers=canonical)
+    assert [e["event"] for e in hist["items"]].count("notification.sent") == 1
+
+
+def test_http_a_particlespace_move_cancels_the_reminder(http):
+    _put(http, EXAMPLE)
+    _wait_for(http, lambda b: b["emails"])
+    assert _pending(http, {REMINDER}) == {REMINDER}
+    assert _put(http, {**QUIET, "status": "DONE"})[2]["status"] == "DONE"
+    assert _pending(http) == set()
+
+
+def test_http_refused_and_replayed_requests(http):
+    status, _, body = _put(http, {**EXAMPLE, "contacts": "nobody"})
+    assert status == 400 and body["errors"][0]["field"] == "contacts"
+    assert _pending(http) == set()
+    key = {"Idempotency-Key": "http-replay"}
+    assert _put(http, {**EXAMPLE, "automated": 0}, key)[0] == 200
+    _wait_for(http, lambda b: b["emails"])
+    _, headers, _ = _put(http, {**EXAMPLE, "automated": 0}, key)
+    assert headers.get("Idempotent-Replayed") == "true"
+    assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # same update without the key: re-armed, deduplicated
+    assert _pending(http, set()) == set()  # fired (the pump runs every 0.5 s): a duplicate, not sent
+    assert len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1

@@ -1,0 +1,831 @@
+"""The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
+over HTTP on the local run."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+from ticketing import service
+from ticketing.catalog import default_catalog
+from ticketing.dialects import servicedesk
+from ticketing.http import Request
+from ticketing.model import Ticket
+from ticketing.repository import Repository
+from ticketing.workflow import ROLES, get_workflow, load
+
+from devkit import apigw
+
+PUSH = "/api/Tickets/WorkflowPush"
+GET = "/api/Tickets/GetTicket/"
+AUTH = {"Authorization": "Bearer tkt_demo_servicedesk"}
+NS_POSTS = servicedesk.NS_POSTS
+NS_RESULTS = servicedesk.NS_RESULTS
+XMLNS = f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NS_POSTS}"'
+DOC_JSON = (
+    '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
+    '"ServiceId": null, "CustomerId": null, "Note": null }'
+)
+DOC_XML = (
+    f'<WorkflowPushPost {XMLNS}> <Action>IncidentSuspend</Action> <CustomerId i:nil="true" /> '
+    '<Note i:nil="true" /> <ServiceId i:nil="true" /> <TicketId i:nil="true" /> <TicketREF>INC-000047</TicketREF> '
+    '<UserProviderKey i:nil="true" /> </WorkflowPushPost>'
+)
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + f"]><WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><TicketREF>&lol9;</TicketREF></WorkflowPushPost>"
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE WorkflowPushPost [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    f"<WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><Note>&xxe;</Note>"
+    "<TicketREF>INC-001001</TicketREF></WorkflowPushPost>"
+)
+
+
+def xml_post(action, **fields) -> str:
+    """A WorkflowPushPost as DataContractSerializer writes it (members in alphabetical order)."""
+    values = {"Action": action, **fields}
+    parts = []
+    for name in servicedesk.FIELDS:
+        value = values.get(name)
+        parts.append(f'<{name} i:nil="true" />' if value is None else f"<{name}>{value}</{name}>")
+    return f"<WorkflowPushPost {XMLNS}>{''.join(parts)}</WorkflowPushPost>"
+
+
+def push(template, body, *, content_type="application/json", headers=None):
+    data = json.dumps(body) if isinstance(body, dict) else body
+    resp = apigw.request(
+        template, "POST", PUSH, body=data, headers={**AUTH, "Content-Type": content_type, **(headers or {})}
+    )
+    return resp["statusCode"], resp["headers"], _decode(resp)
+
+
+def get(template, ident, headers=None):
+    resp = apigw.request(template, "GET", GET + str(ident), headers={**AUTH, **(headers or {})})
+    return resp["statusCode"], resp["headers"], _decode(resp)
+
+
+def _decode(resp):
+    content_type = resp["headers"].get("Content-Type", "")
+    if "json" in content_type:
+        return json.loads(resp["body"])
+    return resp["body"]
+
+
+def canonical(template, ident):
+    resp = apigw.request(template, "GET", f"/tickets/{ident}", headers={"Authorization": "Bearer tkt_demo_canonical"})
+    assert resp["statusCode"] == 200, resp["body"]
+    return json.loads(resp["body"])
+
+
+def create(template, **spec) -> dict:
+    resp = apigw.request(
+        template,
+        "POST",
+        "/tickets",
+        body=json.dumps({"title": "Servicedesk test", **spec}),
+        headers={"Authorization": "Bearer tkt_demo_canonical"},
+    )
+    assert resp["statusCode"] == 201, resp["body"]
+    return json.loads(resp["body"])
+
+
+def patch(template, ident, body):
+    resp = apigw.request(
+        template,
+        "PATCH",
+        f"/tickets/{ident}",
+        body=json.dumps(body),
+        headers={"Authorization": "Bearer tkt_demo_canonical"},
+    )
+    assert resp["statusCode"] == 200, resp["body"]
+
+
+def state(template, ident) -> dict:
+    status, _, body = get(template, ident)
+    assert status == 200, body
+    return body
+
+
+def names(view) -> list[str]:
+    return [a["Name"] for a in view["AllAvailableTicketActions"]]
+
+
+# -- the document's samples ----------------------------------------------------------------------------------
+def test_document_samples_parse_and_name_no_demo_ticket(aws, seeded):
+    status, headers, body = push(aws, DOC_JSON)
+    assert status == 404 and body == {"Message": "Ticket INC-000047 was not found."}
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    status, headers, body = push(aws, DOC_XML, content_type="application/xml")
+    assert status == 404 and headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert body == "<Error><Message>Ticket INC-000047 was not found.</Message></Error>"
+
+
+def test_json_sample_suspends_the_incident_and_every_dialect_sees_it(aws, seeded):
+    status, _, body = push(aws, DOC_JSON.replace("INC-000047", "INC-001001"))
+    assert status == 200, body
+    assert list(body.items()) == [("TicketREF", "INC-001001"), ("TicketId", 1001)]
+    ticket = canonical(aws, 1001)
+    assert (ticket["status"], ticket["sub_status"]) == ("on_hold", "suspended")
+    view = state(aws, "INC-001001")
+    assert view["State"] == "Suspended" and view["SummaryState"] == "Waiting"
+    assert names(view) == ["IncidentResume"]
+
+
+def test_xml_sample_answers_the_documents_result_document(aws, seeded):
+    status, headers, body = push(aws, DOC_XML.replace("INC-000047", "INC-001001"), content_type="text/xml")
+    assert status == 200
+    assert headers["Content-Type"] == "text/xml; charset=utf-8"
+    assert body == (
+        '<WorkflowPushResult xmlns:i="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns="http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results">'
+        "<TicketId>1001</TicketId><TicketREF>INC-001001</TicketREF></WorkflowPushResult>"
+    )
+    assert canonical(aws, 1001)["status"] == "on_hold"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accept", "expected"),
+    [
+        ("application/json", None, "application/json"),
+        ("text/json", None, "text/json"),
+        ("application/xml", None, "application/xml"),
+        ("text/xml", None, "text/xml"),
+        ("application/json", "application/xml", "application/xml"),
+        ("application/xml", "application/json", "application/json"),
+        ("application/json", "text/xml;q=0.5, application/json;q=0.9", "application/json"),
+        ("application/json", "text/html, application/xml;q=0.1", "application/xml"),
+        ("application/xml", "*/*", "application/xml"),
+        ("application/xml", "text/*", "text/xml"),
+        ("application/json", "text/html", "application/json"),
+        ("application/json", "application/xml;q=0", "application/json"),
+    ],
+)
+def test_response_format_follows_accept_else_the_request(aws, seeded, content_type, accept, expected):
+    body = (
+        xml_post("IncidentSuspend", TicketId=1001)
+        if "xml" in content_type
+        else json.dumps({"TicketId": 1001, "Action": 207})
+    )
+    status, headers, payload = push(
+        aws, body, content_type=content_type, headers={"Accept": accept} if accept else None
+    )
+    assert status == 200
+    assert headers["Content-Type"] == f"{expected}; charset=utf-8"
+    if "xml" in expected:
+        root = ET.fromstring(payload)
+        assert root.tag == f"{{{NS_RESULTS}}}WorkflowPushResult"
+        assert [c.tag.split("}")[1] for c in root] == ["TicketId", "TicketREF"]
+    else:
+        assert payload == {"TicketREF": "INC-001001", "TicketId": 1001}
+
+
+# -- request parsing -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("action", [207, "207", "IncidentSuspend", "incidentsuspend", " IncidentSuspend "])
+def test_json_action_by_number_or_name(aws, seeded, action):
+    status, _, body = push(aws, {"TicketId": 1001, "Action": action})
+    assert status == 200, body
+
+
+def test_json_member_names_are_case_insensitive_and_unknown_members_ignored(aws, seeded):
+    status, _, body = push(aws, {"ticketref": "INC-001001", "ACTION": 207, "Comment": "ignored"})
+    assert status == 200, body
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"TicketId": True, "Action": 207}, "TicketId is not an integer"),
+        ({"TicketId": 10.5, "Action": 207}, "TicketId is not an integer"),
+        ({"TicketId": 0, "Action": 207}, "TicketId must be a positive integer"),
+        ({"TicketId": 1001, "Action": True}, "is not a TicketActionEnum"),
+        ({"TicketId": 1001, "Action": 0}, "is not a TicketActionEnum"),
+        ({"TicketId": 1001}, "Action is required"),
+        ({"TicketId": 1001, "Action": None}, "Action is required"),
+        ({"TicketREF": 1001, "Action": 207}, "TicketREF must be a string"),
+        ({"TicketREF": "1001", "Action": 207}, "is not a ticket reference"),
+        ({"Action": 207}, "TicketId or TicketREF is required"),
+        ({"TicketREF": "", "Action": 207}, "TicketId or TicketREF is required"),
+        ({"TicketId": 1001, "ticketid": 1001, "Action": 207}, "more than once"),
+        ({"TicketId": 1002, "TicketREF": "INC-001001", "Action": 207}, "do not name the same ticket"),
+        ({"TicketId": 1001, "Action": 204, "Note": "x" * 40000}, "Note may be at most"),
+    ],
+)
+def test_json_refusals_are_400_with_a_message(aws, seeded, body, fragment):
+    status, _, payload = push(aws, body)
+    assert status == 400
+    assert set(payload) == {"Message"} and fragment in payload["Message"]
+
+
+def test_json_body_must_be_an_object(aws, seeded):
+    assert push(aws, "[1, 2]")[0] == 400
+    assert push(aws, "")[0] == 400
+    status, _, payload = push(aws, '{"TicketId": ')
+    assert status == 400 and "not valid JSON" in payload["Message"]
+
+
+def test_both_identifiers_naming_the_same_ticket_are_accepted(aws, seeded):
+    assert push(aws, {"TicketId": 1001, "TicketREF": "INC-001001", "Action": 207})[0] == 200
+
+
+def test_xml_members_in_any_order_nil_and_foreign_elements(aws, seeded):
+    body = (
+        f'<?xml version="1.0" encoding="utf-8"?><WorkflowPushPost {XMLNS} xmlns:x="urn:other">'
+        "<TicketREF> INC-001001 </TicketREF><x:Action>IncidentResolve</x:Action><Extra>kept out</Extra>"
+        '<Note i:nil="true"/><Action>IncidentSuspend</Action></WorkflowPushPost>'
+    )
+    status, _, payload = push(aws, body, content_type="application/xml")
+    assert status == 200, payload
+    assert canonical(aws, 1001)["status"] == "on_hold"
+
+
+def test_xml_with_a_byte_order_mark_is_read(aws, seeded):
+    """DataContractSerializer with Encoding.UTF8 writes a BOM first."""
+    body = '\ufeff<?xml version="1.0" encoding="utf-8"?>' + xml_post("IncidentSuspend", TicketId=1001)
+    status, _, payload = push(aws, body.encode("utf-8"), content_type="application/xml")
+    assert status == 200, payload
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (xml_post("207", TicketId=1001), "is not a TicketActionEnum"),
+        (xml_post(None, TicketId=1001), "Action is required"),
+        (xml_post("IncidentSuspend", TicketId=""), "TicketId is not an integer"),
+        (xml_post("IncidentSuspend", TicketId="<a>1</a>"), "must hold a value"),
+        (
+            f"<WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><TicketId>1</TicketId>"
+            "<TicketId>2</TicketId></WorkflowPushPost>",
+            "more than once",
+        ),
+        (
+            "<WorkflowPushPost><Action>IncidentSuspend</Action><TicketId>1001</TicketId></WorkflowPushPost>",
+            "Expecting element 'WorkflowPushPost' from namespace",
+        ),
+        (f'<WorkflowPushResult xmlns="{NS_RESULTS}"/>', "encountered element 'WorkflowPushResult'"),
+        (f"<WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action>", "not well-formed XML"),
+        ("<a>&undefined;</a>", "not well-formed XML"),
+        (
+            f"<WorkflowPushPost {XMLNS}>" + "<Note>" * 20 + "</Note>" * 20 + "</WorkflowPushPost>",
+            "nested deeper than",
+        ),
+        (f"<WorkflowPushPost {XMLNS}>" + "<Extra/>" * 300 + "</WorkflowPushPost>", "more than 256 elements"),
+    ],
+)
+def test_xml_refusals_are_400_with_an_xml_message(aws, seeded, body, fragment):
+    status, headers, payload = push(aws, body, content_type="application/xml")
+    assert status == 400
+    assert headers["Content-Type"] == "application/xml; charset=utf-8"
+    root = ET.fromstring(payload)
+    assert root.tag == "Error" and [c.tag for c in root] == ["Message"]
+    assert fragment in root.find("Message").text
+
+
+def test_billion_laughs_is_refused_quickly_and_expands_nothing(aws, seeded):
+    v0 = canonical(aws, 1001)["version"]
+    started = time.perf_counter()
+    status, _, payload = push(aws, BILLION_LAUGHS, content_type="application/xml")
+    assert status == 400 and time.perf_counter() - started < 1.0
+    assert "DTD" in payload and "lol" not in payload
+    assert canonical(aws, 1001)["version"] == v0
+
+
+def test_external_entity_is_refused_and_nothing_is_read(aws, seeded):
+    v0 = canonical(aws, 1001)["version"]
+    started = time.perf_counter()
+    status, _, payload = push(aws, EXTERNAL_ENTITY, content_type="text/xml")
+    assert status == 400 and time.perf_counter() - started < 1.0
+    assert "root:" not in payload
+    ticket = canonical(aws, 1001)
+    assert ticket["note"] == "" and ticket["version"] == v0
+
+
+def test_oversized_xml_is_refused(aws, seeded):
+    body = xml_post("IncidentSuspend", TicketId=1001).replace(
+        "</WorkflowPushPost>", " " * 300_000 + "</WorkflowPushPost>"
+    )
+    status, _, payload = push(aws, body, content_type="application/xml")
+    assert status == 413 and "larger than" in payload
+
+
+def test_control_characters_never_break_the_xml_answer(aws, seeded):
+    status, _, payload = push(
+        aws, {"TicketId": 1001, "Action": 202, "UserProviderKey": "bad\x01key"}, headers={"Accept": "text/xml"}
+    )
+    assert status == 400
+    assert "not a known operator" in ET.fromstring(payload).find("Message").text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/soap+xml"])
+def test_other_media_types_are_415(aws, seeded, content_type):
+    status, _, payload = push(aws, '{"TicketId": 1001, "Action": 207}', content_type=content_type)
+    assert status == 415 and "is not supported" in payload["Message"]
+
+
+# -- auth ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("authorization", "expected"),
+    [
+        (None, 401),
+        ("Bearer wrong", 401),
+        ("Basic tkt_demo_servicedesk", 401),
+        ("tkt_demo_servicedesk", 401),
+        ("Bearer tkt_demo_disabled", 401),
+        ("Bearer tkt_demo_spp", 403),
+    ],
+)
+def test_credentials(aws, seeded, authorization, expected):
+    v0 = canonical(aws, 1001)["version"]
+    headers = {"Content-Type": "application/xml", "Accept": "application/xml"}
+    if authorization:
+        headers["Authorization"] = authorization
+    resp = apigw.request(aws, "POST", PUSH, body=xml_post("IncidentSuspend", TicketId=1001), headers=headers)
+    assert resp["statusCode"] == expected
+    message = ET.fromstring(resp["body"]).find("Message").text
+    if expected == 401:
+        assert message == "Authorization has been denied for this request."
+        assert resp["headers"]["WWW-Authenticate"].startswith("Bearer")
+    resp = apigw.request(aws, "GET", GET + "1001", headers={"Authorization": authorization} if authorization else {})
+    assert resp["statusCode"] == expected and "Message" in json.loads(resp["body"])
+    assert canonical(aws, 1001)["version"] == v0
+
+
+# -- the workflow --------------------------------------------------------------------------------------------
+def test_incident_lifecycle(aws, seeded):
+    created = create(aws, type="incident")
+    ref = created["ref"]
+    view = state(aws, ref)
+    assert (view["TicketType"], view["State"], view["SummaryState"]) == ("Incident", "New", "Open")
+    assert "IncidentAssign" in names(view) and "IncidentSuspend" not in names(view)
+
+    status, _, body = push(aws, {"TicketREF": ref, "Action": "IncidentAssign"})
+    assert status == 400 and body["Message"] == "UserProviderKey is required for the action IncidentAssign."
+    assert push(aws, {"TicketREF": ref, "Action": 201, "UserProviderKey": "Jane.Smith@Example.com"})[0] == 200
+    ticket = canonical(aws, ref)
+    assert ticket["assignee_ids"] == [501] and (ticket["status"], ticket["sub_status"]) == ("open", "assigned")
+
+    assert push(aws, {"TicketREF": ref, "Action": 203, "UserProviderKey": "li.wei@example.com"})[0] == 200
+    ticket = canonical(aws, ref)
+    assert ticket["assignee_ids"] == [503] and (ticket["status"], ticket["sub_status"]) == ("in_progress", "escalated")
+    assert state(aws, ref)["State"] == "Escalated"
+
+    status, _, _ = push(
+        aws,
+        {"TicketREF": ref, "Action": "IncidentWaitForThirdParty", "CustomerId": "4711", "Note": "ISP line test"},
+    )
+    assert status == 200
+    ticket = canonical(aws, ref)
+    assert (ticket["status"], ticket["customer_id"], ticket["note"]) == ("waiting_third_party", 4711, "ISP line test")
+    assert ticket["assignee_ids"] == [503]  # no UserProviderKey: the assignee stays
+    assert state(aws, ref)["State"] == "WaitingForThirdParty"
+
+    assert push(aws, {"TicketREF": ref, "Action": "IncidentResume"})[0] == 200
+    assert state(aws, ref)["State"] == "Assigned"
+    assert push(aws, {"TicketREF": ref, "Action": "IncidentResolve"})[0] == 200
+    view = state(aws, ref)
+    assert (view["State"], view["SummaryState"]) == ("Resolved", "Closed")
+    assert names(view) == ["IncidentClose", "IncidentReopen"]
+    assert canonical(aws, ref)["closed_at"] is not None
+    assert push(aws, {"TicketREF": ref, "Action": "IncidentClose"})[0] == 200
+    view = state(aws, ref)
+    assert view["State"] == "Closed" and view["AllAvailableTicketActions"] == []
+    status, _, body = push(aws, {"TicketREF": ref, "Action": "IncidentReopen"})
+    assert status == 400 and "(allowed: none)" in body["Message"]
+
+    resp = apigw.request(
+        aws, "GET", f"/tickets/{created['id']}/history", headers={"Authorization": "Bearer tkt_demo_canonical"}
+    )
+    hist = json.loads(resp["body"])
+    pushes = [e for e in hist["items"] if e["event"] == "workflow_push"]
+    assert [e["detail"]["action"] for e in pushes] == [
+        "IncidentClose",
+        "IncidentResolve",
+        "IncidentResume",
+        "IncidentWaitForThirdParty",
+        "IncidentFunctionEscalate",
+        "IncidentAssign",
+    ]
+    assert pushes[-1]["detail"]["from_state"] == "New" and pushes[-1]["detail"]["to_state"] == "Assigned"
+    assert all(e["dialect"] == "servicedesk" for e in pushes)
+
+
+def test_wait_for_third_party_with_an_operator_assigns_it(aws, seeded):
+    status, _, _ = push(
+        aws, {"TicketId": 1003, "Action": "ServiceRequestAssign", "UserProviderKey": "jane.smith@example.com"}
+    )
+    assert status == 200
+    body = xml_post("ServiceRequestWaitForThirdParty", TicketId=1003, UserProviderKey="omar.haddad@example.com")
+    assert push(aws, body, content_type="application/xml")[0] == 200
+    ticket = canonical(aws, 1003)
+    assert ticket["assignee_ids"] == [502] and ticket["status"] == "waiting_third_party"
+    assert ticket["customer_id"] is None and ticket["note"] == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "fragment"),
+    [
+        ("nobody@example.com", "is not a known operator"),
+        ("former.operator@example.com", "is not a known operator"),
+    ],
+)
+def test_unknown_or_inactive_operators_are_refused(aws, seeded, key, fragment):
+    v0 = canonical(aws, 1001)["version"]
+    status, _, body = push(aws, {"TicketId": 1001, "Action": "IncidentAssignOther", "UserProviderKey": key})
+    assert status == 400 and fragment in body["Message"]
+    assert canonical(aws, 1001)["version"] == v0
+
+
+def test_a_parameter_the_action_does_not_take_is_ignored(aws, seeded):
+    status, _, _ = push(
+        aws, {"TicketId": 1001, "Action": 207, "UserProviderKey": "nobody@example.com", "Note": "n", "ServiceId": 999}
+    )
+    assert status == 200
+    ticket = canonical(aws, 1001)
+    assert ticket["note"] == "" and ticket["service_id"] is None and ticket["assignee_ids"] == []
+
+
+def test_conversion_gives_a_new_ref_and_the_old_one_still_resolves(aws, seeded):
+    status, _, body = push(aws, {"TicketREF": "TIC-001002", "Action": "TicketConvertToIncident"})
+    assert status == 400 and body["Message"] == "ServiceId is required for the action TicketConvertToIncident."
+    status, _, body = push(aws, {"TicketREF": "TIC-001002", "Action": 101, "ServiceId": 12})
+    assert status == 400 and "does not take tickets of type Incident" in body["Message"]
+    status, _, body = push(aws, {"TicketREF": "TIC-001002", "Action": 101, "ServiceId": 999})
+    assert status == 400 and body["Message"] == "ServiceId 999 is not a known service."
+
+    status, _, body = push(aws, {"TicketREF": "TIC-001002", "Action": 101, "ServiceId": 11})
+    assert status == 200 and body == {"TicketREF": "INC-001002", "TicketId": 1002}
+    for ident in ("TIC-001002", "INC-001002", 1002):
+        view = state(aws, ident)
+        assert (view["TicketREF"], view["TicketType"]) == ("INC-001002", "Incident")
+    ticket = canonical(aws, "TIC-001002")
+    assert ticket["type"] == "incident" and ticket["type_history"] == ["ticket", "incident"]
+    assert ticket["refs"] == ["TIC-001002", "INC-001002"] and ticket["service_id"] == 11
+    assert ticket["status"] == "open"  # a conversion reclassifies; the work state is kept
+    assert get(aws, "REQ-001002")[0] == 404
+
+    # the old REF still names the ticket in a push too; and back and forth keeps each type once
+    status, _, body = push(aws, {"TicketREF": "TIC-001002", "Action": 102, "ServiceId": 10})
+    assert status == 200 and body["TicketREF"] == "REQ-001002"
+    status, _, body = push(
+        aws, xml_post("TicketConvertToIncident", TicketREF="REQ-001002", ServiceId=10), content_type="application/xml"
+    )
+    assert status == 200 and "<TicketREF>INC-001002</TicketREF>" in body
+    ticket = canonical(aws, 1002)
+    assert ticket["type_history"] == ["ticket", "incident", "service_request"]
+    assert ticket["type"] == "incident" and ticket["service_id"] == 10
+
+
+def test_conversion_of_a_pending_ticket_keeps_its_status_under_the_new_type(aws, seeded):
+    assert state(aws, "TIC-001004")["State"] == "Open"
+    assert push(aws, {"TicketREF": "TIC-001004", "Action": 102, "ServiceId": 12})[0] == 200
+    view = state(aws, "REQ-001004")
+    assert (view["TicketType"], view["State"]) == ("ServiceRequest", "Suspended")
+    assert names(view) == ["ServiceRequestResume"]
+    assert canonical(aws, 1004)["status"] == "pending"
+
+
+def test_an_action_of_another_type_is_refused(aws, seeded):
+    status, _, body = push(aws, {"TicketREF": "PRB-001006", "Action": "IncidentSuspend"})
+    assert status == 400
+    assert body["Message"] == (
+        "The action IncidentSuspend is not allowed for the Problem in its state Assigned "
+        "(allowed: ProblemAssign, ProblemResolve)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("ticket_type", "status", "sub_status", "expected"),
+    [
+        ("incident", "new", None, "New"),
+        ("incident", "open", None, "Assigned"),
+        ("incident", "in_progress", None, "Assigned"),
+        ("incident", "in_progress", "escalated", "Escalated"),
+        ("incident", "pending", "callback", "Suspended"),
+        ("incident", "on_hold", None, "Suspended"),
+        ("incident", "waiting_third_party", None, "WaitingForThirdParty"),
+        ("incident", "resolved", None, "Resolved"),
+        ("service_request", "on_hold", "suspended", "Suspended"),
+        ("problem", "waiting_third_party", None, "Suspended"),
+        ("ticket", "in_progress", None, "Open"),
+        ("change", "closed", None, "Closed"),
+    ],
+)
+def test_a_status_set_elsewhere_shows_as_a_servicedesk_state(aws, seeded, ticket_type, status, sub_status, expected):
+    created = create(aws, type=ticket_type)
+    patch(aws, created["id"], {"status": status, "sub_status": sub_status})
+    view = state(aws, created["ref"])
+    assert view["State"] == expected
+    flow = get_workflow().types[ticket_type]
+    listed = [a.name for a in get_workflow().actions if expected in a.from_.get(ticket_type, ())]
+    assert names(view) == listed and flow.state(expected) is not None
+
+
+def test_get_ticket_xml_is_a_datacontract_document(aws, seeded):
+    status, headers, body = get(aws, "INC-001001", {"Accept": "application/xml"})
+    assert status == 200 and headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert body.startswith(
+        '<GetTicketResult xmlns:i="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns="http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results">'
+    )
+    root = ET.fromstring(body)
+    ns = {"r": NS_RESULTS, "a": servicedesk.NS_ARRAYS}
+    assert [c.tag.split("}")[1] for c in root] == [
+        "AllAvailableTicketActions",
+        "State",
+        "SummaryState",
+        "TicketId",
+        "TicketREF",
+        "TicketType",
+    ]
+    assert root.findtext("r:State", namespaces=ns) == "Assigned"
+    assert root.findtext("r:TicketREF", namespaces=ns) == "INC-001001"
+    infos = root.findall("r:AllAvailableTicketActions/r:TicketActionInfo", ns)
+    by_name = {i.findtext("r:Action", namespaces=ns): i for i in infos}
+    assert set(by_name) == set(names(state(aws, 1001)))
+    wait = by_name["IncidentWaitForThirdParty"]
+    assert [c.tag.split("}")[1] for c in wait] == [
+        "Action",
+        "Name",
+        "NeedsParameter",
+        "OptionalParameters",
+        "RequiredParameters",
+    ]
+    assert wait.findtext("r:NeedsParameter", namespaces=ns) == "false"
+    assert [s.text for s in wait.findall("r:OptionalParameters/a:string", ns)] == [
+        "UserProviderKey",
+        "CustomerId",
+        "Note",
+    ]
+    assign = by_name["IncidentAssignOther"]
+    assert assign.findtext("r:NeedsParameter", namespaces=ns) == "true"
+    assert [s.text for s in assign.findall("r:RequiredParameters/a:string", ns)] == ["UserProviderKey"]
+
+
+def test_get_ticket_json(aws, seeded):
+    view = state(aws, 1001)
+    assert list(view) == ["TicketREF", "TicketId", "TicketType", "State", "SummaryState", "AllAvailableTicketActions"]
+    convert = next(a for a in view["AllAvailableTicketActions"] if a["Name"] == "TicketConvertToServiceRequest")
+    assert convert == {
+        "Action": 102,
+        "Name": "TicketConvertToServiceRequest",
+        "NeedsParameter": True,
+        "RequiredParameters": ["ServiceId"],
+        "OptionalParameters": [],
+    }
+    suspend = next(a for a in view["AllAvailableTicketActions"] if a["Action"] == 207)
+    assert suspend["Name"] == "IncidentSuspend" and suspend["NeedsParameter"] is False
+
+
+@pytest.mark.parametrize(("ident", "expected"), [("9999", 404), ("CHG-001001", 404), ("8FC95B0F", 404), ("x", 404)])
+def test_get_ticket_not_found(aws, seeded, ident, expected):
+    status, _, body = get(aws, ident, {"Accept": "text/json"})
+    assert status == expected and "was not found" in body["Message"]
+
+
+# -- races, idempotency --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "winner",
+    [
+        {"TicketId": 1001, "Action": "IncidentSuspend"},
+        {"TicketId": 1001, "Action": "IncidentWaitForThirdParty", "Note": "racing"},
+    ],
+)
+def test_two_racing_pushes_cannot_both_apply(aws, seeded, monkeypatch, winner):
+    """The second push read the ticket before the first wrote it: its write fails on the
+    version, its command runs again on the winner's ticket, and the action is refused."""
+    v0 = canonical(aws, 1001)["version"]
+    original = Repository._call
+    raced = []
+
+    def racing_call(self, op, **kwargs):
+        if op == "transact_write_items" and not raced:
+            raced.append(True)  # between the loser's read and its write, the winner commits
+            assert push(aws, winner)[0] == 200
+        return original(self, op, **kwargs)
+
+    monkeypatch.setattr(Repository, "_call", racing_call)
+    status, _, body = push(aws, {"TicketREF": "INC-001001", "Action": 207})
+    assert raced and status == 400
+    assert "is not allowed for the Incident in its state" in body["Message"]
+    ticket = canonical(aws, 1001)
+    assert ticket["version"] == v0 + 1
+    assert service.repository().history(1001, limit=10)[0][0].detail["action"] == winner["Action"]
+
+
+def test_a_racing_change_to_another_field_does_not_refuse_the_push(aws, seeded, monkeypatch):
+    v0 = canonical(aws, 1001)["version"]
+    original = Repository._call
+    raced = []
+
+    def racing_call(self, op, **kwargs):
+        if op == "transact_write_items" and not raced:
+            raced.append(True)
+            patch(aws, 1001, {"priority": 5})
+        return original(self, op, **kwargs)
+
+    monkeypatch.setattr(Repository, "_call", racing_call)
+    assert push(aws, {"TicketREF": "INC-001001", "Action": 207})[0] == 200
+    ticket = canonical(aws, 1001)
+    assert (ticket["priority"], ticket["status"], ticket["version"]) == (5, "on_hold", v0 + 2)
+
+
+def test_idempotency_key_replays_the_first_result(aws, seeded):
+    v0 = canonical(aws, 1001)["version"]
+    headers = {"Idempotency-Key": "push-1", "Accept": "application/xml"}
+    first = push(aws, {"TicketId": 1001, "Action": 207}, headers=headers)
+    again = push(aws, {"TicketId": 1001, "Action": 207}, headers=headers)
+    assert first[0] == again[0] == 200 and first[2] == again[2]
+    assert again[1]["Idempotent-Replayed"] == "true"
+    assert canonical(aws, 1001)["version"] == v0 + 1
+    status, _, body = push(aws, {"TicketId": 1001, "Action": 205}, headers={"Idempotency-Key": "push-1"})
+    assert status == 422 and "different request body" in body["Message"]
+
+
+# -- the workflow as data ------------------------------------------------------------------------------------
+DOCUMENT_ACTIONS = [
+    "IncidentAssign",
+    "IncidentAssignOther",
+    "IncidentFunctionEscalate",
+    "IncidentSuspend",
+    "IncidentWaitForThirdParty",
+    "ServiceRequestAssign",
+    "ServiceRequestAssignOther",
+    "ServiceRequestWaitForThirdParty",
+    "ProblemAssign",
+    "ChangeAssign",
+    "TicketConvertToIncident",
+    "TicketConvertToServiceRequest",
+]
+
+
+def test_every_action_the_document_names_is_declared_with_its_parameters():
+    workflow = get_workflow()
+    for name in DOCUMENT_ACTIONS:
+        assert workflow.action(name) is not None and workflow.action(name).name == name
+    assert workflow.action_by_code(207).name == "IncidentSuspend"
+    needs_operator = {
+        "IncidentAssign",
+        "IncidentAssignOther",
+        "IncidentFunctionEscalate",
+        "ServiceRequestAssign",
+        "ServiceRequestAssignOther",
+        "ProblemAssign",
+        "ChangeAssign",
+    }
+    for action in workflow.actions:
+        assert action.requires("operator") == (action.name in needs_operator), action.name
+        assert action.requires("service") == action.name.startswith("TicketConvertTo"), action.name
+        if action.name.endswith("WaitForThirdParty"):
+            assert action.optional == ["operator", "customer", "note"]
+    assert set(servicedesk.PARAMETER_NAMES) == set(ROLES)
+
+
+def test_every_status_of_every_type_maps_to_one_state_and_back():
+    workflow, catalog = get_workflow(), default_catalog()
+    pairs = [(s.key, None) for s in catalog.statuses] + [(s.status, s.key) for s in catalog.sub_statuses]
+    for type_key, flow in workflow.types.items():
+        for status, sub in pairs:
+            assert flow.state_for(status, sub) is not None, (type_key, status, sub)
+        for st in flow.states:  # a state's own status shows as that state
+            assert flow.state_for(st.status, st.sub_status) == st
+        for st in flow.states:  # only Closed is a dead end
+            out = [a for a in workflow.actions if st.key in a.from_.get(type_key, ())]
+            assert bool(out) == (st.key != "Closed"), (type_key, st.key)
+
+
+def test_the_help_desk_actions_exist_for_every_type():
+    workflow = get_workflow()
+    for type_key, flow in workflow.types.items():
+        for verb in ("Resolve", "Close", "Reopen"):
+            action = workflow.action(flow.name + verb)
+            assert action is not None and type_key in action.from_
+        if any(s.key in ("Suspended", "WaitingForThirdParty") for s in flow.states):
+            assert workflow.action(flow.name + "Resume") is not None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda d: d["actions"][0]["from"].update(ticket=["Nowhere"]), "has no state"),
+        (lambda d: d["actions"][1].update(code=101), "declared twice"),
+        (lambda d: d["types"]["incident"]["states"][3]["also"].remove("pending"), "must map to exactly one state"),
+        (lambda d: d["types"]["problem"]["states"][0].update(also=["open"]), "must map to exactly one state"),
+        (lambda d: d["types"]["incident"]["states"][1].update(sub_status="nope"), "unknown sub-status"),
+        (lambda d: d["actions"].append({"name": "Nothing", "code": 9, "from": {"ticket": ["New"]}}), "moves to"),
+    ],
+)
+def test_inconsistent_workflow_data_is_refused_at_load(mutate, fragment):
+    from ticketing import workflow as wf
+
+    doc = json.loads(wf._PATH.read_text())
+    mutate(doc)
+    with pytest.raises(ValueError, match=fragment):
+        load(json.dumps(doc))
+
+
+def test_apply_rechecks_the_state_of_the_ticket_it_is_given():
+    from datetime import UTC, datetime
+
+    from ticketing.workflow import ActionNotAllowed, Arguments
+
+    now = datetime.now(UTC)
+    ticket = Ticket(id=5, type="incident", type_history=["incident"], status="on_hold", sub_status="suspended",
+                    status_since=now, created_at=now, updated_at=now)  # fmt: skip
+    with pytest.raises(ActionNotAllowed):
+        get_workflow().apply(ticket, get_workflow().action("IncidentSuspend"), Arguments(), now)
+
+
+def test_response_type_without_a_request_is_json():
+    assert servicedesk.response_type(None) == "application/json"
+    event = {"httpMethod": "GET", "headers": {"Accept": "application/xml;q=0.2, text/json;q=0.8"}}
+    assert servicedesk.response_type(Request.from_event(event)) == "text/json"
+
+
+# -- over HTTP, on the local run -----------------------------------------------------------------------------
+@pytest.fixture
+def http(local_run):
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+def _creds(http) -> dict[str, str]:
+    status, _, creds = http.json("GET", "/_local/credentials")
+    assert status == 200
+    return {"Authorization": creds["servicedesk"]["servicedesk"]}
+
+
+def _version(http, ticket_id) -> int:
+    status, _, ticket = http.json(
+        "GET", f"/tickets/{ticket_id}", headers={"Authorization": "Bearer tkt_demo_canonical"}
+    )
+    assert status == 200
+    return ticket["version"]
+
+
+def test_over_http_push_json_and_xml_and_read_back(http):
+    auth = _creds(http)
+    status, headers, body = http.json(
+        "POST", PUSH, {"TicketREF": "INC-001001", "Action": 207}, {**auth, "Content-Type": "application/json"}
+    )
+    assert status == 200 and body == {"TicketREF": "INC-001001", "TicketId": 1001}
+    status, _, ticket = http.json("GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_demo_canonical"})
+    assert (ticket["status"], ticket["sub_status"]) == ("on_hold", "suspended")
+
+    status, headers, raw = http.request(
+        "POST",
+        PUSH,
+        xml_post("IncidentResume", TicketREF="INC-001001").encode(),
+        {**auth, "Content-Type": "text/xml"},
+    )
+    assert status == 200 and headers["Content-Type"] == "text/xml; charset=utf-8"
+    assert ET.fromstring(raw).findtext(f"{{{NS_RESULTS}}}TicketREF") == "INC-001001"
+
+    status, headers, raw = http.request("GET", GET + "INC-001001", headers={**auth, "Accept": "application/xml"})
+    assert status == 200 and ET.fromstring(raw).findtext(f"{{{NS_RESULTS}}}State") == "Assigned"
+    status, _, ticket = http.json("GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_demo_canonical"})
+    assert (ticket["status"], ticket["sub_status"]) == ("open", "assigned")
+
+
+def test_over_http_conversion_and_document_sample(http):
+    auth = {**_creds(http), "Content-Type": "application/json"}
+    assert http.json("POST", PUSH, DOC_JSON.encode(), auth)[0] == 404
+    status, _, body = http.json("POST", PUSH, {"TicketREF": "TIC-001002", "Action": 101, "ServiceId": 10}, auth)
+    assert status == 200 and body["TicketREF"] == "INC-001002"
+    status, _, view = http.json("GET", GET + "TIC-001002", headers=auth)
+    assert status == 200 and view["TicketREF"] == "INC-001002" and view["TicketType"] == "Incident"
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY])
+def test_over_http_xml_attacks_are_refused_quickly(http, body):
+    auth = _creds(http)
+    v0 = _version(http, 1001)
+    started = time.perf_counter()
+    status, _, raw = http.request("POST", PUSH, body.encode(), {**auth, "Content-Type": "application/xml"})
+    assert status == 400 and time.perf_counter() - started < 2.0
+    assert ET.fromstring(raw).tag == "Error"
+    status, _, ticket = http.json("GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_demo_canonical"})
+    assert ticket["version"] == v0 and ticket["note"] == ""
+
+
+def test_over_http_concurrent_pushes_apply_once(http):
+    auth = {**_creds(http), "Content-Type": "application/json"}
+    v0 = _version(http, 1001)
+    results: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def one():
+        barrier.wait()
+        results.append(http.json("POST", PUSH, {"TicketId": 1001, "Action": "IncidentSuspend"}, auth)[0])
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 400, 400, 400]
+    status, _, ticket = http.json("GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_demo_canonical"})
+    assert status == 200 and ticket["version"] == v0 + 1 and ticket["status"] == "on_hold"
