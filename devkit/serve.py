@@ -74,13 +74,26 @@ class EmbeddedAWS:
         return f"http://{host}:{self.port}"
 
     def reset(self) -> None:
-        import urllib.request
+        """Empty the services the template uses (moto's own reset walks every service: slower)."""
+        import importlib
 
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
+        for module, name in RESET_BACKENDS:
+            getattr(importlib.import_module(module), name).reset()
 
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
+
+
+RESET_BACKENDS = [
+    ("moto.dynamodb.models", "dynamodb_backends"),
+    ("moto.scheduler.models", "scheduler_backends"),
+    ("moto.ses.models", "ses_backends"),
+    ("moto.sesv2.models", "sesv2_backends"),
+    ("moto.sns.models", "sns_backends"),
+    ("moto.sqs.models", "sqs_backends"),
+    ("moto.iam.models", "iam_backends"),
+]
 
 
 def outbox() -> dict[str, list[dict[str, Any]]]:

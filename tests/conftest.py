@@ -33,10 +33,27 @@ def aws():
         localstack.reset_caches()
 
 
+_SEEDED: dict = {}
+
+
 @pytest.fixture
 def seeded(aws):
-    """The embedded AWS with the demo catalog, clients and tickets."""
-    return demo.seed()
+    """The embedded AWS with the demo catalog, clients and tickets.
+
+    The demo data is written through the layer once per test process; later tests get
+    a copy of the tables it produced (the same items, far faster than writing them again).
+    """
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[tpl.ACCOUNT][tpl.REGION]
+    if not _SEEDED:
+        _SEEDED["info"] = demo.seed()
+        _SEEDED["tables"] = copy.deepcopy(backend.tables)
+    else:
+        backend.tables = copy.deepcopy(_SEEDED["tables"])
+    return _SEEDED["info"]
 
 
 class LocalRunClient:
