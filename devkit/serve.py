@@ -356,7 +356,7 @@ class LocalRun:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
-                if path.startswith("/_local/"):
+                if path.startswith("/_local/") or (path == "/openapi.json" and self.command == "GET"):
                     try:
                         status, headers, data = run.dev_endpoint(self.command, path, urlsplit(self.path).query)
                     except Exception as err:  # answer, rather than drop the connection
@@ -387,6 +387,10 @@ class LocalRun:
             return 200, json_type, json.dumps(demo.credentials(), indent=2).encode()
         if path == "/_local/outbox" and method == "GET":
             return 200, json_type, json.dumps(outbox(), indent=2, default=str).encode()
+        if path == "/openapi.json":  # built from the code, so it is what the handlers do
+            from devkit import openapi
+
+            return 200, json_type, openapi.render().encode()
         if path == "/_local/health" and method == "GET":
             return 200, json_type, b'{"status":"ok"}'
         if path == "/_local/reset" and method == "POST":

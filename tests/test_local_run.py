@@ -62,3 +62,9 @@ def test_every_demo_credential_authenticates_for_its_dialect(http):
     _, _, creds = http.json("GET", "/_local/credentials")
     assert set(creds) >= {"canonical", "myhrw", "spp", "particlespace", "kapture", "servicedesk"}
     assert creds["kapture"]["kapture"].startswith("Basic ")
+
+
+def test_openapi_document_is_served(http):
+    status, _, doc = http.json("GET", "/openapi.json")
+    assert status == 200 and doc["openapi"].startswith("3.")
+    assert "/tickets/{id}" in doc["paths"] and "/api/Tickets/WorkflowPush" in doc["paths"]
