@@ -13,11 +13,16 @@ PYTHON_FOR_VENV ?= $(shell for p in python3.13 python3.12 \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help install run test lint validate unit build bench clean
+# checkov in a venv of its own: its pins conflict with the project venv's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-$(CHECKOV_VERSION)
+
+.PHONY: help install run test lint validate checkov unit build bench clean
 
 help:
 	@echo "make run       serve the whole API on http://127.0.0.1:$${PORT:-3000} (embedded AWS, demo data)"
-	@echo "make test      lint, sam validate --lint, and the tests"
+	@echo "make test      lint, sam validate --lint, checkov, and the tests"
 	@echo "make build     sam build (layer wheels for the Lambda runtime, any local Python)"
 	@echo "make bench     benchmarks: cold init vs a bare boto3 client, warm time, DynamoDB calls"
 
@@ -40,10 +45,21 @@ lint: $(PY)
 validate: $(PY)
 	$(VENV)/bin/sam validate --lint
 
+$(CHECKOV_STAMP):
+	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python >= 3.11 is needed" >&2; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON_FOR_VENV) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+# Security scan of the template; skips are justified in .checkov.yaml and inline in the template.
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f template.yaml \
+		--framework cloudformation --skip-download --compact --quiet
+
 unit: $(PY)
 	$(PY) -m pytest -n 2 -q
 
-test: lint validate unit
+test: lint validate checkov unit
 
 build: $(PY)
 	$(VENV)/bin/sam build

@@ -196,6 +196,93 @@ def warm(requests: int) -> tuple[float, list[dict]]:
     return floor_ms, rows
 
 
+KAPTURE_SIZES = (1, 25, 100)
+
+
+def kapture_batch(repeats: int = 3) -> list[dict]:
+    """The Kapture batch (``POST /update-ticket-from-other-source.html/v.2.0``) on moto in
+    process, for N = 1, 25 and 100 updates, each on its own ticket and with a comment (so each
+    one writes), on a freshly seeded store per N: the DynamoDB calls of one batch by operation,
+    the most calls in flight at once (the parallel writes), and the median time of a batch as
+    moto answers it (one request at a time, as the local run's embedded AWS)."""
+    return [_kapture_batch_of(n, repeats) for n in KAPTURE_SIZES]
+
+
+def _kapture_batch_of(n: int, repeats: int) -> dict:
+    import threading
+
+    from moto import mock_aws
+    from ticketing import aws, service
+    from ticketing.model import SYSTEM
+
+    from devkit import apigw, demo, localstack, metering
+    from devkit.inprocess import serialised_moto
+
+    os.environ.update(localstack.FAKE_ENV)
+    url = "/update-ticket-from-other-source.html/v.2.0"
+    headers = [("Authorization", "Basic tkt_demo_kapture"), ("Content-Type", "application/json")]
+    terms = ("P", "PS", "OH", "IP")
+    lock, flight = threading.Lock(), {"now": 0, "most": 0}
+
+    def before(**_):
+        with lock:
+            flight["now"] += 1
+            flight["most"] = max(flight["most"], flight["now"])
+
+    def after(**_):
+        with lock:
+            flight["now"] -= 1
+
+    with mock_aws(), serialised_moto():
+        template = tpl.default()
+        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
+        localstack.create_resources(template)
+        demo.seed()
+        created = [service.create_ticket(service.NewTicket(title=f"Bench {i}"), SYSTEM).id for i in range(n - 7)]
+        ids = [*range(1001, 1008), *created][:n]
+
+        fn = template.functions()["KaptureUpdateTicketFunction"]
+        route = fn.routes[0]
+
+        def send(r: int) -> tuple[float, dict]:
+            body = [
+                {"ticket_id": str(t), "sub_status": terms[(i + r) % len(terms)], "comment": f"bench {r}"}
+                for i, t in enumerate(ids)
+            ]
+            event = apigw.build_event(
+                method="POST", path=url, route=route, path_params=None, headers=headers, body=json.dumps(body).encode()
+            )
+            # moto's time per write grows with the table: give the handler all the time it needs
+            # (the function's 20 s would cut a slow batch short: its last updates answer 503)
+            context = apigw.LambdaContext(fn.logical_id, fn.memory, 900, f"bench-{r}", "arn:aws:lambda:::function:k")
+            with metering.aws_calls() as counted:
+                t0 = time.perf_counter()
+                resp = apigw.load_handler(fn)(event, context)
+                elapsed = time.perf_counter() - t0
+            assert resp["statusCode"] == 200, resp["body"][:500]
+            return elapsed, dict(counted)
+
+        send(0)  # a warm container: the client's key and the catalog cached
+        client = aws.dynamodb()
+        client.meta.events.register("before-call.dynamodb.*", before, unique_id="bench-kapture-before")
+        client.meta.events.register("after-call.dynamodb.*", after, unique_id="bench-kapture-after")
+        try:
+            runs = [send(r) for r in range(1, repeats + 1)]
+        finally:
+            client.meta.events.unregister("before-call.dynamodb.*", unique_id="bench-kapture-before")
+            client.meta.events.unregister("after-call.dynamodb.*", unique_id="bench-kapture-after")
+    localstack.reset_caches()
+    by_op = runs[-1][1]
+    return {
+        "n": n,
+        "calls": sum(by_op.values()),
+        "writes": by_op.get("TransactWriteItems", 0),
+        "batch_reads": by_op.get("BatchGetItem", 0),
+        "in_flight": flight["most"],
+        "ms": statistics.median(r[0] for r in runs) * 1000,
+    }
+
+
 def local_run(requests: int) -> dict[str, float]:
     """The local run: seconds from start until it answers, and its request round trip."""
     import http.client
@@ -244,6 +331,22 @@ def local_run(requests: int) -> dict[str, float]:
         proc.wait(10)
 
 
+LOAD_PROCESSES, LOAD_REQUESTS = 4, 60
+
+
+def local_run_load(processes: int = LOAD_PROCESSES, requests: int = LOAD_REQUESTS) -> dict:
+    """The local run under ``devkit.load``: client processes changing the same demo tickets
+    through every dialect at once (a fresh local run on free ports); its throughput and
+    latency, and what the load run's checks found (5xx, lost updates)."""
+    from devkit import load
+
+    with load.local_run() as url:
+        report = load.run(url, processes=processes, requests=requests)
+    if not report.ok:
+        print(report.render(), file=sys.stderr)
+    return report.figures()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold measurement")
@@ -285,11 +388,45 @@ def main(argv: list[str] | None = None) -> int:
             f"| {row['function']} | {row['warm_ms']:.2f} | {row['p95_ms']:.2f} | {row['vs_floor']:.1f} "
             f"| {row['ddb_calls']:.2f} |"
         )
+    lines.append("\n## Kapture batch on moto in process (`POST /update-ticket-from-other-source.html/v.2.0`)\n")
+    lines.append(
+        "N updates, each on its own ticket with a comment, on a freshly seeded store per N; the client's key "
+        "and the catalog cached. Calls: the DynamoDB calls of one batch (one read and one write per update "
+        "would be 2N, one after the other). In flight: the most calls under way at once (the writes run on "
+        "up to 10 threads). Time: median of 3 batches as moto answers them, one request at a time; moto "
+        "copies the whole table for each TransactWriteItems, so its time grows with N times the table.\n"
+    )
+    lines.append("| N | DynamoDB calls | per update | TransactWriteItems | BatchGetItem | in flight | median ms |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|")
+    for row in kapture_batch():
+        lines.append(
+            f"| {row['n']} | {row['calls']} | {row['calls'] / row['n']:.2f} | {row['writes']} | "
+            f"{row['batch_reads']} | {row['in_flight']} | {row['ms']:.1f} |"
+        )
     lr = local_run(args.requests)
     lines.append("\n## Local run (`make run`)\n")
     lines.append("| started and answered its first request | GET /tickets/{id} median | p95 | sequential requests/s |")
     lines.append("|---:|---:|---:|---:|")
     lines.append(f"| {lr['ready_s']:.2f} s | {lr['median_ms']:.2f} ms | {lr['p95_ms']:.2f} ms | {lr['rps']:.0f} |")
+    ld = local_run_load()
+    lines.append(
+        f"\n## Local run under load (`python -m devkit.load --processes {ld['processes']} "
+        f"--requests {ld['requests_per_process']}`)\n"
+    )
+    lines.append(
+        "Client processes updating the same demo tickets through all five dialects and the canonical API at "
+        "once; every accepted change then looked for in the tickets and their audit history.\n"
+    )
+    lines.append(
+        "| processes | requests | requests/s | median ms | p95 ms | accepted | refused (status: count) | "
+        "5xx | lost updates |"
+    )
+    lines.append("|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    refused = ", ".join(f"{status}: {count}" for status, count in sorted(ld["refused"].items())) or "none"
+    lines.append(
+        f"| {ld['processes']} | {ld['requests']} | {ld['rps']:.1f} | {ld['median_ms']:.0f} | {ld['p95_ms']:.0f} | "
+        f"{ld['accepted']} | {refused} | {ld['server_errors']} | {ld['lost']} |"
+    )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:

@@ -98,6 +98,9 @@ def create_resources(template: tpl.Template, endpoint_url: str | None = None) ->
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        # SSESpecification (the stack's KMS key) is left out on purpose, as is the queue's
+        # KmsMasterKeyId below: the embedded AWS keeps data in memory and does not enforce IAM
+        # or key policies, so the key would change nothing here.
         ddb.create_table(**kwargs)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):

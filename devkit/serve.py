@@ -51,17 +51,26 @@ class EmbeddedAWS:
         self.host, self.port = host, port
         self._server = None
         self._thread: threading.Thread | None = None
+        self._tokens = TransactionTokens()
 
     def start(self) -> None:
+        from moto.core.model_instances import reset_model_data
         from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
         app = DomainDispatcherApplication(create_backend_app)
         lock = threading.Lock()
+        tokens = self._tokens
 
         def serialised(environ, start_response):
             with lock:
-                return list(app(environ, start_response))
+                try:
+                    return tokens.handle(app, environ, start_response)
+                finally:
+                    # moto keeps every model object it ever made for its dashboard (moto-api), items
+                    # included; a TransactWriteItems deep-copies the table, so each write would keep a
+                    # copy of the whole table alive for good: forget them (the backends hold the state)
+                    reset_model_data()
 
         self._server = make_server(self.host, self.port, serialised, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
@@ -79,10 +88,75 @@ class EmbeddedAWS:
 
         for module, name in RESET_BACKENDS:
             getattr(importlib.import_module(module), name).reset()
+        self._tokens.clear()
 
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
+
+
+class TransactionTokens:
+    """DynamoDB's ``ClientRequestToken`` on ``TransactWriteItems``, which moto ignores: a call
+    repeated with the token of one that succeeded within 10 minutes changes nothing and answers
+    as the first did (a different request under the same token: ``IdempotentParameterMismatch``).
+
+    botocore gives every call a token and keeps it across its retries, so when a call times out
+    on the client after the embedded AWS applied it (``read_timeout`` is 5 s; a busy local run
+    can take longer), the retry is not applied a second time -- as DynamoDB guarantees.
+    Called with the embedded AWS's lock held."""
+
+    TARGET = "DynamoDB_20120810.TransactWriteItems"
+    WINDOW_SECONDS = 600
+
+    def __init__(self) -> None:
+        self._done: dict[str, tuple[float, str, str, list[tuple[str, str]], bytes]] = {}
+
+    def clear(self) -> None:
+        self._done.clear()
+
+    def handle(self, app: Any, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") != self.TARGET:
+            return list(app(environ, start_response))
+        import hashlib
+        import io
+
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            params = json.loads(body)
+        except ValueError:
+            params = {}
+        token = params.pop("ClientRequestToken", None) if isinstance(params, dict) else None
+        if not token:
+            return list(app(environ, start_response))
+        now = time.monotonic()
+        for key in [k for k, done in self._done.items() if now - done[0] > self.WINDOW_SECONDS]:
+            del self._done[key]
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+        if token in self._done:
+            _, seen, status, headers, data = self._done[token]
+            if seen != digest:
+                status, headers = "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")]
+                data = json.dumps(
+                    {
+                        "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                        "message": "The request uses the same client token as a previous, but non-identical request.",
+                    }
+                ).encode()
+            else:
+                log.info("TransactWriteItems retried with the token of one applied: answered as before")
+            start_response(status, headers)
+            return [data]
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer.update(status=status, headers=list(headers))
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        data = b"".join(app(environ, capture))
+        if answer.get("status", "").startswith("200"):
+            self._done[token] = (now, digest, answer["status"], answer["headers"], data)
+        return [data]
 
 
 RESET_BACKENDS = [

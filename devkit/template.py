@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+STACK_NAME = "ticket-hub"  # samconfig.toml's
+PSEUDO = {"AWS::Partition": "aws", "AWS::StackName": STACK_NAME, "AWS::URLSuffix": "amazonaws.com"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -135,6 +137,8 @@ class Template:
                     return REGION
                 if arg == "AWS::AccountId":
                     return ACCOUNT
+                if arg in PSEUDO:
+                    return PSEUDO[arg]
                 return self.physical_name(arg)
             if key == "Fn::GetAtt":
                 logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)

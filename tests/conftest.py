@@ -24,8 +24,11 @@ from devkit import template as tpl
 
 @pytest.fixture
 def aws():
-    """moto in process, with every resource template.yaml declares."""
-    with mock_aws():
+    """moto in process (one request at a time, as the local run), with every resource
+    template.yaml declares."""
+    from devkit.inprocess import serialised_moto
+
+    with mock_aws(), serialised_moto():
         template = tpl.default()
         localstack.apply_environment(template)
         localstack.create_resources(template)

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.logging import correlation_paths
 
 from ticketing.errors import BadRequest, DomainError, PayloadTooLarge
-from ticketing.observability import logger, metrics
+from ticketing.observability import count, dimension, emit_metrics, logger
 from ticketing.settings import get_settings
 
 
@@ -178,11 +178,11 @@ def entrypoint(dialect: BaseDialect, route: Route) -> Callable[[dict[str, Any], 
     """The Lambda handler for one route of one dialect."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @metrics.log_metrics
+    @emit_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = None
-        metrics.add_dimension(name="dialect", value=dialect.name)
-        metrics.add_metric(name="Requests", unit="Count", value=1)
+        dimension("dialect", dialect.name)
+        count("Requests")
         try:
             request = Request.from_event(event)
             if len(request.body) > get_settings().max_body_bytes:
@@ -191,11 +191,11 @@ def entrypoint(dialect: BaseDialect, route: Route) -> Callable[[dict[str, Any], 
         except DomainError as err:
             log = logger.warning if err.status < 500 else logger.error
             log("request refused", extra={"status": err.status, "code": err.code, "reason": err.message})
-            metrics.add_metric(name="Refusals", unit="Count", value=1)
+            count("Refusals")
             response = dialect.render_error(err, request)
         except Exception:
             logger.exception("unhandled error")
-            metrics.add_metric(name="Errors", unit="Count", value=1)
+            count("Errors")
             response = _internal(dialect, request)
         return dialect.finish(request, response).to_proxy()
 

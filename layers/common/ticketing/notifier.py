@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from ticketing import notifications, scheduling, service
 from ticketing.errors import Conflict, DomainError
 from ticketing.model import Actor, Ticket, utcnow
-from ticketing.observability import logger, metrics
+from ticketing.observability import count, dimension, emit_metrics, logger
 from ticketing.repository import ChangeSet
 
 NOTIFIER = Actor(client_id="notifier", name="Notifier", dialect="system")
@@ -54,8 +54,6 @@ def parse_notice(event: Any) -> scheduling.Notice:
 
 
 def _result(outcome: str, notice: scheduling.Notice, **extra: Any) -> dict[str, Any]:
-    metrics.add_dimension(name="outcome", value=outcome)
-    metrics.add_metric(name="Notifications", unit="Count", value=1)
     return {"outcome": outcome, "ticket_id": notice.ticket_id, "purpose": notice.purpose, **extra}
 
 
@@ -106,22 +104,28 @@ def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
     """Handle one notice; returns what happened (``outcome``: sent, partial, failed,
     stale, duplicate or gone)."""
     notice = parse_notice(event)
+    dimension("purpose", notice.purpose)  # <dialect>-<what>: per dialect and kind of notification
     logger.append_keys(ticket_id=notice.ticket_id, purpose=notice.purpose, delivery=notice.delivery)
     state, stale = _claim(notice, request_id)
     if state == "gone":
         logger.info("ticket no longer exists; nothing sent")
+        count("NotificationsSkipped")
         return _result("gone", notice)
     if state == "stale":
         logger.info("ticket moved on since the notification was armed; nothing sent", extra={"changed": stale})
+        count("NotificationsSkipped")
         return _result("stale", notice, changed=stale)
     if state == "taken":
         logger.info("delivery already claimed; nothing sent again")
+        count("NotificationsSkipped")
         return _result("duplicate", notice)
 
     message = notice.message
     results = notifications.send(message.channel, message.to, message.subject, message.body)
     sent = sum(1 for r in results if r.ok)
     failed = len(results) - sent
+    count("NotificationsSent", sent)  # messages, one per recipient
+    count("NotificationsFailed", failed)
     outcome = "sent" if not failed else "failed" if not sent else "partial"
     recipients = [r.as_dict() for r in results]
     service.repository().finish_delivery(
@@ -146,7 +150,7 @@ def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The notifier Lambda function (target of every notification schedule)."""
     return process(event, request_id=getattr(context, "aws_request_id", "") or "")

@@ -40,8 +40,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ticketing import aws, ids
-from ticketing.errors import BadRequest, Conflict, NotFound, PreconditionFailed, Unavailable
+from ticketing.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unavailable
 from ticketing.model import Actor, AuditEntry, Change, Message, Ticket, utcnow
+from ticketing.observability import count
 from ticketing.settings import get_settings
 
 _ser = TypeSerializer()
@@ -59,6 +60,12 @@ _THROTTLED_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "Reque
 _KEY_ATTRS = {"pk", "sk"}
 _ALWAYS_WRITTEN = {"version", "updated_at"}
 MAX_ATTEMPTS = 6
+# A ticket is one DynamoDB item (400 KB at most): a change that would make it larger than this
+# (as JSON) is refused with 413 instead of failing in the store as a 500.  Below half the limit
+# because the embedded AWS (moto) counts a replaced attribute's old and new value together, and
+# an audit entry holds a changed value's before and after.  (The dialects check it too, in
+# their own words, where their fields can grow a ticket.)
+MAX_TICKET_BYTES = 180_000
 
 
 # -- (de)serialisation ------------------------------------------------------------
@@ -158,6 +165,14 @@ def diff(before: Any, after: Any, path: str = "") -> list[Change]:
     return [] if before == after else [Change(field=path, before=before, after=after)]
 
 
+def _check_size(ticket_id: int, doc: dict[str, Any]) -> None:
+    size = len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_TICKET_BYTES:
+        raise PayloadTooLarge(
+            f"Ticket {ticket_id} would hold {size} bytes with this change, {MAX_TICKET_BYTES} at most; send less."
+        )
+
+
 def _cancellation_reasons(err: ClientError) -> list[dict[str, Any]]:
     return err.response.get("CancellationReasons") or []
 
@@ -209,6 +224,27 @@ class Repository:
         if ticket is None:
             raise NotFound(f"Ticket {ticket_id} was not found.")
         return ticket
+
+    def get_many(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+        """The tickets that exist among ``ticket_ids``, by id: consistent ``BatchGetItem``
+        reads of up to 100 keys each (batch requests), unprocessed keys read again."""
+        wanted = list(dict.fromkeys(int(t) for t in ticket_ids))
+        found: dict[int, Ticket] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [_ticket_key(t) for t in wanted[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(8):
+                resp = self._call("batch_get_item", RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.table, []):
+                    ticket = Ticket.model_validate(unmarshal(item))
+                    found[ticket.id] = ticket
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # throttled or over 16 MB: back off, read the rest
+            else:
+                raise Unavailable("The ticket store is busy; nothing was changed. Retry shortly.")
+        return found
 
     def history(
         self, ticket_id: int, *, limit: int = 50, cursor: str | None = None
@@ -297,6 +333,7 @@ class Repository:
 
     def create(self, ticket: Ticket, actor: Actor, messages: Iterable[Message] = ()) -> Ticket:
         doc = ticket_doc(ticket)
+        _check_size(ticket.id, doc)
         audit = AuditEntry(
             ticket_id=ticket.id,
             version=ticket.version,
@@ -316,6 +353,7 @@ class Repository:
             if err.response["Error"]["Code"] == "TransactionCanceledException":
                 raise Conflict(f"Ticket {ticket.id} already exists.") from err
             raise
+        count("Creates")
         return ticket
 
     def update(
@@ -351,6 +389,7 @@ class Repository:
             draft.version = current.version + 1
             draft.updated_at = now
             after_doc = ticket_doc(draft)
+            _check_size(ticket_id, after_doc)
             changes = [c for c in diff({k: before_doc.get(k) for k in changed}, {k: after_doc.get(k) for k in changed})]
             audit = AuditEntry(
                 ticket_id=ticket_id,
@@ -373,6 +412,7 @@ class Repository:
             ]
             try:
                 self._call("transact_write_items", TransactItems=items)
+                count("Updates")  # the one place a ticket change is written (metric per invocation)
                 return UpdateResult(current, draft, changes, changeset, attempt)
             except ClientError as err:
                 if err.response["Error"]["Code"] != "TransactionCanceledException":

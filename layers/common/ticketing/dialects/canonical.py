@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
-from ticketing.dialects.common import actor_for, etag, if_match, validate
+from ticketing.dialects.common import actor_for, etag, if_match, json_body, validate
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
@@ -54,7 +54,7 @@ def _client(request: Request) -> auth.Client:
 def _json_body(request: Request) -> Any:
     if request.media_type not in JSON_TYPES:
         raise UnsupportedMediaType(f"Send the body as application/json, not {request.media_type}.")
-    body = request.json()
+    body = json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
@@ -323,7 +323,7 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Replays the first successful result of this key, for this client, for 24 hours.",
 }
 OPERATIONS = [

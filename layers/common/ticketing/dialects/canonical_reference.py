@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from ticketing import auth, idempotency, service
 from ticketing.dialects import canonical
-from ticketing.dialects.common import validate
+from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import Operation
 from ticketing.dialects.spp import (
     MAX_ID,
@@ -181,7 +181,7 @@ def _client(request: Request) -> auth.Client:
 def _json_object(request: Request) -> dict[str, Any]:
     if request.media_type not in {"application/json", ""}:
         raise UnsupportedMediaType(f"Send the body as application/json, not {request.media_type}.")
-    body = request.json()
+    body = json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
@@ -235,7 +235,7 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Replays the first successful result of this key, for this client, for 24 hours.",
 }
 _ERRORS = {s: canonical.ProblemDocument for s in (400, 401, 403, 409, 413, 415, 422, 503)}
@@ -248,6 +248,7 @@ OPERATIONS = [
         "bearer",
         UserDocument,
         responses={200: StoredUser, 201: StoredUser, **_ERRORS},
+        error_media_types=(canonical.PROBLEM,),
         parameters=(_IDEMPOTENCY,),
     ),
     Operation(
@@ -258,6 +259,7 @@ OPERATIONS = [
         "bearer",
         OrderDocument,
         responses={200: StoredOrder, 201: StoredOrder, **_ERRORS},
+        error_media_types=(canonical.PROBLEM,),
         parameters=(_IDEMPOTENCY,),
     ),
 ]

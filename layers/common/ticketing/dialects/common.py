@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ticketing.errors import FieldError, PreconditionFailed, ValidationFailed
+from ticketing.errors import BadRequest, FieldError, PreconditionFailed, ValidationFailed
 from ticketing.http import Request
 from ticketing.model import Actor
+
+# What DynamoDB keeps of a JSON value (free-form fields such as ``metadata``): numbers of at
+# most 38 digits within its magnitude range, finite; map keys not empty; text without lone
+# surrogates; 32 levels of nesting in an item, where a field's value sits up to 3 levels
+# down (an audit entry's change), hence 16 for the value itself.
+MAX_NESTING = 16
+MAX_NUMBER_DIGITS = 38
 
 
 def actor_for(client: Any, dialect: str, request: Request) -> Actor:
@@ -26,13 +34,91 @@ def field_errors(err: ValidationError, *, alias: dict[str, str] | None = None) -
 
 
 def validate(model: type[BaseModel], data: Any, *, alias: dict[str, str] | None = None) -> Any:
-    """Validate ``data`` against ``model``; a ValidationFailed naming every bad field."""
+    """Validate ``data`` against ``model``; a ValidationFailed naming every bad field,
+    values the store cannot keep (``storable_errors``) included."""
     try:
-        return model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as err:
         errors = field_errors(err, alias=alias)
         summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         raise ValidationFailed(f"The request is invalid: {summary}.", errors=errors) from err
+    errors = storable_errors(result, alias=alias)
+    if errors:
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        raise ValidationFailed(f"The request is invalid: {summary}.", errors=errors)
+    return result
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, as JSON's \\ud800 parses
+        return False
+    return True
+
+
+def unstorable(value: Any, depth: int = 0) -> str | None:
+    """Why DynamoDB cannot keep ``value`` as it is, or None when it can."""
+    if depth > MAX_NESTING:
+        return f"is nested deeper than {MAX_NESTING} levels"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key:
+                return "has an empty key"
+            if not _utf8(key):
+                return "has a key that is not valid Unicode text"
+            reason = unstorable(item, depth + 1)
+            if reason:
+                return reason
+        return None
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return next((r for r in (unstorable(v, depth + 1) for v in value) if r), None)
+    if isinstance(value, str):
+        return None if _utf8(value) else "holds text that is not valid Unicode (a lone surrogate)"
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if len(str(abs(value))) > MAX_NUMBER_DIGITS:
+            return f"holds a number of more than {MAX_NUMBER_DIGITS} digits"
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "holds a number that is not finite"
+        if value != 0 and not 1e-129 < abs(value) < 1e125:
+            return "holds a number out of range (magnitude 1e-129 to 1e125)"
+    return None  # None, datetimes and the other values pydantic writes as text
+
+
+def storable_errors(model: BaseModel, *, alias: dict[str, str] | None = None) -> list[FieldError]:
+    """The fields of a validated request whose value the store cannot keep (an error, not a 500)."""
+    errors = []
+    for name, value in model.model_dump().items():
+        reason = unstorable(value)
+        if reason:
+            field = (alias or {}).get(name, name)
+            errors.append(FieldError(field, reason))
+    return errors
+
+
+def json_body(request: Request) -> Any:
+    """``request.json()`` (None for an empty body), refusing what parses but is not text that
+    can be kept or answered: nesting too deep for the parser, lone surrogates (JSON's ``\\ud800``)."""
+    try:
+        data = request.json()
+    except RecursionError as err:
+        raise BadRequest("The request body is not valid JSON: it is nested too deeply.") from err
+    stack = [data]
+    while stack:  # iterative: the value may be nested as deep as the parser allows
+        value = stack.pop()
+        if isinstance(value, str):
+            if not _utf8(value):
+                raise BadRequest("The request body is not valid JSON text: it holds a lone surrogate (\\ud800).")
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return data
 
 
 def if_match(request: Request) -> int | None:

@@ -26,7 +26,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ticketing import auth, idempotency, service
-from ticketing.dialects.common import actor_for, etag, if_match, validate
+from ticketing.dialects.common import actor_for, etag, if_match, json_body, validate
 from ticketing.dialects.docs import Operation
 from ticketing.errors import (
     BadRequest,
@@ -141,7 +141,7 @@ class PartnerTicketBody(BaseModel):
 def _body(request: Request) -> PartnerTicketBody:
     if request.media_type not in JSON_TYPES and not request.media_type.endswith("+json"):
         raise UnsupportedMediaType(f"Send the body as application/json, not {request.media_type}.")
-    data = request.json()
+    data = json_body(request)
     if data is None:
         raise ValidationFailed(
             "The request body is empty; send the partner ticket as a JSON object with at least an id.",
@@ -357,7 +357,7 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Replays the first successful result of this key, for this client, for 24 hours.",
 }
 _PATH_NOTE = (

@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from ticketing import auth, idempotency, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.common import actor_for, field_errors, if_match
+from ticketing.dialects.common import actor_for, field_errors, if_match, json_body
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, UnsupportedMediaType, ValidationFailed
 from ticketing.http import BaseDialect, Request, Response, entrypoint
@@ -257,7 +257,7 @@ def _body(request: Request) -> dict[str, Any]:
     media = request.media_type
     looks_json = request.body.lstrip()[:1] in (b"{", b"[")
     if media == "application/json" or media.endswith("+json") or (media == "" and looks_json):
-        data = request.json()
+        data = json_body(request)
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.")
         return data
@@ -544,7 +544,7 @@ OPERATIONS = [
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                 "description": "Replays the first successful result of this key, for this client, for 24 hours.",
             },
         ),

@@ -19,7 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ticketing import auth, idempotency, ids, service
-from ticketing.dialects.common import actor_for
+from ticketing.dialects.common import actor_for, json_body
 from ticketing.dialects.docs import Operation
 from ticketing.errors import (
     BadRequest,
@@ -244,7 +244,7 @@ def _xml_fields(body: bytes) -> dict[str, str | None]:
 
 
 def _json_fields(request: Request) -> dict[str, Any]:
-    data = request.json()
+    data = json_body(request)
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a WorkflowPushPost object.")
     fields: dict[str, Any] = {}
@@ -641,7 +641,7 @@ OPERATIONS = [
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                 "description": "Replays the first successful result of this key, for this client, for 24 hours.",
             },
         ),

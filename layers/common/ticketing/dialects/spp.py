@@ -30,7 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ticketing import auth, idempotency, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.common import actor_for, etag, if_match
+from ticketing.dialects.common import actor_for, etag, if_match, json_body, storable_errors
 from ticketing.dialects.docs import Operation
 from ticketing.errors import (
     BadRequest,
@@ -222,7 +222,7 @@ def parse_body(request: Request) -> tuple[SaveTicketRequest, set[str]]:
     """The request's ``SaveTicketRequest`` and the names of the parameters it gave."""
     media = request.media_type
     if media in _JSON_TYPES or media.endswith("+json"):
-        data = request.json()
+        data = json_body(request)
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -249,6 +249,8 @@ def parse_body(request: Request) -> tuple[SaveTicketRequest, set[str]]:
             field = ".".join(str(p) for p in e["loc"]) or "body"
             errors.append(FieldError(field, f"The {field} field {_phrase(e)}."))
         body = None
+    if body is not None:
+        errors += [FieldError(e.field, f"The {e.field} field {e.message}.") for e in storable_errors(body)]
     if errors:
         raise invalid(errors)
     return body, set(given)
@@ -881,7 +883,7 @@ OPERATIONS = [
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                 "description": "Replays the first successful result of this key, for this client, for 24 hours.",
             },
         ),

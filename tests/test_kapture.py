@@ -1,0 +1,780 @@
+"""Kapture ``POST /update-ticket-from-other-source.html/v.2.0``: a batch of ticket updates.
+
+Through the handlers on moto in process (schedules fired by the local run's scheduler
+pump, in process), and over HTTP on the local run.  moto in process handles one request
+at a time here (``devkit.inprocess``), as the local run's embedded AWS does: the batch
+writes from several threads, and moto's in-process backends are not thread-safe."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from ticketing import auth, catalog, scheduling, service
+from ticketing.dialects import kapture
+from ticketing.errors import Unavailable
+from ticketing.model import utcnow
+from ticketing.repository import Repository, marshal, ticket_doc
+from ticketing.settings import get_settings
+
+from devkit import apigw, demo_kapture, metering, serve
+from devkit.inprocess import serialised_moto
+
+URL = "/update-ticket-from-other-source.html/v.2.0"
+KAPTURE = {"Authorization": "Basic tkt_demo_kapture"}
+CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
+SCHEDULE = "ticket-1004-kapture-callback"
+ASSIGNEE_EMAIL = "sashank.goenka@kapturecrm.com"
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+# The document's example answer, verbatim: its keys, their order and their types.
+DOC_TICKET = {
+    "id": 530348198, "type": "O", "email": "", "phone": "", "status": "P", "orderId": "", "queueKey": "",
+    "ticketId": "713516551148", "folderId": 0, "detail": "", "isUnread": False, "isOutOfSLA": False, "priority": 0,
+    "isCallBack": False, "creatorId": 209803, "enquiryId": 0, "contactId": 0, "substatus": "PS", "productId": 0,
+    "erpOrderId": "", "referenceId": 0, "ticketEmail": "", "assignedToId": 209803, "pendingTaskId": 0,
+    "agencyBriefId": 0, "twitterUserId": "", "facebookUserId": "", "associativefile": "", "statusName": "Pending",
+    "customerFeedback": 0, "playStoreReviewId": "", "lastConversationId": 0, "lastConversationType": "O",
+    "lastConversationTime": 1713516551152, "date": "2024-04-19 14:19:11", "totalConversationCount": 0,
+    "taskTitle": "TEST 1", "typeName": "Mobile App", "taskEnddate": "2024-04-19 14:19:11",
+    "lastFollowUp": "2024-04-22 14:31:33", "nextFollowUp": "2024-04-19 14:19:11", "substatusName": "Pending",
+    "encryptedPhone": "", "encryptedEmail": "", "lastConversationTypeName": "Mobile App",
+    "ticketURL": "/employee/all-tickets.html?detail=2/530348198/713516551148",
+    "ticketCreatorURL": "/employee/all-tickets.html?detail=2/530348198/713516551148", "isEscalated": True,
+    "folders": ["Inbox"], "queueName": "", "creatorName": "Kapture Dev API's", "folderColor": "red",
+    "assignedToName": "Kapture Dev API's", "assignedToEmail": "sashank.goenka@kapturecrm.com", "mergeTicketId": "",
+    "skuCode": "", "productName": "",
+}  # fmt: skip
+ANSWER_KEYS = ["ticket", "Additional_details", "message", "status"]
+DOC_MESSAGE = "Status and Comment have been updated.\n"
+# The document's failure bodies, verbatim.
+INVALID_AUTH = {"message": "Invalid Auth Key", "status": "failed"}
+NO_DATA = {"message": "No Data found/ticket_id is missing", "status": "failed"}
+BAD_CALLBACK = {"message": "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.", "status": "failed"}
+
+
+def element(**fields):
+    """An update as the document's example body writes it: every key, empty unless given."""
+    return {
+        "comment": "",
+        "ticket_id": "",
+        "callback_time": "",
+        "sub_status": "",
+        "queue": "",
+        "disposition": "",
+        **fields,
+    }
+
+
+DOC_EXAMPLE = [element(ticket_id="713516551148", sub_status="PS")]
+
+
+def failed(message):
+    return {"message": message, "status": "failed"}
+
+
+@pytest.fixture(autouse=True)
+def _moto_one_request_at_a_time():
+    with serialised_moto():
+        yield
+
+
+def post(template, body, headers=None, auth=KAPTURE):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    resp = apigw.request(template, "POST", URL, body=data, headers={**(auth or {}), **(headers or {})})
+    return resp["statusCode"], resp["headers"], json.loads(resp["body"])
+
+
+def invoke(template, body, seconds: int):
+    """The function's handler, called as API Gateway would, with ``seconds`` left to run."""
+    fn = template.functions()["KaptureUpdateTicketFunction"]
+    event = apigw.build_event(
+        method="POST",
+        path=URL,
+        route=fn.routes[0],
+        path_params=None,
+        headers=[*KAPTURE.items(), ("Content-Type", "application/json")],
+        body=json.dumps(body).encode(),
+    )
+    context = apigw.LambdaContext(fn.logical_id, fn.memory, seconds, "req-kapture", "arn:aws:lambda:::function:k")
+    resp = apigw.load_handler(fn)(event, context)
+    return resp["statusCode"], json.loads(resp["body"])
+
+
+def canonical(template, ticket_id=1004):
+    resp = apigw.request(template, "GET", f"/tickets/{ticket_id}", headers=CANONICAL)
+    assert resp["statusCode"] == 200
+    return json.loads(resp["body"])
+
+
+def history(ticket_id=1004):
+    return service.repository().history(ticket_id)[0]
+
+
+def schedules() -> dict[str, dict]:
+    client, group = boto3.client("scheduler"), get_settings().schedule_group
+    names = [s["Name"] for s in client.list_schedules(GroupName=group)["Schedules"]]
+    return {n: client.get_schedule(GroupName=group, Name=n) for n in names}
+
+
+def pump(template, now: datetime | None = None) -> serve.SchedulerPump:
+    """The local run's scheduler, firing due schedules into the notifier in process."""
+    api = SimpleNamespace(template=template, functions={"NotifierFunction": template.functions()["NotifierFunction"]})
+    p = serve.SchedulerPump(api, endpoint=None)
+    p.pump(now)
+    return p
+
+
+def callback_emails() -> list[dict]:
+    return [m for m in serve.outbox()["emails"] if (m["subject"] or "").startswith("Callback due")]
+
+
+def local(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# -- the document's example, and the answer ------------------------------------------------------------
+def test_the_documents_example_names_no_demo_ticket(aws, seeded):
+    before = canonical(aws)
+    status, headers, body = post(aws, DOC_EXAMPLE, {"Cookie": "JSESSIONID=; _KAPTURECRM_SESSION="})
+    assert status == 404 and headers["Content-Type"] == "application/json"
+    assert body == failed("No Data found for ticket_id 713516551148.")
+    assert canonical(aws) == before
+
+
+def test_the_documents_example_on_a_demo_ticket_answers_every_documented_key(aws, seeded):
+    created = datetime.fromisoformat(canonical(aws)["created_at"])
+    status, headers, body = post(aws, [element(ticket_id="1004", sub_status="PS")])
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert list(body) == ANSWER_KEYS
+    assert body["Additional_details"] == {} and body["message"] == DOC_MESSAGE and body["status"] == "success"
+    ticket = body["ticket"]
+    assert list(ticket) == list(DOC_TICKET)
+    assert {k: type(v).__name__ for k, v in ticket.items()} == {k: type(v).__name__ for k, v in DOC_TICKET.items()}
+    assert ticket["id"] == 1004 and ticket["ticketId"] == "1004"
+    assert (ticket["status"], ticket["statusName"], ticket["substatus"], ticket["substatusName"]) == (
+        "P", "Pending", "PS", "Pending",
+    )  # fmt: skip
+    assert (ticket["assignedToId"], ticket["assignedToName"], ticket["assignedToEmail"]) == (
+        209803, "Kapture Dev API's", ASSIGNEE_EMAIL,
+    )  # fmt: skip
+    assert (ticket["creatorId"], ticket["creatorName"]) == (209803, "Kapture Dev API's")
+    assert (ticket["queueKey"], ticket["queueName"]) == ("mobile", "Mobile App")
+    assert ticket["taskTitle"] == "Mobile app login fails" and ticket["typeName"] == "Ticket"
+    assert ticket["detail"] == "Users on Android cannot log in since 2.3.1."
+    assert ticket["email"] == "mia.novak@example.com" and ticket["contactId"] == 5  # the requester (demo_spp)
+    assert ticket["orderId"] == "123457"
+    assert ticket["date"] == local(created) and DATE.match(ticket["date"])
+    assert ticket["lastConversationTime"] == int(created.timestamp() * 1000)  # no conversation yet: its creation
+    assert ticket["totalConversationCount"] == 0 and ticket["lastConversationId"] == 0
+    assert ticket["lastFollowUp"] == "" and ticket["nextFollowUp"] == "" and ticket["isCallBack"] is False
+    assert ticket["ticketURL"] == ticket["ticketCreatorURL"] == "/employee/all-tickets.html?detail=2/1004/1004"
+    assert ticket["folders"] == ["Inbox"] and ticket["folderColor"] == "red" and ticket["isEscalated"] is False
+    got = canonical(aws)
+    assert (got["status"], got["sub_status"]) == ("pending", "callback")
+    assert history()[0].dialect == "kapture" and history()[0].event == "kapture_update"
+
+
+def test_models_follow_the_document():
+    assert list(kapture.KaptureTicket.model_fields) == list(DOC_TICKET)
+    assert list(kapture.KaptureSuccess.model_fields) == ANSWER_KEYS
+    assert list(kapture.KaptureFailure.model_fields) == ["message", "status"]
+
+
+def test_a_status_change_is_read_through_the_canonical_api(aws, seeded):
+    status, _, body = post(aws, [element(ticket_id="1002", sub_status="CL")])
+    assert status == 200
+    assert (body["ticket"]["status"], body["ticket"]["statusName"], body["ticket"]["substatus"]) == (
+        "C",
+        "Closed",
+        "CL",
+    )
+    got = canonical(aws, 1002)
+    assert got["status"] == "closed" and got["closed_at"] is not None and got["version"] == 2
+    status, _, body = post(aws, [element(ticket_id="1002", sub_status="es")])  # case-insensitive
+    assert status == 200 and body["ticket"]["substatus"] == "ES" and body["ticket"]["isEscalated"] is True
+    got = canonical(aws, 1002)
+    assert (got["status"], got["sub_status"], got["closed_at"]) == ("in_progress", "escalated", None)
+
+
+def test_the_same_status_again_changes_nothing(aws, seeded):
+    assert post(aws, [element(ticket_id="1004", sub_status="P")])[0] == 200  # 1004 is pending already
+    assert canonical(aws)["version"] == 1 and len(history()) == 1
+
+
+def test_a_comment_joins_the_conversation(aws, seeded):
+    status, _, body = post(aws, [element(ticket_id="1004", sub_status="PS", comment="  Called, no answer.  ")])
+    assert status == 200 and body["message"] == DOC_MESSAGE
+    [message] = service.repository().messages(1004)
+    assert (
+        message.body == "Called, no answer." and message.author == "Kapture Dev API's" and message.author_id == 209803
+    )
+    ticket = body["ticket"]
+    assert ticket["totalConversationCount"] == 1 and ticket["lastConversationId"] == 1
+    assert ticket["lastConversationTime"] == int(message.created_at.timestamp() * 1000)
+    assert canonical(aws)["message_count"] == 1
+
+
+def test_queue_disposition_and_extra_keys(aws, seeded):
+    update = element(ticket_id="1004", sub_status="PS", queue="support", disposition="Callback requested")
+    status, _, body = post(aws, [{**update, "crm_ref": "CRM-42", "priority_hint": {"level": 2}}])
+    assert status == 200
+    assert body["Additional_details"] == {"crm_ref": "CRM-42", "priority_hint": {"level": 2}}
+    assert body["message"] == DOC_MESSAGE + "Queue has been updated.\nDisposition has been updated.\n"
+    assert (body["ticket"]["queueKey"], body["ticket"]["queueName"]) == ("support", "Customer Support")
+    got = canonical(aws)
+    assert got["queue"] == "support" and got["disposition"] == "Callback requested"
+    assert got["extra"] == {"crm_ref": "CRM-42", "priority_hint": {"level": 2}}
+    # empty queue/disposition keep theirs; extra keys merge, null removes one
+    status, _, body = post(aws, [{**element(ticket_id="1004", sub_status="PS"), "crm_ref": None, "other": 1}])
+    assert status == 200 and body["Additional_details"] == {"crm_ref": None, "other": 1}
+    got = canonical(aws)
+    assert got["queue"] == "support" and got["disposition"] == "Callback requested"
+    assert got["extra"] == {"priority_hint": {"level": 2}, "other": 1}
+
+
+def test_a_single_object_is_one_update(aws, seeded):
+    status, _, body = post(aws, element(ticket_id=1004, sub_status="OH"))  # a JSON integer id too
+    assert status == 200 and body["status"] == "success" and body["ticket"]["substatus"] == "OH"
+
+
+# -- each failure, exactly ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("update", "expected_status", "expected"),
+    [
+        (element(sub_status="PS"), 400, NO_DATA),
+        ({"sub_status": "PS"}, 400, NO_DATA),
+        (element(ticket_id="   ", sub_status="PS"), 400, NO_DATA),
+        (element(ticket_id=None, sub_status="PS"), 400, NO_DATA),
+        (element(ticket_id="1004", sub_status="PS", callback_time="19-04-2024 14:19:11"), 400, BAD_CALLBACK),
+        (element(ticket_id="1004", sub_status="PS", callback_time="2024-04-19"), 400, BAD_CALLBACK),
+        (element(ticket_id="1004", sub_status="PS", callback_time="2024-04-19T14:19:11"), 400, BAD_CALLBACK),
+        (element(ticket_id="1004", sub_status="PS", callback_time="2024-13-19 14:19:11"), 400, BAD_CALLBACK),
+        (element(ticket_id="1004", sub_status="PS", callback_time="2024-04-19 24:00:00"), 400, BAD_CALLBACK),
+        (element(ticket_id="1004", sub_status="PS", callback_time=20240419141911), 400, BAD_CALLBACK),
+        (
+            element(ticket_id="1004", sub_status="XX"),
+            400,
+            failed(
+                "Invalid sub_status XX: it is not a key of the sub status list "
+                "(N, OP, AS, IP, ES, P, PS, OH, SU, WT, RS, CL)."
+            ),
+        ),
+        (element(ticket_id="1004"), 400, failed("Invalid Format.sub_status is missing.")),
+        (
+            element(ticket_id="1004", sub_status="PS", queue="nowhere"),
+            400,
+            failed("Invalid queue nowhere: no queue has this key."),
+        ),
+        (element(ticket_id="999999", sub_status="PS"), 404, failed("No Data found for ticket_id 999999.")),
+        (element(ticket_id="8FC95B0F", sub_status="PS"), 404, failed("No Data found for ticket_id 8FC95B0F.")),
+        (
+            element(ticket_id=True, sub_status="PS"),
+            400,
+            failed('Invalid Format.ticket_id should be the ticket\'s id as a string, e.g. "1004".'),
+        ),
+        (
+            element(ticket_id="1004", sub_status="PS", comment=["a"]),
+            400,
+            failed("Invalid Format.comment should be text of at most 65536 characters."),
+        ),
+        (
+            element(ticket_id="1004", sub_status="PS", disposition="x" * 501),
+            400,
+            failed("Invalid Format.disposition should be text of at most 500 characters."),
+        ),
+        ({**element(ticket_id="1004", sub_status="PS"), **{f"k{i}": i for i in range(51)}}, 400, None),
+        ({**element(ticket_id="1004", sub_status="PS"), "blob": "x" * 2100}, 400, None),
+        ("1004", 400, failed("Invalid Format.Each update should be a JSON object.")),
+        (element(ticket_id="1004", sub_status="PS", callback_time="0001-01-01 00:00:00"), 400, BAD_CALLBACK),
+        (element(ticket_id="1004", sub_status="PS", callback_time="٢٠٣١-04-22 14:31:33"), 400, BAD_CALLBACK),
+        ({**element(ticket_id="1004", sub_status="PS"), "score": float("nan")}, 400, None),
+        ({**element(ticket_id="1004", sub_status="PS"), "big": 10**40}, 400, None),
+        ({**element(ticket_id="1004", sub_status="PS"), "": "no name"}, 400, None),
+        ({**element(ticket_id="1004", sub_status="PS"), "deep": json.loads("[" * 20 + "]" * 20)}, 400, None),
+        ({**element(ticket_id="1004", sub_status="PS"), "text": "\ud800"}, 400, None),
+        (
+            element(ticket_id="1004", sub_status="PS", comment="\ud800"),
+            400,
+            failed("Invalid Format.comment should be text of at most 65536 characters."),
+        ),
+        (
+            element(ticket_id="1004", sub_status="\ud800"),
+            400,
+            failed(
+                "Invalid sub_status ?: it is not a key of the sub status list "
+                "(N, OP, AS, IP, ES, P, PS, OH, SU, WT, RS, CL)."
+            ),
+        ),
+    ],
+)
+def test_each_failure_answers_its_exact_body_and_changes_nothing(aws, seeded, update, expected_status, expected):
+    before = canonical(aws)
+    status, _, body = post(aws, [update])
+    assert status == expected_status
+    assert body == (expected or failed(kapture.INVALID_EXTRA))
+    assert canonical(aws) == before and schedules() == {}
+
+
+def test_a_ticket_id_that_names_no_possible_ticket_costs_no_read(aws, seeded):
+    post(aws, [element(ticket_id="1004", sub_status="PS")])  # warm the container (catalog)
+    with metering.aws_calls() as calls:
+        status, _, _ = post(aws, DOC_EXAMPLE)
+    assert status == 404
+    assert "BatchGetItem" not in calls and "TransactWriteItems" not in calls
+
+
+# -- auth -----------------------------------------------------------------------------------------------
+def _expired_token() -> str:
+    token, client = auth.create_client("Expired Kapture client", ["kapture"], token="tkt_expired_kapture")
+    auth.save_client(client.model_copy(update={"expires_at": utcnow() - timedelta(seconds=1)}), auth.hash_token(token))
+    return token
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Basic tkt_wrong",
+        "Basic",
+        "Bearer tkt_demo_kapture",
+        "tkt_demo_kapture",
+        "Basic tkt_demo_disabled",
+        "Basic " + base64.b64encode(b"tkt_demo_kapture:secret").decode(),
+        "expired",
+    ],
+)
+def test_missing_wrong_expired_or_disabled_keys_are_401(aws, seeded, header):
+    if header == "expired":
+        header = f"Basic {_expired_token()}"
+    status, headers, body = post(aws, DOC_EXAMPLE, auth={"Authorization": header} if header else {})
+    assert status == 401 and body == INVALID_AUTH
+    assert headers["WWW-Authenticate"] == 'Basic realm="kapture"'
+
+
+def test_a_key_of_another_dialect_is_403(aws, seeded):
+    status, _, body = post(aws, DOC_EXAMPLE, auth={"Authorization": "Basic tkt_demo_spp"})
+    assert status == 403 and set(body) == {"message", "status"} and body["status"] == "failed"
+
+
+@pytest.mark.parametrize("credential", [b"tkt_demo_kapture", b"tkt_demo_kapture:", b":tkt_demo_kapture"])
+def test_base64_of_the_token_is_accepted(aws, seeded, credential):
+    header = {"Authorization": "Basic " + base64.b64encode(credential).decode()}
+    assert post(aws, [element(ticket_id="1004", sub_status="PS")], auth=header)[0] == 200
+
+
+# -- the body as a whole -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("ticket_id=1004&sub_status=PS", failed(kapture.INVALID_BODY)),
+        ('"1004"', failed(kapture.INVALID_BODY)),
+        ("42", failed(kapture.INVALID_BODY)),
+        ("[", failed(kapture.INVALID_BODY)),
+        ("[" * 100_000 + "]" * 100_000, failed(kapture.INVALID_BODY)),  # deeper than the JSON parser goes
+        ("", NO_DATA),
+        ("[]", NO_DATA),
+        ("{}", NO_DATA),
+        ("null", NO_DATA),
+        (
+            json.dumps([element(ticket_id="1004", sub_status="PS")] * 101),
+            failed("Invalid Format.At most 100 updates can be sent in one request."),
+        ),
+        (
+            json.dumps([element(ticket_id="1004", sub_status="PS", comment="x" * 60_000)] * 20),
+            failed("Invalid Format.The request body should be at most 1048576 bytes."),
+        ),
+    ],
+)
+def test_a_bad_body_is_one_400_failure(aws, seeded, body, expected):
+    status, _, answer = post(aws, body)
+    assert status == 400 and answer == expected
+    assert canonical(aws)["version"] == 1
+
+
+# -- batches ----------------------------------------------------------------------------------------------
+def test_a_mixed_batch_is_207_in_request_order_and_each_update_stands_alone(aws, seeded):
+    batch = [
+        element(ticket_id="1004", sub_status="P", comment="Customer asked for an update."),
+        element(sub_status="PS"),
+        element(ticket_id="713516551148", sub_status="PS"),
+        element(ticket_id="1002", sub_status="PS", callback_time="tomorrow"),
+        element(ticket_id="1002", sub_status="OH"),
+    ]
+    status, _, body = post(aws, batch)
+    assert status == 207 and isinstance(body, list) and len(body) == 5
+    assert body[0]["status"] == "success" and body[0]["ticket"]["ticketId"] == "1004"
+    assert body[1] == NO_DATA
+    assert body[2] == failed("No Data found for ticket_id 713516551148.")
+    assert body[3] == BAD_CALLBACK
+    assert body[4]["status"] == "success" and body[4]["ticket"]["substatus"] == "OH"
+    assert canonical(aws)["message_count"] == 1
+    got = canonical(aws, 1002)
+    assert got["status"] == "on_hold" and got["version"] == 2 and got["follow_up_at"] is None
+
+
+def test_a_batch_of_successes_is_200_in_request_order(aws, seeded):
+    order = ["1003", "1001", "1005", "1002"]
+    status, _, body = post(aws, [element(ticket_id=t, sub_status="IP") for t in order])
+    assert status == 200 and [b["ticket"]["ticketId"] for b in body] == order
+    assert all(b["status"] == "success" and b["ticket"]["substatus"] == "IP" for b in body)
+
+
+def test_a_batch_of_only_failures_is_207(aws, seeded):
+    status, _, body = post(aws, [element(sub_status="PS"), element(ticket_id="1", sub_status="PS")])
+    assert status == 207 and body == [NO_DATA, failed("No Data found for ticket_id 1.")]
+
+
+def test_updates_of_one_ticket_apply_in_request_order(aws, seeded):
+    batch = [
+        element(ticket_id="1002", sub_status="PS", comment="first"),
+        element(ticket_id="1003", sub_status="OH"),
+        element(ticket_id="1002", sub_status="CL", comment="second"),
+    ]
+    status, _, body = post(aws, batch)
+    assert status == 200
+    assert [b["ticket"]["substatus"] for b in body] == ["PS", "OH", "CL"]
+    assert [b["ticket"]["totalConversationCount"] for b in body] == [1, 0, 2]
+    assert [m.body for m in service.repository().messages(1002)] == ["first", "second"]
+    got = canonical(aws, 1002)
+    assert got["status"] == "closed" and got["version"] == 3
+
+
+def _tickets(count: int) -> list[int]:
+    """The demo tickets and more like 1002, stored directly (moto copies the whole table for
+    each transaction: creating them through the service would take most of the test)."""
+    repo = service.repository()
+    template = repo.require(1002)
+    extra = []
+    for i in range(count - 7):
+        ticket = template.model_copy(update={"id": repo.allocate_id(), "title": f"Kapture batch {i}"})
+        doc = {**ticket_doc(ticket), "pk": f"TICKET#{ticket.id}", "sk": "TICKET"}
+        repo.client.put_item(TableName=repo.table, Item=marshal(doc))
+        extra.append(ticket.id)
+    return [1001, 1002, 1003, 1004, 1005, 1006, 1007, *extra]
+
+
+class InFlight:
+    """The most DynamoDB calls in flight at once."""
+
+    def __init__(self):
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def before(self, **_):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def after(self, **_):
+        with self.lock:
+            self.now -= 1
+
+
+def test_a_batch_of_100_is_one_write_per_update_in_parallel(aws, seeded):
+    ids = _tickets(100)
+    terms = ["P", "PS", "OH", "IP", "CL"]
+    batch = [element(ticket_id=str(t), sub_status=terms[i % 5], comment=f"note {i}") for i, t in enumerate(ids)]
+    post(aws, [element(ticket_id="1004", sub_status="PS")])  # a warm container (catalog cached)
+    client, flight = service.repository().client, InFlight()
+    client.meta.events.register("before-call.dynamodb.*", flight.before, unique_id="kapture-in-flight-before")
+    client.meta.events.register("after-call.dynamodb.*", flight.after, unique_id="kapture-in-flight-after")
+    try:
+        with metering.aws_calls() as calls:
+            # moto copies the whole table for every transaction: in-process, 100 of them can take
+            # longer than the function's 20 s, which is not what this test measures
+            status, body = invoke(aws, batch, seconds=600)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.*", unique_id="kapture-in-flight-before")
+        client.meta.events.unregister("after-call.dynamodb.*", unique_id="kapture-in-flight-after")
+    assert status == 200 and len(body) == 100
+    assert [b["ticket"]["ticketId"] for b in body] == [str(t) for t in ids]
+    assert [b["ticket"]["substatus"] for b in body] == [terms[i % 5] for i in range(100)]
+    assert calls["TransactWriteItems"] == 100  # one atomic write per update
+    assert calls["BatchGetItem"] <= 3  # the tickets; the users and queues the answers show
+    assert "Query" not in calls and calls["GetItem"] <= 1  # the client's key only
+    assert sum(calls.values()) <= 105 < 2 * 100
+    assert flight.most > 1  # the writes were in flight together
+    assert canonical(aws, ids[-1])["message_count"] == 1
+
+
+def test_one_update_costs_one_write_and_batched_reads(aws, seeded):
+    post(aws, [element(ticket_id="1004", sub_status="PS")])
+    with metering.aws_calls() as calls:
+        assert post(aws, [element(ticket_id="1004", sub_status="OH", comment="c")])[0] == 200
+    assert calls["TransactWriteItems"] == 1  # the update, with its comment and audit entry
+    assert calls["BatchGetItem"] == 3  # the ticket; then, beside the write, its users and its queue
+    assert sum(calls.values()) <= 5  # and the client's key
+
+
+def test_a_store_failure_fails_only_its_own_update(aws, seeded, monkeypatch):
+    original = Repository.update
+
+    def flaky(self, ticket_id, *args, **kwargs):
+        if ticket_id == 1002:
+            raise Unavailable("The ticket store is busy; nothing was changed. Retry shortly.")
+        if ticket_id == 1003:
+            raise RuntimeError("boom")
+        return original(self, ticket_id, *args, **kwargs)
+
+    monkeypatch.setattr(Repository, "update", flaky)
+    batch = [element(ticket_id=t, sub_status="OH") for t in ("1001", "1002", "1003", "1005")]
+    status, _, body = post(aws, batch)
+    assert status == 207
+    assert body[1] == failed("The ticket store is busy; nothing was changed. Retry shortly.")
+    assert body[2] == failed("An internal error occurred while applying this update; retry it.")
+    assert body[0]["status"] == body[3]["status"] == "success"
+    assert canonical(aws, 1001)["status"] == canonical(aws, 1005)["status"] == "on_hold"
+    status, _, body = post(aws, [batch[1]])
+    assert status == 503 and body["status"] == "failed"
+
+
+def test_reference_data_that_cannot_be_read_blanks_names_but_keeps_the_updates(aws, seeded, monkeypatch):
+    def down(self, kind, keys):
+        raise Unavailable("The ticket store is busy; retry shortly.")
+
+    monkeypatch.setattr(Repository, "get_references", down)
+    status, _, body = post(
+        aws, [element(ticket_id="1004", sub_status="OH"), element(ticket_id="1002", sub_status="OH")]
+    )
+    assert status == 200 and [b["status"] for b in body] == ["success", "success"]
+    assert body[0]["ticket"]["assignedToId"] == 209803 and body[0]["ticket"]["assignedToName"] == ""
+    assert canonical(aws)["status"] == canonical(aws, 1002)["status"] == "on_hold"
+
+
+def test_updates_not_started_before_the_functions_time_runs_out_are_not_applied(aws, seeded):
+    batch = [element(ticket_id="1002", sub_status="OH"), element(ticket_id="1003", sub_status="OH")]
+    status, body = invoke(aws, batch, seconds=2)  # less than the margin kept to answer
+    assert status == 207 and body == [failed(kapture.OUT_OF_TIME)] * 2
+    assert canonical(aws, 1002)["version"] == canonical(aws, 1003)["version"] == 1
+    status, body = invoke(aws, batch, seconds=20)
+    assert status == 200 and [b["status"] for b in body] == ["success", "success"]
+
+
+# -- callback_time and its reminder ---------------------------------------------------------------------------
+def test_a_callback_time_sets_the_next_follow_up_and_reminds_the_assignee_then(aws, seeded):
+    due = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    update = element(ticket_id="1004", sub_status="PS", callback_time=local(due), comment="Call after lunch.")
+    status, _, body = post(aws, [update])
+    assert status == 200
+    assert body["message"] == DOC_MESSAGE + "Callback time has been updated.\n"
+    ticket = body["ticket"]
+    assert ticket["nextFollowUp"] == local(due) and ticket["lastFollowUp"] == "" and ticket["isCallBack"] is True
+    assert datetime.fromisoformat(canonical(aws)["follow_up_at"]) == due
+    schedule = schedules()[SCHEDULE]
+    assert schedule["ScheduleExpression"] == f"at({due:%Y-%m-%dT%H:%M:%S})"
+    notice = json.loads(schedule["Target"]["Input"])
+    assert notice["purpose"] == "kapture-callback" and notice["message"]["to"] == [ASSIGNEE_EMAIL]
+    assert pump(aws).fired == [] and callback_emails() == []  # not before its time
+    fired = pump(aws, due + timedelta(minutes=1)).fired
+    assert [f["result"]["outcome"] for f in fired] == ["sent"]
+    [email] = callback_emails()
+    assert email["to"] == [ASSIGNEE_EMAIL]
+    assert email["subject"] == "Callback due: ticket 1004 Mobile app login fails"
+    assert f"is due at {local(due)} (UTC)" in email["body"] and "Call after lunch." in email["body"]
+    assert history()[0].event == "notification.sent" and SCHEDULE not in schedules()
+
+
+def test_a_new_callback_time_replaces_the_pending_reminder(aws, seeded):
+    first = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    second = first + timedelta(days=1)
+    assert post(aws, [element(ticket_id="1004", sub_status="PS", callback_time=local(first))])[0] == 200
+    status, _, body = post(aws, [element(ticket_id="1004", sub_status="PS", callback_time=local(second))])
+    assert status == 200
+    assert body["ticket"]["nextFollowUp"] == local(second) and body["ticket"]["lastFollowUp"] == local(first)
+    got = canonical(aws)
+    assert datetime.fromisoformat(got["follow_up_at"]) == second
+    assert datetime.fromisoformat(got["last_follow_up_at"]) == first
+    assert list(schedules()) == [SCHEDULE]
+    assert schedules()[SCHEDULE]["ScheduleExpression"] == f"at({second:%Y-%m-%dT%H:%M:%S})"
+    assert pump(aws, first + timedelta(minutes=1)).fired == []  # the first time is no longer armed
+    assert [f["result"]["outcome"] for f in pump(aws, second + timedelta(minutes=1)).fired] == ["sent"]
+    assert len(callback_emails()) == 1
+
+
+def test_a_replayed_callback_is_reminded_once(aws, seeded):
+    due = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    update = [element(ticket_id="1004", sub_status="PS", callback_time=local(due))]
+    assert post(aws, update)[0] == 200
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=1)).fired] == ["sent"]
+    assert post(aws, update)[0] == 200  # the same update again: re-armed, same delivery
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=2)).fired] == ["duplicate"]
+    assert len(callback_emails()) == 1
+
+
+def test_a_callback_moved_through_another_dialect_makes_the_reminder_stale(aws, seeded):
+    due = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    assert post(aws, [element(ticket_id="1004", sub_status="PS", callback_time=local(due))])[0] == 200
+    moved = (due + timedelta(days=1)).isoformat()
+    patch = apigw.request(aws, "PATCH", "/tickets/1004", body=json.dumps({"follow_up_at": moved}), headers=CANONICAL)
+    assert patch["statusCode"] == 200
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=1)).fired] == ["stale"]
+    assert callback_emails() == []
+
+
+def test_closing_the_ticket_cancels_its_pending_reminder(aws, seeded):
+    due = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    assert post(aws, [element(ticket_id="1004", sub_status="PS", callback_time=local(due))])[0] == 200
+    assert SCHEDULE in schedules()
+    status, _, body = post(aws, [element(ticket_id="1004", sub_status="CL")])
+    assert status == 200 and body["ticket"]["status"] == "C"
+    assert schedules() == {}
+
+
+def test_a_callback_without_an_assignee_is_stored_without_a_reminder(aws, seeded):
+    due = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    status, _, body = post(aws, [element(ticket_id="1002", sub_status="PS", callback_time=local(due))])
+    assert status == 200 and body["ticket"]["nextFollowUp"] == local(due) and body["ticket"]["assignedToId"] == 0
+    assert schedules() == {}
+
+
+def test_a_scheduler_outage_fails_only_that_update(aws, seeded, monkeypatch):
+    def busy(notice, **_):
+        raise Unavailable("The scheduler is busy: the notification was not scheduled. Retry the request.")
+
+    monkeypatch.setattr(scheduling, "arm", busy)
+    due = local(utcnow() + timedelta(days=1))
+    batch = [element(ticket_id="1004", sub_status="PS", callback_time=due), element(ticket_id="1002", sub_status="OH")]
+    status, _, body = post(aws, batch)
+    assert status == 207
+    assert body[0] == failed("The scheduler is busy: the notification was not scheduled. Retry the request.")
+    assert body[1]["status"] == "success"
+
+
+def test_the_time_zone_comes_from_the_catalog(aws, seeded):
+    doc = catalog.default_catalog().model_dump(mode="json")
+    doc["vocabularies"]["kapture"]["attrs"]["timezone"] = "Asia/Kolkata"
+    service.repository().store_catalog_document(json.dumps(doc))
+    catalog.reset()
+    status, _, body = post(aws, [element(ticket_id="1004", sub_status="PS", callback_time="2031-04-22 14:31:33")])
+    assert status == 200 and body["ticket"]["nextFollowUp"] == "2031-04-22 14:31:33"
+    assert canonical(aws)["follow_up_at"] == "2031-04-22T09:01:33Z"
+    assert schedules()[SCHEDULE]["ScheduleExpression"] == "at(2031-04-22T09:01:33)"
+    created = datetime.fromisoformat(canonical(aws)["created_at"])
+    assert body["ticket"]["date"] == (created + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# -- Idempotency-Key --------------------------------------------------------------------------------------------
+def test_the_same_idempotency_key_replays_the_whole_batch(aws, seeded):
+    batch = [element(ticket_id="1004", sub_status="PS", comment="once"), element(sub_status="PS")]
+    key = {"Idempotency-Key": "kapture-batch-1"}
+    status, headers, first = post(aws, batch, key)
+    assert status == 207 and "Idempotent-Replayed" not in headers
+    status, headers, again = post(aws, batch, key)
+    assert status == 207 and headers["Idempotent-Replayed"] == "true" and again == first
+    assert canonical(aws)["message_count"] == 1
+    status, _, body = post(aws, [batch[0]], key)
+    assert status == 422 and body["status"] == "failed"
+
+
+# -- the demo data -------------------------------------------------------------------------------------------------
+def test_the_demo_data(aws, seeded):
+    refs = service.repository()
+    assert refs.get_references("user", [209803])["209803"]["email"] == ASSIGNEE_EMAIL
+    assert set(refs.get_references("queue", demo_kapture.QUEUES)) == set(demo_kapture.QUEUES)
+    got = canonical(aws)
+    assert got["assignee_ids"] == [209803] and got["creator_id"] == 209803 and got["version"] == 1
+
+
+# -- over HTTP, on the local run ------------------------------------------------------------------------------------
+@pytest.fixture
+def http(local_run):
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+def _post(http, body, headers=None):
+    _, _, creds = http.json("GET", "/_local/credentials")
+    auth_header = {"Authorization": creds["kapture"]["kapture"]}
+    return http.json("POST", URL, body, {**auth_header, **(headers or {})})
+
+
+def _pending(http) -> dict[str, dict]:
+    return {s["name"]: s for s in http.json("GET", "/_local/schedules")[2]}
+
+
+def _callback_emails(http) -> list[dict]:
+    box = http.json("GET", "/_local/outbox")[2]
+    return [m for m in box["emails"] if (m["subject"] or "").startswith("Callback due")]
+
+
+def test_http_the_documents_example_and_its_copy_on_a_demo_ticket(http):
+    status, _, body = _post(http, DOC_EXAMPLE, {"Cookie": "JSESSIONID=; _KAPTURECRM_SESSION="})
+    assert status == 404 and body == failed("No Data found for ticket_id 713516551148.")
+    status, _, body = _post(http, [element(ticket_id="1004", sub_status="PS")])
+    assert status == 200 and list(body["ticket"]) == list(DOC_TICKET) and body["message"] == DOC_MESSAGE
+    status, _, got = http.json("GET", "/tickets/1004", headers=CANONICAL)
+    assert status == 200 and (got["status"], got["sub_status"]) == ("pending", "callback")
+
+
+def test_http_failures_and_a_mixed_batch(http):
+    status, _, body = http.json("POST", URL, DOC_EXAMPLE, {"Authorization": "Basic nope"})
+    assert status == 401 and body == INVALID_AUTH
+    batch = [
+        element(ticket_id="1002", sub_status="OH"),
+        element(sub_status="PS"),
+        element(ticket_id="1003", sub_status="PS", callback_time="soon"),
+    ]
+    status, _, body = _post(http, batch)
+    assert status == 207 and body[1:] == [NO_DATA, BAD_CALLBACK] and body[0]["ticket"]["substatus"] == "OH"
+    status, _, got = http.json("GET", "/tickets/1002", headers=CANONICAL)
+    assert got["status"] == "on_hold"
+
+
+def test_http_a_batch_of_100(http):
+    tickets = [str(t) for t in range(1001, 1008)]
+    terms = ["P", "OH", "IP", "PS"]
+    batch = [element(ticket_id=tickets[i % 7], sub_status=terms[i % 4], comment=f"n{i}") for i in range(100)]
+    status, _, body = _post(http, batch)
+    assert status == 200 and len(body) == 100
+    assert [(b["ticket"]["ticketId"], b["ticket"]["substatus"]) for b in body] == [
+        (u["ticket_id"], u["sub_status"]) for u in batch
+    ]
+    # each ticket's updates applied in request order: its last one shows, with all its comments
+    for i, ticket_id in enumerate(tickets):
+        last = max(j for j in range(100) if j % 7 == i)
+        status, _, got = http.json("GET", f"/tickets/{ticket_id}", headers=CANONICAL)
+        assert got["message_count"] == len(range(i, 100, 7))
+        assert body[last]["ticket"]["totalConversationCount"] == got["message_count"]
+        assert (got["status"], got["sub_status"]) == {
+            "P": ("pending", None), "OH": ("on_hold", None), "IP": ("in_progress", None), "PS": ("pending", "callback"),
+        }[terms[last % 4]]  # fmt: skip
+
+
+def test_http_callback_reminder_fires_into_the_outbox(http):
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    status, _, body = _post(http, [element(ticket_id="1004", sub_status="PS", callback_time=local(due))])
+    assert status == 200 and body["ticket"]["nextFollowUp"] == local(due)
+    assert SCHEDULE in _pending(http)
+    deadline = time.monotonic() + 15
+    while not _callback_emails(http) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [email] = _callback_emails(http)
+    assert datetime.now(UTC) >= due and email["to"] == [ASSIGNEE_EMAIL]
+
+
+def test_http_a_new_callback_time_replaces_the_reminder(http):
+    first = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    second = first + timedelta(days=1)
+    assert _post(http, [element(ticket_id="1004", sub_status="PS", callback_time=local(first))])[0] == 200
+    status, _, body = _post(http, [element(ticket_id="1004", sub_status="PS", callback_time=local(second))])
+    assert status == 200 and body["ticket"]["lastFollowUp"] == local(first)
+    pending = _pending(http)
+    assert list(pending) == [SCHEDULE] and pending[SCHEDULE]["expression"] == f"at({second:%Y-%m-%dT%H:%M:%S})"
+
+    def fire(at):
+        status, _, answer = http.json("POST", f"/_local/schedules/fire?now={at.isoformat().replace('+00:00', 'Z')}")
+        assert status == 200
+        return answer["fired"]
+
+    assert fire(first + timedelta(minutes=1)) == 0 and _callback_emails(http) == []
+    assert fire(second + timedelta(minutes=1)) == 1
+    [email] = _callback_emails(http)
+    assert email["to"] == [ASSIGNEE_EMAIL] and local(second) in email["body"]
