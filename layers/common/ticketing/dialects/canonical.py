@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
 from ticketing.dialects.common import actor_for, etag, if_match, json_body, validate
-from ticketing.dialects.docs import Operation
+from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import AuditEntry, Task, Ticket
@@ -312,20 +312,6 @@ _WRITE_ERRORS = {
     422: ProblemDocument,
     503: ProblemDocument,
 }
-_IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": 'The ticket version the change applies to, e.g. "3" (412 if it is no longer current).',
-}
-_IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "Replays the first successful result of this key, for this client, for 24 hours.",
-}
 OPERATIONS = [
     Operation(
         "POST",
@@ -336,7 +322,7 @@ OPERATIONS = [
         service.NewTicket,
         responses={201: TicketView, **_WRITE_ERRORS},
         error_media_types=(PROBLEM,),
-        parameters=(_IDEMPOTENCY,),
+        parameters=(IDEMPOTENCY_KEY,),
     ),
     Operation(
         "GET",
@@ -357,7 +343,7 @@ OPERATIONS = [
         request_media_types=("application/json", "application/merge-patch+json"),
         responses={200: TicketView, **_WRITE_ERRORS},
         error_media_types=(PROBLEM,),
-        parameters=(_IF_MATCH, _IDEMPOTENCY),
+        parameters=(IF_MATCH, IDEMPOTENCY_KEY),
     ),
     Operation(
         "GET",
@@ -385,7 +371,7 @@ OPERATIONS = [
         NewTaskBody,
         responses={201: TaskView, **_WRITE_ERRORS},
         error_media_types=(PROBLEM,),
-        parameters=(_IF_MATCH, _IDEMPOTENCY),
+        parameters=(IF_MATCH, IDEMPOTENCY_KEY),
     ),
 ]
 

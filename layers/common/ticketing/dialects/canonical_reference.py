@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from ticketing import auth, idempotency, service
 from ticketing.dialects import canonical
 from ticketing.dialects.common import json_body, validate
-from ticketing.dialects.docs import Operation
+from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.dialects.spp import (
     MAX_ID,
     ORDER_KIND,
@@ -231,13 +231,6 @@ def put_order(request: Request, context: Any) -> Response:
 put_user_handler = entrypoint(canonical.DIALECT, put_user)
 put_order_handler = entrypoint(canonical.DIALECT, put_order)
 
-_IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "Replays the first successful result of this key, for this client, for 24 hours.",
-}
 _ERRORS = {s: canonical.ProblemDocument for s in (400, 401, 403, 409, 413, 415, 422, 503)}
 OPERATIONS = [
     Operation(
@@ -249,7 +242,7 @@ OPERATIONS = [
         UserDocument,
         responses={200: StoredUser, 201: StoredUser, **_ERRORS},
         error_media_types=(canonical.PROBLEM,),
-        parameters=(_IDEMPOTENCY,),
+        parameters=(IDEMPOTENCY_KEY,),
     ),
     Operation(
         "PUT",
@@ -260,6 +253,6 @@ OPERATIONS = [
         OrderDocument,
         responses={200: StoredOrder, 201: StoredOrder, **_ERRORS},
         error_media_types=(canonical.PROBLEM,),
-        parameters=(_IDEMPOTENCY,),
+        parameters=(IDEMPOTENCY_KEY,),
     ),
 ]

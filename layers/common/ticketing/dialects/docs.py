@@ -25,3 +25,20 @@ class Operation:
     error_media_types: tuple[str, ...] = ()  # for 4xx/5xx bodies, when not response_media_types
     parameters: tuple[dict[str, Any], ...] = ()  # extra OpenAPI parameter objects (query, header)
     description: str = ""
+
+
+# Header parameters several routes share.
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ticket version the change applies to, e.g. "3" (412 if it is no longer current).',
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Replays the first successful result of this key, for this client, for 24 hours.",
+}

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from ticketing import auth, idempotency, service
 from ticketing.dialects.common import actor_for, etag, if_match, json_body, validate
-from ticketing.dialects.docs import Operation
+from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.errors import (
     BadRequest,
     Conflict,
@@ -346,20 +346,6 @@ class ErrorBody(BaseModel):
 
 
 _ERRORS = {status: ErrorBody for status in (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)}
-_IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": 'The ticket version the change applies to, e.g. "3" (412 if it is no longer current).',
-}
-_IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "Replays the first successful result of this key, for this client, for 24 hours.",
-}
 _PATH_NOTE = (
     "The path variable `{id}` is the document's `{ticketUid}` (unsigned long); `taskid` is an integer "
     "and `PartnerTechnicalId` the partner ticket's current technical id."
@@ -373,7 +359,7 @@ OPERATIONS = [
         "bearer",
         PartnerTicketBody,
         responses={200: PartnerTicketView, **_ERRORS},
-        parameters=(_IF_MATCH, _IDEMPOTENCY),
+        parameters=(IF_MATCH, IDEMPOTENCY_KEY),
         description=_PATH_NOTE + " Security group: PartnerInteraction.",
     ),
     Operation(
@@ -384,7 +370,7 @@ OPERATIONS = [
         "bearer",
         PartnerTicketBody,
         responses={201: PartnerTicketView, **_ERRORS},
-        parameters=(_IF_MATCH, _IDEMPOTENCY),
+        parameters=(IF_MATCH, IDEMPOTENCY_KEY),
         description=_PATH_NOTE + " Security group: PartnerInteraction.",
     ),
 ]
