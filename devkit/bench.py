@@ -74,7 +74,7 @@ def _cold(body: str, runs: int, env: dict[str, str]) -> tuple[float, float, floa
         )
         if out.returncode:
             raise RuntimeError(out.stderr[-2000:])
-        init, total, peak_mb = json.loads(out.stdout)
+        init, total, peak_mb = json.loads(out.stdout.strip().splitlines()[-1])  # after any EMF lines
         inits.append(init)
         totals.append(total)
         peaks.append(peak_mb)
