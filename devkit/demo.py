@@ -152,3 +152,22 @@ def credentials() -> dict[str, dict[str, str]]:
             label = spec["token"].removeprefix("tkt_demo_")
             out.setdefault(dialect, {})[label] = f"{schemes.get(dialect, 'Bearer')} {spec['token']}"
     return out
+
+
+def set_ticket_fields(ticket_id: int, fields: dict[str, Any]) -> None:
+    """Give a demo ticket extra fields in place, keeping it at its version with no audit
+    entry (the fixtures and tests expect demo tickets at version 1).  Demo data only."""
+    from ticketing.repository import marshal
+
+    repo = service.repository()
+    ticket = repo.require(ticket_id)
+    names = {f"#a{i}": name for i, name in enumerate(fields)}
+    values = {f":a{i}": marshal({"v": value})["v"] for i, value in enumerate(fields.values())}
+    repo.client.update_item(
+        TableName=repo.table,
+        Key={"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "TICKET"}},
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(fields))),
+        ConditionExpression="#v = :v",
+        ExpressionAttributeNames={**names, "#v": "version"},
+        ExpressionAttributeValues={**values, ":v": {"N": str(ticket.version)}},
+    )

@@ -25,7 +25,8 @@ from typing import Any
 from ticketing import service
 from ticketing.dialects.canonical_reference import UserDocument, store_user
 from ticketing.dialects.kapture import QUEUE_KIND
-from ticketing.repository import marshal
+
+from devkit.demo import set_ticket_fields
 
 USER_ID = 209803
 USER = {"name": "Kapture Dev API's", "email": "sashank.goenka@kapturecrm.com"}
@@ -51,14 +52,4 @@ def seed() -> None:
     for key, doc in QUEUES.items():
         repo.put_reference(QUEUE_KIND, key, doc)
     for ticket_id, fields in TICKETS.items():
-        ticket = repo.require(ticket_id)
-        names = {f"#a{i}": name for i, name in enumerate(fields)}
-        values = {f":a{i}": marshal({"v": value})["v"] for i, value in enumerate(fields.values())}
-        repo.client.update_item(
-            TableName=repo.table,
-            Key={"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "TICKET"}},
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(fields))),
-            ConditionExpression="#v = :v",
-            ExpressionAttributeNames={**names, "#v": "version"},
-            ExpressionAttributeValues={**values, ":v": {"N": str(ticket.version)}},
-        )
+        set_ticket_fields(ticket_id, fields)

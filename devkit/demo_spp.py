@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ticketing import service
 from ticketing.dialects.canonical_reference import OrderDocument, UserDocument, store_order, store_user
-from ticketing.repository import marshal
+
+from devkit.demo import set_ticket_fields
 
 _FULL = {  # every permission level of SPP's Role at its highest
     **dict.fromkeys(
@@ -190,16 +190,5 @@ def seed() -> None:
         store_user(user_id, UserDocument.model_validate(doc))
     for number, doc in ORDERS.items():
         store_order(number, OrderDocument.model_validate(doc))
-    repo = service.repository()
     for ticket_id, fields in TICKETS.items():
-        ticket = repo.require(ticket_id)
-        names = {f"#a{i}": name for i, name in enumerate(fields)}
-        values = {f":a{i}": marshal({"v": value})["v"] for i, value in enumerate(fields.values())}
-        repo.client.update_item(
-            TableName=repo.table,
-            Key={"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "TICKET"}},
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(fields))),
-            ConditionExpression="#v = :v",
-            ExpressionAttributeNames={**names, "#v": "version"},
-            ExpressionAttributeValues={**values, ":v": {"N": str(ticket.version)}},
-        )
+        set_ticket_fields(ticket_id, fields)
