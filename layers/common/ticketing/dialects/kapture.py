@@ -40,7 +40,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import auth, aws, idempotency, ids, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
@@ -735,14 +735,6 @@ class KaptureTicketUpdate(_Doc):
     disposition: str = Field(default="", max_length=MAX_DISPOSITION, description="Empty: the disposition stays.")
 
 
-class KaptureRequest(
-    RootModel[Annotated[list[KaptureTicketUpdate], Field(min_length=1, max_length=MAX_UPDATES)] | KaptureTicketUpdate]
-):
-    """A JSON array of at most 100 updates, or one update."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
 class KaptureTicket(_Doc):
     """The document's ``ticket`` object."""
 
@@ -817,43 +809,64 @@ class KaptureFailure(_Doc):
     status: Literal["failed"]
 
 
-class KaptureAnswer(RootModel[KaptureSuccess | list[KaptureSuccess]]):
-    """One update in: its object; several: an array of them, in request order."""
+@lru_cache(maxsize=1)
+def _operations() -> list[Operation]:
+    """The documented operation: its request and answers are RootModels, whose import alone costs
+    ~15 ms of cold start, so they are defined when the OpenAPI document asks (``__getattr__``)."""
+    from pydantic import RootModel
 
-    model_config = ConfigDict(defer_build=True)
+    class KaptureRequest(
+        RootModel[
+            Annotated[list[KaptureTicketUpdate], Field(min_length=1, max_length=MAX_UPDATES)] | KaptureTicketUpdate
+        ]
+    ):
+        """A JSON array of at most 100 updates, or one update."""
 
+        model_config = ConfigDict(defer_build=True)
 
-class KaptureMixedAnswer(RootModel[list[KaptureSuccess | KaptureFailure]]):
-    """Several updates, not all applied: each one's object, in request order."""
+    class KaptureAnswer(RootModel[KaptureSuccess | list[KaptureSuccess]]):
+        """One update in: its object; several: an array of them, in request order."""
 
-    model_config = ConfigDict(defer_build=True)
+        model_config = ConfigDict(defer_build=True)
 
+    class KaptureMixedAnswer(RootModel[list[KaptureSuccess | KaptureFailure]]):
+        """Several updates, not all applied: each one's object, in request order."""
 
-OPERATIONS = [
-    Operation(
-        "POST",
-        PATH,
-        "Update tickets (Kapture): a batch of status, queue, comment, callback and disposition updates",
-        NAME,
-        "basic",
-        KaptureRequest,
-        responses={
-            200: KaptureAnswer,
-            207: KaptureMixedAnswer,
-            **{s: KaptureFailure for s in (400, 401, 403, 404, 409, 422, 500, 503)},
-        },
-        parameters=(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Replays the first answer to this batch (200 or 207), for this client, for 24 hours.",
+        model_config = ConfigDict(defer_build=True)
+
+    return [
+        Operation(
+            "POST",
+            PATH,
+            "Update tickets (Kapture): a batch of status, queue, comment, callback and disposition updates",
+            NAME,
+            "basic",
+            KaptureRequest,
+            responses={
+                200: KaptureAnswer,
+                207: KaptureMixedAnswer,
+                **{s: KaptureFailure for s in (400, 401, 403, 404, 409, 422, 500, 503)},
             },
+            parameters=(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                    "description": (
+                        "Replays the first answer to this batch (200 or 207), for this client, for 24 hours."
+                    ),
+                },
+            ),
+            description=(
+                "Each update applies on its own; one in, its object answers (its own status: 200, 400, 404...); "
+                "several, an array in request order, 200 when all were applied, else 207. At most 100 updates."
+            ),
         ),
-        description=(
-            "Each update applies on its own; one in, its object answers (its own status: 200, 400, 404...); "
-            "several, an array in request order, 200 when all were applied, else 207. At most 100 updates."
-        ),
-    ),
-]
+    ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OPERATIONS":
+        return _operations()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
