@@ -152,6 +152,15 @@ def test_invalid_patch_writes_nothing(aws, seeded):
     assert got["version"] == 1 and got["queue"] == "facilities"
 
 
+@pytest.mark.parametrize("title", [None, "", "   "])
+def test_title_cannot_be_removed(aws, seeded, title):
+    status, headers, problem = call(aws, "PATCH", "/tickets/1001", {"title": title, "queue": "x"})
+    assert status == 400 and headers["Content-Type"] == "application/problem+json"
+    assert problem["errors"][0]["field"] == "title"
+    got = call(aws, "GET", "/tickets/1001")[2]
+    assert got["version"] == 1 and got["title"] and got["queue"] == "facilities"
+
+
 def test_dynamodb_calls_per_request(aws, seeded):
     call(aws, "GET", "/tickets/1001")  # warm: catalog loaded
     with metering.aws_calls() as calls:

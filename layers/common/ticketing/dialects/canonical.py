@@ -137,7 +137,10 @@ class TicketPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    # Not nullable: a ticket keeps a title (null is refused, as at creation); absent leaves it alone.
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        default=None, json_schema_extra=lambda schema: schema.pop("default", None)
+    )
     description: Annotated[str, StringConstraints(max_length=65536)] | None = None
     status: str | None = None
     sub_status: str | None = None
@@ -164,7 +167,7 @@ def patch_ticket(request: Request, context: Any) -> Response:
             simple = given - {"status", "sub_status", "metadata"}
             for name in simple:
                 value = getattr(patch, name)
-                if value is None and name in {"title", "description", "queue", "category"}:
+                if value is None and name in {"description", "queue", "category"}:
                     value = ""
                 if value is None and name in {"tags", "assignee_ids"}:
                     value = []
