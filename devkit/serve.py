@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devkit import apigw, demo, localstack
 from devkit import template as tpl
+from devkit.inprocess import item_level_transactions
 
 log = logging.getLogger("local")
 
@@ -68,10 +69,12 @@ class EmbeddedAWS:
                     return tokens.handle(app, environ, start_response)
                 finally:
                     # moto keeps every model object it ever made for its dashboard (moto-api), items
-                    # included; a TransactWriteItems deep-copies the table, so each write would keep a
-                    # copy of the whole table alive for good: forget them (the backends hold the state)
+                    # included, so every write would keep its items alive for good: forget them (the
+                    # backends hold the state)
                     reset_model_data()
 
+        self._transactions = item_level_transactions()  # for as long as the server runs
+        self._transactions.__enter__()
         self._server = make_server(self.host, self.port, serialised, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -93,6 +96,7 @@ class EmbeddedAWS:
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
+            self._transactions.__exit__(None, None, None)
 
 
 class TransactionTokens:

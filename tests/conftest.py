@@ -26,9 +26,9 @@ from devkit import template as tpl
 def aws():
     """moto in process (one request at a time, as the local run), with every resource
     template.yaml declares."""
-    from devkit.inprocess import serialised_moto
+    from devkit.inprocess import item_level_transactions, serialised_moto
 
-    with mock_aws(), serialised_moto():
+    with mock_aws(), serialised_moto(), item_level_transactions():
         template = tpl.default()
         localstack.apply_environment(template)
         localstack.create_resources(template)
