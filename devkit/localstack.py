@@ -98,6 +98,8 @@ def create_resources(template: tpl.Template, endpoint_url: str | None = None) ->
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         # SSESpecification (the stack's KMS key) is left out on purpose, as is the queue's
         # KmsMasterKeyId below: the embedded AWS keeps data in memory and does not enforce IAM
         # or key policies, so the key would change nothing here.

@@ -13,6 +13,9 @@ REST proxy integration in front of the handlers that ``template.yaml`` declares.
   that raises gets its 502 ``Internal server error``.
 * EventBridge Scheduler: one-time ``at(...)`` schedules that come due are fired
   into their target function, then deleted when ``ActionAfterCompletion`` is DELETE.
+* DynamoDB Streams: the records of a table with a stream go to the functions whose
+  ``DynamoDB`` event names it, filtered and batched as the event source says
+  (``devkit.streams``).
 * Dev endpoints: ``GET /_local/credentials``, ``GET /_local/outbox``,
   ``POST /_local/reset``, ``GET /_local/health``, ``GET /_local/schedules`` (pending
   schedules), ``POST /_local/schedules/fire[?now=<ISO 8601>]`` (fire what is due, by
@@ -40,6 +43,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from devkit import apigw, demo, localstack
 from devkit import template as tpl
 from devkit.inprocess import item_level_transactions
+from devkit.streams import StreamPump
 
 log = logging.getLogger("local")
 
@@ -165,6 +169,7 @@ class TransactionTokens:
 
 RESET_BACKENDS = [
     ("moto.dynamodb.models", "dynamodb_backends"),
+    ("moto.dynamodbstreams.models", "dynamodbstreams_backends"),
     ("moto.scheduler.models", "scheduler_backends"),
     ("moto.ses.models", "ses_backends"),
     ("moto.sesv2.models", "sesv2_backends"),
@@ -402,6 +407,7 @@ class LocalRun:
         self.httpd: ThreadingHTTPServer | None = None
         self.api: LocalApi | None = None
         self.scheduler: SchedulerPump | None = None
+        self.streams: StreamPump | None = None
         self._reset_lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -415,6 +421,8 @@ class LocalRun:
         self.api = LocalApi(self.template)
         self.scheduler = SchedulerPump(self.api, self.aws.endpoint)
         self.scheduler.start()
+        self.streams = StreamPump(self.template, self.aws.endpoint)
+        self.streams.start()
         run = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -474,6 +482,7 @@ class LocalRun:
         if path == "/_local/reset" and method == "POST":
             with self._reset_lock:
                 self.aws.reset()
+                self.streams.forget()
                 self.prepare()
             return 200, json_type, b'{"status":"reset"}'
         if path == "/_local/schedules" and method == "GET":
@@ -496,6 +505,8 @@ class LocalRun:
     def stop(self) -> None:
         if self.scheduler:
             self.scheduler.stop()
+        if self.streams:
+            self.streams.stop()
         if self.httpd:
             self.httpd.shutdown()
             self.httpd.server_close()

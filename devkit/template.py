@@ -3,6 +3,7 @@ functions, routes, tables or environment variables."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,12 +63,24 @@ class Schedule:
     logical_id: str
 
 
+@dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB stream event source of a function (``Type: DynamoDB``)."""
+
+    table: str  # the table's logical id
+    batch_size: int = 100
+    filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns, parsed
+    max_retries: int = -1  # -1: until the record expires, as the event source mapping's default
+    on_failure_queue: str | None = None  # logical id of the SQS queue
+
+
 @dataclass
 class Function:
     logical_id: str
     code_uri: Path
     handler: str
     routes: list[Route] = field(default_factory=list)
+    streams: list[StreamSource] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     layers: list[Path] = field(default_factory=list)
     timeout: int = 3
@@ -172,10 +185,12 @@ class Template:
                 **glob.get("Environment", {}).get("Variables", {}),
                 **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
             }
-            routes = []
+            routes, streams = [], []
             for ev in (props.get("Events") or {}).values():
                 if ev.get("Type") == "Api":
                     routes.append(Route(ev["Properties"]["Method"].upper(), ev["Properties"]["Path"]))
+                if ev.get("Type") == "DynamoDB":
+                    streams.append(self._stream_source(ev["Properties"]))
             layers = []
             for layer in props.get("Layers", []):
                 ref = layer.get("Ref") if isinstance(layer, dict) else None
@@ -186,12 +201,27 @@ class Template:
                 code_uri=ROOT / props["CodeUri"],
                 handler=props["Handler"],
                 routes=routes,
+                streams=streams,
                 environment={k: str(self.resolve(v)) for k, v in env.items()},
                 layers=layers,
                 timeout=int(props.get("Timeout", 3)),
                 memory=int(props.get("MemorySize", 128)),
             )
         return out
+
+    @staticmethod
+    def _stream_source(props: dict[str, Any]) -> StreamSource:
+        table, attr = props["Stream"]["Fn::GetAtt"]
+        if attr != "StreamArn":
+            raise ValueError(f"a DynamoDB event's Stream must be !GetAtt <table>.StreamArn, not {attr}")
+        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        return StreamSource(
+            table=table,
+            batch_size=int(props.get("BatchSize", 100)),
+            filters=tuple(json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])),
+            max_retries=int(props.get("MaximumRetryAttempts", -1)),
+            on_failure_queue=destination["Fn::GetAtt"][0] if isinstance(destination, dict) else None,
+        )
 
     def tables(self) -> dict[str, dict[str, Any]]:
         return {k: v["Properties"] for k, v in self.of_type("AWS::DynamoDB::Table").items()}

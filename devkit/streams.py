@@ -1,0 +1,213 @@
+"""DynamoDB Streams event sources, as Lambda's event source mappings run them, for the local run.
+
+For every function of template.yaml with a ``Type: DynamoDB`` event, the pump reads the
+table's stream on the embedded AWS (moto keeps the records of a table whose
+``StreamSpecification`` is on), keeps the records its ``FilterCriteria`` let through, and
+hands them to the handler in batches of ``BatchSize``, in order.  With
+``ReportBatchItemFailures`` the handler names the first record it failed on: that record
+and the ones after it come again next time; after ``MaximumRetryAttempts`` retries the
+batch's position goes to the on-failure queue (as Lambda sends it) and the pump moves on.
+A handler that raises fails its whole batch the same way.
+
+Not emulated: parallelisation factor, tumbling windows, bisecting a failed batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from devkit import apigw
+from devkit import template as tpl
+
+log = logging.getLogger("local.streams")
+
+
+def matches(record: Any, pattern: Any) -> bool:
+    """Whether ``record`` matches an event filter ``pattern`` (equality lists and nesting: the
+    part of the pattern syntax template.yaml uses)."""
+    if isinstance(pattern, dict):
+        return isinstance(record, dict) and all(k in record and matches(record[k], v) for k, v in pattern.items())
+    if isinstance(pattern, list):
+        if any(isinstance(p, dict) for p in pattern):
+            raise ValueError(f"content filters are not emulated locally: {pattern}")
+        return record in pattern
+    raise ValueError(f"a filter pattern's leaves are lists of values, not {pattern!r}")
+
+
+def _as_lambda_gives_it(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as the event source hands it to a function: with the stream's ARN,
+    and the creation time in epoch seconds (boto3 parses it into a datetime)."""
+    change = dict(record["dynamodb"])
+    when = change.get("ApproximateCreationDateTime")
+    if hasattr(when, "timestamp"):
+        change["ApproximateCreationDateTime"] = int(when.timestamp())
+    return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
+
+
+@dataclass
+class _Shard:
+    iterator: str | None
+    waiting: list[dict[str, Any]] = field(default_factory=list)  # read, not yet handled
+    attempts: int = 0  # retries of waiting[0]
+
+
+@dataclass
+class _Source:
+    fn: tpl.Function
+    spec: tpl.StreamSource
+    stream_arn: str | None = None
+    shards: dict[str, _Shard] = field(default_factory=dict)
+
+
+class StreamPump:
+    """Hand the template's DynamoDB streams to their functions (``interval`` seconds apart)."""
+
+    def __init__(self, template: tpl.Template, endpoint: str | None, interval: float = 0.2):
+        self.template, self.endpoint, self.interval = template, endpoint, interval
+        self.sources = [_Source(fn, spec) for fn in template.functions().values() for spec in fn.streams]
+        for source in self.sources:
+            for pattern in source.spec.filters:
+                matches({}, pattern)  # an unsupported pattern fails now, not on the first record
+        self.delivered: list[dict[str, Any]] = []  # (function, records, result): what tests look at
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="streams", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.pump()
+            except Exception:
+                log.exception("stream pump failed")
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=tpl.REGION)
+
+    def forget(self) -> None:
+        """The tables were made again (``/_local/reset``): look for their streams anew."""
+        with self._lock:
+            for source in self.sources:
+                source.stream_arn, source.shards = None, {}
+
+    def pump(self) -> int:
+        """Read every stream once and hand what came to its function; returns how many records
+        were handled."""
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            streams = self._client("dynamodbstreams")
+            handled = 0
+            for source in self.sources:
+                try:
+                    if source.stream_arn is None:
+                        self._discover(streams, source)
+                    for shard_id, state in source.shards.items():
+                        handled += self._drain(streams, source, shard_id, state)
+                except ClientError as err:  # the table or its stream went: look again next time
+                    log.info("stream of %s: %s; looking for it again", source.spec.table, err)
+                    source.stream_arn, source.shards = None, {}
+            return handled
+
+    def _discover(self, streams: Any, source: _Source) -> None:
+        table = self._client("dynamodb").describe_table(TableName=self.template.physical_name(source.spec.table))
+        source.stream_arn = table["Table"].get("LatestStreamArn")
+        if source.stream_arn is None:
+            return
+        for shard in streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]["Shards"]:
+            # from the start: records written before the pump looked count too
+            iterator = streams.get_shard_iterator(
+                StreamArn=source.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            source.shards[shard["ShardId"]] = _Shard(iterator)
+
+    def _drain(self, streams: Any, source: _Source, shard_id: str, state: _Shard) -> int:
+        if state.iterator:
+            resp = streams.get_records(ShardIterator=state.iterator)
+            state.iterator = resp.get("NextShardIterator")
+            for record in resp.get("Records", []):
+                record = _as_lambda_gives_it(record, source.stream_arn)
+                if not source.spec.filters or any(matches(record, p) for p in source.spec.filters):
+                    state.waiting.append(record)
+        handled = 0
+        while state.waiting:
+            batch = state.waiting[: source.spec.batch_size]
+            failed_at = self._invoke(source, batch)
+            if failed_at is None:
+                handled += len(batch)
+                del state.waiting[: len(batch)]
+                state.attempts = 0
+                continue
+            handled += failed_at
+            del state.waiting[:failed_at]
+            state.attempts += 1
+            if 0 <= source.spec.max_retries < state.attempts:
+                self._give_up(source, shard_id, state.waiting[: source.spec.batch_size])
+                del state.waiting[: source.spec.batch_size]
+                state.attempts = 0
+                continue
+            break  # retried on the next pump, in order
+        return handled
+
+    def _invoke(self, source: _Source, batch: list[dict[str, Any]]) -> int | None:
+        """Hand ``batch`` to the function: None if all of it was handled, else the index of the
+        first record to hand again."""
+        try:
+            result = apigw.invoke(source.fn, {"Records": batch}) or {}
+        except Exception as err:
+            log.error("%s failed on a batch of %d stream records: %s", source.fn.logical_id, len(batch), err)
+            self.delivered.append({"function": source.fn.logical_id, "records": batch, "error": repr(err)})
+            return 0
+        self.delivered.append({"function": source.fn.logical_id, "records": batch, "result": result})
+        failures = {f.get("itemIdentifier") for f in result.get("batchItemFailures") or []}
+        if not failures:
+            return None
+        sequence = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        if None in failures or "" in failures or not failures <= set(sequence):
+            return 0  # an identifier that names no record: the whole batch fails, as Lambda has it
+        return min(sequence.index(f) for f in failures)
+
+    def _give_up(self, source: _Source, shard_id: str, batch: list[dict[str, Any]]) -> None:
+        log.error(
+            "%s: %d stream records failed %d times: sent to %s",
+            source.fn.logical_id,
+            len(batch),
+            source.spec.max_retries + 1,
+            source.spec.on_failure_queue or "nowhere",
+        )
+        if not source.spec.on_failure_queue or not batch:
+            return
+        sqs = self._client("sqs")
+        url = sqs.get_queue_url(QueueName=self.template.physical_name(source.spec.on_failure_queue).rsplit("/", 1)[1])
+        sqs.send_message(
+            QueueUrl=url["QueueUrl"],
+            MessageBody=json.dumps(
+                {
+                    "requestContext": {
+                        "condition": "RetryAttemptsExhausted",
+                        "functionArn": self.template.arn(source.fn.logical_id),
+                        "approximateInvokeCount": source.spec.max_retries + 1,
+                    },
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "DDBStreamBatchInfo": {
+                        "shardId": shard_id,
+                        "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
+                        "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
+                        "batchSize": len(batch),
+                        "streamArn": source.stream_arn,
+                    },
+                }
+            ),
+        )
