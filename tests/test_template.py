@@ -31,6 +31,7 @@ TABLE_TEMPLATES = {
     "DynamoDBReadPolicy": {"read"},
     "DynamoDBWritePolicy": {"write"},
     "DynamoDBCrudPolicy": {"read", "write"},
+    "DynamoDBStreamReadPolicy": {"read"},
 }
 READ_ACTIONS = {"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "DescribeTable", "GetRecords"}
 WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "PartiQLInsert", "PartiQLUpdate"}
@@ -118,9 +119,15 @@ def key_actions(policy: str) -> set[str]:
 
 
 def on_failure_queue(fn: str) -> str | None:
-    dest = (props(fn).get("EventInvokeConfig") or {}).get("DestinationConfig", {}).get("OnFailure", {})
-    queues = refs(dest.get("Destination")) & set(QUEUES)
-    return next(iter(queues), None) if dest.get("Type") == "SQS" else None
+    """The queue an asynchronous invocation's or a stream event source's failures go to."""
+    configs = [props(fn).get("EventInvokeConfig") or {}]
+    configs += [ev["Properties"] for ev in (props(fn).get("Events") or {}).values() if ev.get("Type") == "DynamoDB"]
+    for config in configs:
+        dest = (config.get("DestinationConfig") or {}).get("OnFailure", {})
+        queues = refs(dest.get("Destination")) & set(QUEUES)
+        if dest.get("Type") == "SQS" and queues:
+            return next(iter(queues))
+    return None
 
 
 def api_events(fn: str) -> list[dict[str, Any]]:

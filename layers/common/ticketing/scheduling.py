@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -77,6 +78,17 @@ class Notice(BaseModel):
         return schedule_name(self.ticket_id, self.purpose)
 
 
+@dataclass(frozen=True)
+class Automation:
+    """A timed notification that follows the ticket whichever dialect changes it: ``watch``
+    names the stored fields it depends on, ``notice`` says from the stored ticket alone what
+    it calls for (None: nothing).  Kept up to date by ``ticketing.automations``."""
+
+    purpose: str
+    watch: tuple[str, ...]
+    notice: Callable[[Ticket, datetime], Notice | None]
+
+
 def schedule_name(ticket_id: int, purpose: str) -> str:
     return f"ticket-{ticket_id}-{purpose}"
 
@@ -87,7 +99,7 @@ def delivery_key(*parts: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def _lookup(doc: Mapping[str, Any], path: str) -> Any:
+def lookup(doc: Mapping[str, Any], path: str) -> Any:
     value: Any = doc
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
@@ -99,13 +111,13 @@ def _lookup(doc: Mapping[str, Any], path: str) -> Any:
 def expect_of(ticket: Ticket, *paths: str) -> dict[str, Any]:
     """The values ``paths`` have in ``ticket``, in the form ``mismatches`` compares."""
     doc = ticket_doc(ticket)
-    return {path: _lookup(doc, path) for path in paths}
+    return {path: lookup(doc, path) for path in paths}
 
 
 def mismatches(ticket: Ticket, expect: Mapping[str, Any]) -> list[str]:
     """The ``expect`` paths whose value the ticket no longer has (empty: all still hold)."""
     doc = ticket_doc(ticket)
-    return [path for path, value in expect.items() if _lookup(doc, path) != value]
+    return [path for path, value in expect.items() if lookup(doc, path) != value]
 
 
 def at_expression(when: datetime) -> str:
@@ -174,6 +186,27 @@ def arm(notice: Notice, *, now: datetime | None = None, client: Any = None) -> s
             raise _unavailable() from err
         raise
     raise _unavailable()
+
+
+def pending(ticket_id: int, purpose: str, *, client: Any = None) -> Notice | None:
+    """The notice the pending schedule for this ticket and purpose carries (None: none pending,
+    or one this code did not arm)."""
+    settings = get_settings()
+    client = client or aws.client("scheduler")
+    try:
+        schedule = client.get_schedule(GroupName=settings.schedule_group, Name=schedule_name(ticket_id, purpose))
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        if _is_transient(err):
+            raise _unavailable() from err
+        raise
+    except BotoCoreError as err:
+        raise _unavailable() from err
+    try:
+        return Notice.model_validate_json(schedule.get("Target", {}).get("Input") or "")
+    except ValueError:
+        return None
 
 
 def cancel(ticket_id: int, purpose: str, *, client: Any = None) -> bool:

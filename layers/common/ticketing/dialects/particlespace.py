@@ -380,6 +380,17 @@ def notices(ticket: Ticket, flows: Vocabulary, armed_by: str, now: datetime) -> 
     return out
 
 
+def _reminder_called_for(ticket: Ticket, now: datetime) -> scheduling.Notice | None:
+    return notices(ticket, get_catalog().vocabulary(NAME), "automations", now)[PURPOSE_REMINDER]
+
+
+# The automated reminder follows the ticket's moves through every dialect (ticketing.automations):
+# a stay that began elsewhere is reminded of too, and a move elsewhere re-arms or cancels it.
+REMINDER_AUTOMATION = scheduling.Automation(
+    PURPOSE_REMINDER, ("status", "sub_status", "status_since", "notify"), _reminder_called_for
+)
+
+
 def schedule_notifications(ticket: Ticket, flows: Vocabulary, armed_by: str) -> None:
     """Arm what the stored ticket calls for, cancel what it no longer does."""
     now = utcnow()

@@ -1,0 +1,6 @@
+"""Timed automations: keeps ticket notifications in step with every change of a ticket
+(DynamoDB Streams of the tickets table)."""
+
+from ticketing.automations import handler as lambda_handler
+
+__all__ = ["lambda_handler"]

@@ -1,0 +1,134 @@
+"""Timed automations that follow the ticket, whichever dialect changed it.
+
+A dialect that arms a timed notification does it in its own request, from the ticket it
+has just written (``ticketing.scheduling``).  But a ticket is changed through every
+dialect, and an automation a partner switched on must keep up with changes made through
+the others: ParticleSpace's automated reminder is due a flow's time limit after the
+ticket *entered* its flow, so a move made through SPP, Kapture, servicedesk or the
+canonical API must re-arm it for the new stay (or cancel it, in a flow with no limit).
+
+The tickets table streams every change of a ticket item (old and new image) to the
+``TicketAutomations`` function, which hands each one to :func:`apply_change`:
+
+* an ``Automation`` (``ticketing.scheduling``) names the stored fields it depends on (``watch``) and says, from
+  the stored ticket alone, which notice it calls for (``notice``), or none;
+* a change that touches none of an automation's fields costs nothing;
+* otherwise: no notice called for -> the pending schedule is cancelled; a notice -> unless
+  the pending schedule already carries that very notice (the dialect that made the change
+  armed it in its request), it is armed, replacing the pending one.
+
+Arming, cancelling and the notifier are idempotent (schedule names per ticket and
+purpose, delivery keys the notifier claims once), so a record handled twice, or a stream
+behind the dialect's own arming, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from ticketing import scheduling
+from ticketing.model import Ticket, utcnow
+from ticketing.observability import count, emit_metrics, logger
+from ticketing.repository import unmarshal
+from ticketing.scheduling import Automation
+
+
+@dataclass(frozen=True)
+class Outcome:
+    purpose: str
+    action: str  # "armed" | "cancelled" | "kept" | "none"
+
+
+def registered() -> list[Automation]:
+    """Every automation of the hub (imported here, so that only this function pays for them)."""
+    from ticketing.dialects import particlespace
+
+    return [particlespace.REMINDER_AUTOMATION]
+
+
+def _watched(doc: Mapping[str, Any] | None, paths: Iterable[str]) -> tuple[Any, ...]:
+    return tuple(scheduling.lookup(doc or {}, path) for path in paths)
+
+
+def apply_change(
+    old_image: Mapping[str, Any] | None,
+    new_image: Mapping[str, Any] | None,
+    automations: Iterable[Automation] | None = None,
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Bring every automation the change concerns up to date with the ticket's new state.
+
+    ``old_image`` / ``new_image``: the ticket item as DynamoDB Streams gives it (typed
+    attribute values); no old image for a new ticket, no new one for a removed ticket."""
+    if not new_image:
+        return []  # removed: a pending notification finds no ticket and sends nothing
+    old_doc = unmarshal(dict(old_image)) if old_image else None
+    new_doc = unmarshal(dict(new_image))
+    old: Ticket | None = None
+    new: Ticket | None = None
+    now = now or utcnow()
+    outcomes = []
+    for automation in registered() if automations is None else automations:
+        if old_doc is not None and _watched(old_doc, automation.watch) == _watched(new_doc, automation.watch):
+            continue
+        new = new or Ticket.model_validate(new_doc)
+        old = old or (Ticket.model_validate(old_doc) if old_doc is not None else None)
+        wanted = automation.notice(new, now)
+        before = automation.notice(old, now) if old is not None else None
+        outcomes.append(_bring_up_to_date(automation, new, wanted, before))
+    return outcomes
+
+
+def _same(a: scheduling.Notice, b: scheduling.Notice) -> bool:
+    """The same notification, whoever armed it."""
+    return a.model_dump(exclude={"armed_by"}) == b.model_dump(exclude={"armed_by"})
+
+
+def _bring_up_to_date(
+    automation: Automation, ticket: Ticket, wanted: scheduling.Notice | None, before: scheduling.Notice | None
+) -> Outcome:
+    """``wanted``: what the new state calls for; ``before``: what the state before it did."""
+    context = {"ticket_id": ticket.id, "purpose": automation.purpose, "version": ticket.version}
+    if wanted is None:
+        if before is None:
+            return Outcome(automation.purpose, "none")  # nothing was called for, nothing is
+        cancelled = scheduling.cancel(ticket.id, automation.purpose)
+        if cancelled:
+            logger.info("automation cancelled its pending notification", extra=context)
+        return Outcome(automation.purpose, "cancelled" if cancelled else "none")
+    if before is not None and _same(before, wanted):
+        return Outcome(automation.purpose, "none")  # the change does not concern it after all
+    pending = scheduling.pending(ticket.id, automation.purpose)
+    if pending is not None and _same(pending, wanted):
+        return Outcome(automation.purpose, "kept")  # the dialect armed it in its own request
+    scheduling.arm(wanted)
+    logger.info("automation armed a notification", extra={**context, "due": wanted.due.isoformat()})
+    return Outcome(automation.purpose, "armed")
+
+
+# -- the TicketAutomations function: DynamoDB Streams records of the tickets table -----------------
+TICKET_SORT_KEY = "TICKET"
+
+
+def _record(record: Any) -> None:
+    change = record.raw_event.get("dynamodb") or {}
+    if (change.get("Keys") or {}).get("sk", {}).get("S") != TICKET_SORT_KEY:
+        return  # audit entries, messages, deliveries...: the event source's filter keeps them out
+    for outcome in apply_change(change.get("OldImage"), change.get("NewImage")):
+        if outcome.action in ("armed", "cancelled"):
+            count(f"Automation{outcome.action.capitalize()}")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@emit_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Each ticket change in the batch on its own: a failed one is reported (and retried by the
+    event source from it on, in order), the others stand."""
+    # every failure is reported, even a whole batch's: the event source retries from the first one
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)
