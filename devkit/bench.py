@@ -59,8 +59,10 @@ class Context:
 t0 = time.perf_counter()
 {body}
 t_end = time.perf_counter()
-import resource
-sys.stdout.write(json.dumps([t_init - t0, t_end - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))
+# this process's peak resident memory: VmHWM belongs to the program (getrusage's ru_maxrss
+# would carry the parent's peak over the fork and exec that started it)
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+sys.stdout.write(json.dumps([t_init - t0, t_end - t0, peak_kb / 1024]))
 """
 
 
@@ -155,19 +157,17 @@ def _success_fixture(fn: tpl.Function) -> Path:
 
 
 def cold(functions: dict[str, tpl.Function], runs: int) -> list[dict]:
-    """Fresh interpreters against moto's server (so no in-process moto preloads boto3)."""
+    """Fresh interpreters against the local run's embedded AWS (moto's server in a thread
+    here, so no in-process moto preloads boto3 in them)."""
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from devkit import demo, localstack
+    from devkit.serve import EmbeddedAWS
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    from devkit import demo, localstack
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = EmbeddedAWS("127.0.0.1", 0)
     server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    endpoint = server.endpoint
     try:
         template = tpl.default()
         env = localstack.apply_environment(template, endpoint)
