@@ -181,3 +181,89 @@ def test_the_event_filter_of_the_template(aws, record, pattern, expected):
 def test_content_filters_are_refused_rather_than_ignored():
     with pytest.raises(ValueError):
         matches({"a": "x"}, {"a": [{"prefix": "x"}]})
+
+
+# -- Kapture's callback reminder: started by a Kapture callback, kept in step by every dialect ---------------
+def _kapture_callback(template, due: datetime, comment: str = "Call after lunch.") -> dict:
+    from test_kapture import element, local
+    from test_kapture import post as kapture_post
+
+    status, _, body = kapture_post(
+        template, [element(ticket_id="1004", sub_status="PS", callback_time=local(due), comment=comment)]
+    )
+    assert status == 200, body
+    return notice_of(schedules()[CALLBACK])
+
+
+CALLBACK = "ticket-1004-kapture-callback"
+
+
+def test_a_follow_up_moved_elsewhere_moves_the_callback_reminder_with_its_comment(aws, seeded):
+    from ticketing.model import utcnow
+
+    due = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    armed = _kapture_callback(aws, due)
+    s = streams(aws)
+    s.pump()
+    assert notice_of(schedules()[CALLBACK]) == armed  # Kapture armed it itself: kept
+    later = due + timedelta(hours=5)
+    patch(aws, 1004, {"follow_up_at": later.isoformat()})
+    s.pump()
+    moved = notice_of(schedules()[CALLBACK])
+    assert datetime.fromisoformat(moved["due"]) == later and moved["message"]["to"] == armed["message"]["to"]
+    assert moved["note"] == "Call after lunch." and moved["message"]["body"].endswith("\n\nCall after lunch.")
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=1)).fired] == []  # not at the old time
+    assert [f["result"]["outcome"] for f in pump(aws, later + timedelta(minutes=1)).fired] == ["sent"]
+
+
+def test_a_reassignment_elsewhere_sends_the_callback_reminder_to_the_new_assignee(aws, seeded):
+    from ticketing.model import utcnow
+
+    _kapture_callback(aws, (utcnow() + timedelta(days=1)).replace(microsecond=0))
+    user = {"name": "Asha Rao", "email": "asha.rao@example.com"}
+    resp = apigw.request(aws, "PUT", "/users/5001", body=json.dumps(user), headers=CANONICAL)
+    assert resp["statusCode"] in (200, 201), resp["body"]
+    s = streams(aws)
+    patch(aws, 1004, {"assignee_ids": [5001]})
+    s.pump()
+    assert notice_of(schedules()[CALLBACK])["message"]["to"] == ["asha.rao@example.com"]
+    patch(aws, 1004, {"assignee_ids": []})  # nobody to tell
+    s.pump()
+    assert CALLBACK not in schedules()
+
+
+def test_closing_or_clearing_the_follow_up_elsewhere_cancels_the_callback_reminder(aws, seeded):
+    from ticketing.model import utcnow
+
+    _kapture_callback(aws, (utcnow() + timedelta(days=1)).replace(microsecond=0))
+    s = streams(aws)
+    patch(aws, 1004, {"follow_up_at": None})
+    s.pump()
+    assert CALLBACK not in schedules()
+
+
+def test_a_follow_up_set_elsewhere_starts_no_callback_reminder(aws, seeded):
+    from ticketing.model import utcnow
+
+    s = streams(aws)
+    s.pump()  # the demo data
+    patch(aws, 1004, {"follow_up_at": (utcnow() + timedelta(days=1)).isoformat()})
+    with metering.aws_calls("scheduler") as calls:
+        s.pump()
+    assert calls == {"GetSchedule": 1} and CALLBACK not in schedules()  # only Kapture starts one
+
+
+def test_a_late_record_never_undoes_a_later_arming(aws, seeded):
+    """The stream hands changes on in order, but after the requests that armed later states:
+    a record older than the pending notice is left alone, and the last one settles it."""
+    from ticketing.model import utcnow
+
+    first = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    _kapture_callback(aws, first)
+    patch(aws, 1004, {"follow_up_at": None})  # elsewhere: the callback is dropped (a record for later)
+    second = first + timedelta(hours=2)
+    latest = _kapture_callback(aws, second, comment="Second try.")  # Kapture arms it again, at once
+    s = streams(aws)
+    s.pump()  # all three changes come now, the clearing one after the second arming
+    assert notice_of(schedules()[CALLBACK]) == latest
+    assert datetime.fromisoformat(latest["due"]) == second and latest["note"] == "Second try."

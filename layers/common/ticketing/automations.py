@@ -41,14 +41,14 @@ from ticketing.scheduling import Automation
 @dataclass(frozen=True)
 class Outcome:
     purpose: str
-    action: str  # "armed" | "cancelled" | "kept" | "none"
+    action: str  # "armed" | "cancelled" | "kept" (already pending) | "newer" (a later state's) | "none"
 
 
 def registered() -> list[Automation]:
     """Every automation of the hub (imported here, so that only this function pays for them)."""
-    from ticketing.dialects import particlespace
+    from ticketing.dialects import kapture, particlespace
 
-    return [particlespace.REMINDER_AUTOMATION]
+    return [particlespace.REMINDER_AUTOMATION, kapture.CALLBACK_AUTOMATION]
 
 
 def _watched(doc: Mapping[str, Any] | None, paths: Iterable[str]) -> tuple[Any, ...]:
@@ -76,10 +76,15 @@ def apply_change(
     for automation in registered() if automations is None else automations:
         if old_doc is not None and _watched(old_doc, automation.watch) == _watched(new_doc, automation.watch):
             continue
+        if automation.only_while_pending and old_doc is None:
+            continue  # a new ticket has nothing pending
         new = new or Ticket.model_validate(new_doc)
+        if automation.only_while_pending:
+            outcomes.append(_keep_in_step(automation, new, now))
+            continue
         old = old or (Ticket.model_validate(old_doc) if old_doc is not None else None)
-        wanted = automation.notice(new, now)
-        before = automation.notice(old, now) if old is not None else None
+        wanted = automation.notice(new, now, None)
+        before = automation.notice(old, now, None) if old is not None else None
         outcomes.append(_bring_up_to_date(automation, new, wanted, before))
     return outcomes
 
@@ -89,25 +94,61 @@ def _same(a: scheduling.Notice, b: scheduling.Notice) -> bool:
     return a.model_dump(exclude={"armed_by"}) == b.model_dump(exclude={"armed_by"})
 
 
+def _context(automation: Automation, ticket: Ticket) -> dict[str, Any]:
+    return {"ticket_id": ticket.id, "purpose": automation.purpose, "version": ticket.version}
+
+
 def _bring_up_to_date(
     automation: Automation, ticket: Ticket, wanted: scheduling.Notice | None, before: scheduling.Notice | None
 ) -> Outcome:
     """``wanted``: what the new state calls for; ``before``: what the state before it did."""
-    context = {"ticket_id": ticket.id, "purpose": automation.purpose, "version": ticket.version}
-    if wanted is None:
-        if before is None:
-            return Outcome(automation.purpose, "none")  # nothing was called for, nothing is
-        cancelled = scheduling.cancel(ticket.id, automation.purpose)
-        if cancelled:
-            logger.info("automation cancelled its pending notification", extra=context)
-        return Outcome(automation.purpose, "cancelled" if cancelled else "none")
-    if before is not None and _same(before, wanted):
+    if wanted is None and before is None:
+        return Outcome(automation.purpose, "none")  # nothing was called for, nothing is
+    if wanted is not None and before is not None and _same(before, wanted):
         return Outcome(automation.purpose, "none")  # the change does not concern it after all
     pending = scheduling.pending(ticket.id, automation.purpose)
+    if _newer(pending, ticket):
+        return Outcome(automation.purpose, "newer")
+    if wanted is None:
+        return _cancel(automation, ticket) if pending is not None else Outcome(automation.purpose, "none")
     if pending is not None and _same(pending, wanted):
         return Outcome(automation.purpose, "kept")  # the dialect armed it in its own request
+    return _arm(automation, ticket, wanted)
+
+
+def _newer(pending: scheduling.Notice | None, ticket: Ticket) -> bool:
+    """The pending notice was made from a later state of the ticket than this record's: the
+    record came late (the stream hands the later change on after it), so it must not undo it."""
+    return pending is not None and pending.version > ticket.version
+
+
+def _keep_in_step(automation: Automation, ticket: Ticket, now: datetime) -> Outcome:
+    """An automation that only follows a notification its dialect started."""
+    pending = scheduling.pending(ticket.id, automation.purpose)
+    if pending is None:
+        return Outcome(automation.purpose, "none")
+    if _newer(pending, ticket):
+        return Outcome(automation.purpose, "newer")
+    wanted = automation.notice(ticket, now, pending)
+    if wanted is None:
+        return _cancel(automation, ticket)
+    if _same(pending, wanted):
+        return Outcome(automation.purpose, "kept")
+    return _arm(automation, ticket, wanted)
+
+
+def _cancel(automation: Automation, ticket: Ticket) -> Outcome:
+    if not scheduling.cancel(ticket.id, automation.purpose):
+        return Outcome(automation.purpose, "none")
+    logger.info("automation cancelled its pending notification", extra=_context(automation, ticket))
+    return Outcome(automation.purpose, "cancelled")
+
+
+def _arm(automation: Automation, ticket: Ticket, wanted: scheduling.Notice) -> Outcome:
     scheduling.arm(wanted)
-    logger.info("automation armed a notification", extra={**context, "due": wanted.due.isoformat()})
+    logger.info(
+        "automation armed a notification", extra={**_context(automation, ticket), "due": wanted.due.isoformat()}
+    )
     return Outcome(automation.purpose, "armed")
 
 

@@ -72,6 +72,12 @@ class Notice(BaseModel):
     expect: dict[str, Any] = Field(default_factory=dict)
     message: Message
     armed_by: str = ""
+    # the ticket version the notice was made from: a stream record older than it (delivered
+    # late) leaves it alone (ticketing.automations); 0: unknown
+    version: int = Field(default=0, ge=0)
+    # what the arming request said that the stored ticket does not hold (Kapture's callback
+    # comment): a notice armed again after another dialect's change carries it over
+    note: Annotated[str, StringConstraints(max_length=10_000)] = ""
 
     @property
     def schedule(self) -> str:
@@ -81,12 +87,16 @@ class Notice(BaseModel):
 @dataclass(frozen=True)
 class Automation:
     """A timed notification that follows the ticket whichever dialect changes it: ``watch``
-    names the stored fields it depends on, ``notice`` says from the stored ticket alone what
-    it calls for (None: nothing).  Kept up to date by ``ticketing.automations``."""
+    names the stored fields it depends on, ``notice(ticket, now, pending)`` says from the
+    stored ticket (and the notice pending, if any) what it calls for (None: nothing).
+    ``only_while_pending``: it keeps a pending notification in step but never starts one (the
+    dialect's own request does, from what it was told).  Kept up to date by
+    ``ticketing.automations``."""
 
     purpose: str
     watch: tuple[str, ...]
-    notice: Callable[[Ticket, datetime], Notice | None]
+    notice: Callable[[Ticket, datetime, Notice | None], Notice | None]
+    only_while_pending: bool = False
 
 
 def schedule_name(ticket_id: int, purpose: str) -> str:

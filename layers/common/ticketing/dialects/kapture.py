@@ -441,7 +441,30 @@ def reminder(
             body="\n".join(lines)[:10_000],
         ),
         armed_by=armed_by,
+        version=ticket.version,
+        note=comment,
     )
+
+
+def _callback_follows(ticket: Ticket, now: datetime, pending: scheduling.Notice | None) -> scheduling.Notice | None:
+    """The pending callback reminder, brought in step with the ticket as another dialect left
+    it: at its follow-up time, to its assignee, with the comment it was armed with; none once
+    the follow-up is cleared, the ticket closed, or nobody with an email is assigned."""
+    if ticket.follow_up_at is None or ticket.closed_at is not None or not ticket.assignee_ids:
+        return None
+    user = service.repository().get_references(USER_KIND, [ticket.assignee_ids[0]]).get(str(ticket.assignee_ids[0]))
+    recipient = (user or {}).get("email")
+    if not recipient:
+        return None
+    vocab = get_catalog().vocabulary(NAME)
+    return reminder(ticket, recipient, vocab, zone_of(vocab), "automations", pending.note if pending else "")
+
+
+# Another dialect may move the follow-up, reassign or close the ticket: the pending reminder
+# follows (ticketing.automations).  Only a Kapture callback starts one.
+CALLBACK_AUTOMATION = scheduling.Automation(
+    PURPOSE, ("follow_up_at", "closed_at", "assignee_ids"), _callback_follows, only_while_pending=True
+)
 
 
 def _zone_label(zone: tzinfo) -> str:

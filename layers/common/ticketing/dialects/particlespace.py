@@ -365,6 +365,7 @@ def notices(ticket: Ticket, flows: Vocabulary, armed_by: str, now: datetime) -> 
         expect=scheduling.expect_of(ticket, "notify"),
         message=_notify_message(ticket, notify, flow),
         armed_by=armed_by,
+        version=ticket.version,
     )
     due = reminder_due(ticket, flows)
     if due is not None:
@@ -376,11 +377,12 @@ def notices(ticket: Ticket, flows: Vocabulary, armed_by: str, now: datetime) -> 
             expect=scheduling.expect_of(ticket, *stay, "notify"),
             message=_reminder_message(ticket, notify, flow, time_limit_minutes(flows, flow)),
             armed_by=armed_by,
+            version=ticket.version,
         )
     return out
 
 
-def _reminder_called_for(ticket: Ticket, now: datetime) -> scheduling.Notice | None:
+def _reminder_called_for(ticket: Ticket, now: datetime, pending: scheduling.Notice | None) -> scheduling.Notice | None:
     return notices(ticket, get_catalog().vocabulary(NAME), "automations", now)[PURPOSE_REMINDER]
 
 
