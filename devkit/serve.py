@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from devkit import apigw, demo, localstack
 from devkit import template as tpl
 from devkit.inprocess import item_level_transactions
-from devkit.streams import StreamPump
+from devkit.streams import BackgroundPump, StreamPump
 
 log = logging.getLogger("local")
 
@@ -270,29 +270,16 @@ class LocalApi:
 
 
 # -------------------------------------------------------------------- scheduler
-class SchedulerPump:
+class SchedulerPump(BackgroundPump):
     """Fire one-time schedules that have come due into their target function."""
 
+    name = "scheduler"
+
     def __init__(self, api: LocalApi, endpoint: str, interval: float = 0.5):
-        self.api, self.endpoint, self.interval = api, endpoint, interval
+        super().__init__(interval)
+        self.api, self.endpoint = api, endpoint
         self.fired: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         self._by_arn = {api.template.arn(fid): fn for fid, fn in api.functions.items()}
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.pump()
-            except Exception:
-                log.exception("scheduler pump failed")
 
     def pump(self, now: datetime | None = None) -> int:
         """Fire every due schedule once; returns how many fired."""

@@ -64,19 +64,16 @@ class _Source:
     shards: dict[str, _Shard] = field(default_factory=dict)
 
 
-class StreamPump:
-    """Hand the template's DynamoDB streams to their functions (``interval`` seconds apart)."""
+class BackgroundPump:
+    """Call ``pump()`` every ``interval`` seconds on a daemon thread until stopped."""
 
-    def __init__(self, template: tpl.Template, endpoint: str | None, interval: float = 0.2):
-        self.template, self.endpoint, self.interval = template, endpoint, interval
-        self.sources = [_Source(fn, spec) for fn in template.functions().values() for spec in fn.streams]
-        for source in self.sources:
-            for pattern in source.spec.filters:
-                matches({}, pattern)  # an unsupported pattern fails now, not on the first record
-        self.delivered: list[dict[str, Any]] = []  # (function, records, result): what tests look at
+    name = "pump"
+
+    def __init__(self, interval: float):
+        self.interval = interval
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="streams", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -89,7 +86,25 @@ class StreamPump:
             try:
                 self.pump()
             except Exception:
-                log.exception("stream pump failed")
+                log.exception("%s pump failed", self.name)
+
+    def pump(self) -> int:
+        raise NotImplementedError
+
+
+class StreamPump(BackgroundPump):
+    """Hand the template's DynamoDB streams to their functions (``interval`` seconds apart)."""
+
+    name = "streams"
+
+    def __init__(self, template: tpl.Template, endpoint: str | None, interval: float = 0.2):
+        super().__init__(interval)
+        self.template, self.endpoint = template, endpoint
+        self.sources = [_Source(fn, spec) for fn in template.functions().values() for spec in fn.streams]
+        for source in self.sources:
+            for pattern in source.spec.filters:
+                matches({}, pattern)  # an unsupported pattern fails now, not on the first record
+        self.delivered: list[dict[str, Any]] = []  # (function, records, result): what tests look at
 
     def _client(self, service: str) -> Any:
         import boto3

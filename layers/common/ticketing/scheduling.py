@@ -198,13 +198,11 @@ def arm(notice: Notice, *, now: datetime | None = None, client: Any = None) -> s
     raise _unavailable()
 
 
-def pending(ticket_id: int, purpose: str, *, client: Any = None) -> Notice | None:
-    """The notice the pending schedule for this ticket and purpose carries (None: none pending,
-    or one this code did not arm)."""
-    settings = get_settings()
-    client = client or aws.client("scheduler")
+def _found_or_none(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
+    """One scheduler call: its answer, None if the schedule is not there; Unavailable when
+    the scheduler is busy or unreachable."""
     try:
-        schedule = client.get_schedule(GroupName=settings.schedule_group, Name=schedule_name(ticket_id, purpose))
+        return getattr(client, operation)(**params)
     except ClientError as err:
         if err.response["Error"]["Code"] == "ResourceNotFoundException":
             return None
@@ -213,6 +211,19 @@ def pending(ticket_id: int, purpose: str, *, client: Any = None) -> Notice | Non
         raise
     except BotoCoreError as err:
         raise _unavailable() from err
+
+
+def pending(ticket_id: int, purpose: str, *, client: Any = None) -> Notice | None:
+    """The notice the pending schedule for this ticket and purpose carries (None: none pending,
+    or one this code did not arm)."""
+    schedule = _found_or_none(
+        client or aws.client("scheduler"),
+        "get_schedule",
+        GroupName=get_settings().schedule_group,
+        Name=schedule_name(ticket_id, purpose),
+    )
+    if schedule is None:
+        return None
     try:
         return Notice.model_validate_json(schedule.get("Target", {}).get("Input") or "")
     except ValueError:
@@ -221,16 +232,10 @@ def pending(ticket_id: int, purpose: str, *, client: Any = None) -> Notice | Non
 
 def cancel(ticket_id: int, purpose: str, *, client: Any = None) -> bool:
     """Delete the pending schedule for this ticket and purpose; False if there was none."""
-    settings = get_settings()
-    client = client or aws.client("scheduler")
-    try:
-        client.delete_schedule(GroupName=settings.schedule_group, Name=schedule_name(ticket_id, purpose))
-        return True
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ResourceNotFoundException":
-            return False
-        if _is_transient(err):
-            raise _unavailable() from err
-        raise
-    except BotoCoreError as err:
-        raise _unavailable() from err
+    deleted = _found_or_none(
+        client or aws.client("scheduler"),
+        "delete_schedule",
+        GroupName=get_settings().schedule_group,
+        Name=schedule_name(ticket_id, purpose),
+    )
+    return deleted is not None
