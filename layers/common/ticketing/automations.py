@@ -33,7 +33,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from ticketing import scheduling
 from ticketing.model import Ticket, utcnow
-from ticketing.observability import count, emit_metrics, logger
+from ticketing.observability import count, emit_metrics, logger, own_log_keys
 from ticketing.repository import unmarshal
 from ticketing.scheduling import Automation
 
@@ -166,6 +166,7 @@ def _record(record: Any) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@own_log_keys
 @emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Each ticket change in the batch on its own: a failed one is reported (and retried by the
