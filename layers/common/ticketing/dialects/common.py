@@ -49,7 +49,8 @@ def validate(model: type[BaseModel], data: Any, *, alias: dict[str, str] | None 
     return result
 
 
-def _utf8(text: str) -> bool:
+def utf8(text: str) -> bool:
+    """Text that can be stored and answered: no lone surrogates (JSON's "\\ud800")."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, as JSON's \\ud800 parses
@@ -65,7 +66,7 @@ def unstorable(value: Any, depth: int = 0) -> str | None:
         for key, item in value.items():
             if not isinstance(key, str) or not key:
                 return "has an empty key"
-            if not _utf8(key):
+            if not utf8(key):
                 return "has a key that is not valid Unicode text"
             reason = unstorable(item, depth + 1)
             if reason:
@@ -74,7 +75,7 @@ def unstorable(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, (list, tuple, set, frozenset)):
         return next((r for r in (unstorable(v, depth + 1) for v in value) if r), None)
     if isinstance(value, str):
-        return None if _utf8(value) else "holds text that is not valid Unicode (a lone surrogate)"
+        return None if utf8(value) else "holds text that is not valid Unicode (a lone surrogate)"
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -111,7 +112,7 @@ def json_body(request: Request) -> Any:
     while stack:  # iterative: the value may be nested as deep as the parser allows
         value = stack.pop()
         if isinstance(value, str):
-            if not _utf8(value):
+            if not utf8(value):
                 raise BadRequest("The request body is not valid JSON text: it holds a lone surrogate (\\ud800).")
         elif isinstance(value, dict):
             stack.extend(value)

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import auth, aws, idempotency, ids, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.common import actor_for
+from ticketing.dialects.common import MAX_NESTING, actor_for, unstorable, utf8
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, PayloadTooLarge
 from ticketing.http import BaseDialect, Request, Response, entrypoint
@@ -68,7 +68,7 @@ MAX_DISPOSITION = 500
 MAX_QUEUE_KEY = 200
 MAX_EXTRA_KEYS = 50  # per update
 MAX_EXTRA_BYTES = 2_048  # per update, as JSON: a 100-update answer echoes them all
-MAX_EXTRA_DEPTH = 16  # nesting of one value (DynamoDB allows 32 levels in an item)
+MAX_EXTRA_DEPTH = MAX_NESTING  # nesting of one value (DynamoDB allows 32 levels in an item)
 MAX_TICKET_EXTRA_KEYS = 100  # kept on one ticket
 DETAIL_CHARS = 1_000  # ``detail`` shows the description's start (the full text: GET /tickets/{id})
 # A ticket is one DynamoDB item (400 KB at most); see spp.MAX_TICKET_BYTES for the margin.
@@ -191,15 +191,6 @@ def parse_body(request: Request) -> tuple[list[Any], bool]:
     return data, False
 
 
-def _utf8(text: str) -> bool:
-    """Text that can be stored and answered: no lone surrogates (JSON's "\\ud800")."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def shown(text: str) -> str:
     """A caller's value quoted in a failure message: its start, always valid text."""
     return text[:64].encode("utf-8", "replace").decode("utf-8")
@@ -209,7 +200,7 @@ def _text(raw: Any, limit: int, message: str) -> str:
     """An optional text field: absent, null or blank is empty."""
     if raw is None:
         return ""
-    if not isinstance(raw, str) or len(raw) > limit or not _utf8(raw):
+    if not isinstance(raw, str) or len(raw) > limit or not utf8(raw):
         raise BadRequest(message)
     return raw.strip()
 
@@ -254,30 +245,9 @@ def parse_callback(raw: Any, zone: tzinfo) -> datetime | None:
     return local.replace(tzinfo=zone).astimezone(UTC)
 
 
-def storable(value: Any, depth: int = 0) -> bool:
-    """A value DynamoDB keeps as it is: nested at most ``MAX_EXTRA_DEPTH`` deep, numbers
-    finite and within DynamoDB's range (38 digits, magnitude 1e-130 to 1e126), text and
-    keys valid UTF-8, keys not empty."""
-    if depth > MAX_EXTRA_DEPTH:
-        return False
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and k and _utf8(k) and storable(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return all(storable(v, depth + 1) for v in value)
-    if isinstance(value, str):
-        return _utf8(value)
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return len(str(abs(value))) <= 38
-    if isinstance(value, float):
-        return math.isfinite(value) and (value == 0 or 1e-129 < abs(value) < 1e125)
-    return False
-
-
 def parse_extras(data: dict[str, Any]) -> dict[str, Any]:
     extras = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
-    if len(extras) > MAX_EXTRA_KEYS or not storable(extras):
+    if len(extras) > MAX_EXTRA_KEYS or unstorable(extras) is not None:
         raise BadRequest(INVALID_EXTRA)
     size = len(json.dumps(extras, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_EXTRA_BYTES:
