@@ -358,24 +358,10 @@ def local_run(requests: int) -> dict[str, float]:
     import http.client
     from urllib.parse import urlsplit
 
-    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "PYTHONUNBUFFERED": "1"}
+    from devkit import serve
+
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devkit.serve"],
-        cwd=tpl.ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = None
-        for line in proc.stdout:
-            if "the API is served on " in line:
-                url = line.split("the API is served on ")[1].split()[0]
-                break
-        if url is None:
-            raise RuntimeError("the local run did not start")
+    with serve.spawned() as url:
         parts = urlsplit(url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         headers = {"Authorization": "Bearer tkt_demo_canonical"}
@@ -396,9 +382,6 @@ def local_run(requests: int) -> dict[str, float]:
             "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
             "rps": len(samples) / sum(samples),
         }
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 LOAD_PROCESSES, LOAD_REQUESTS = 4, 60

@@ -51,18 +51,14 @@ The checks assume the run's tickets have no other writers meanwhile (``--reset``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
 import multiprocessing
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -840,41 +836,11 @@ def _await_ready(procs: list, ready: Any, timeout: float = 60.0) -> None:
                 raise RuntimeError(f"client processes did not start: {dead or 'timed out'}")
 
 
-@contextmanager
-def local_run() -> Iterator[str]:
+def local_run() -> contextlib.AbstractContextManager[str]:
     """``python -m devkit.serve`` on free ports (loopback), as ``make run`` starts it; yields its URL."""
-    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
-    env.setdefault("LOCAL_LOG_LEVEL", "WARNING")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devkit.serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url, seen, deadline = None, [], time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "the API is served on " in line:
-                url = line.split("the API is served on ")[1].split()[0]
-        if url is None:
-            raise RuntimeError("the local run did not start:\n" + "".join(seen[-30:]))
-        import threading
+    from devkit import serve
 
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain its log
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    return serve.spawned(log_level="WARNING")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -520,6 +521,46 @@ class LocalRun:
             "Ctrl-C stops.",
         ]
         return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def spawned(timeout: float = 60.0, log_level: str | None = None) -> Iterator[str]:
+    """The local run (``python -m devkit.serve``) on free loopback ports in a subprocess, as the
+    README's run command starts it; yields its URL once it says where it serves, and stops it
+    after.  Its log keeps being read (and dropped), so it never blocks on a full pipe."""
+    import subprocess
+
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    if log_level:
+        env.setdefault("LOCAL_LOG_LEVEL", log_level)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit.serve"],
+        cwd=tpl.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url, seen, deadline = None, [], time.monotonic() + timeout
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "the API is served on " in line:
+                url = line.split("the API is served on ")[1].split()[0]
+        if url is None:
+            raise RuntimeError("the local run did not start:\n" + "".join(seen[-30:]))
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def main() -> int:

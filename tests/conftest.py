@@ -90,41 +90,13 @@ class LocalRunClient:
 @pytest.fixture(scope="session")
 def local_run():
     """The local run on free ports, as the README's run command starts it."""
-    import subprocess
-    import sys
-    import time
     import urllib.request
 
-    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devkit.serve"],
-        cwd=tpl.ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url, lines, deadline = None, [], time.monotonic() + 60
-    while time.monotonic() < deadline and url is None:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "the API is served on " in line:
-            url = line.split("the API is served on ")[1].split()[0]
-    if url is None:
-        proc.kill()
-        pytest.fail("local run did not start:\n" + "".join(lines))
-    import threading
+    from devkit import serve
 
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain its log
-    urllib.request.urlopen(url + "/_local/health", timeout=10).read()
-    yield LocalRunClient(url)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve.spawned() as url:
+        urllib.request.urlopen(url + "/_local/health", timeout=10).read()
+        yield LocalRunClient(url)
 
 
 @pytest.fixture
