@@ -207,3 +207,33 @@ def test_idempotency_keys_are_per_target(aws, seeded):
     b = call(aws, "PATCH", "/tickets/1002", {"queue": "same"}, {"Idempotency-Key": "one-key"})
     assert a[2]["id"] == 1001 and b[2]["id"] == 1002
     assert "Idempotent-Replayed" not in b[1]
+
+
+def test_a_large_answer_is_kept_compressed_and_replayed_as_it_was(aws, seeded):
+    import boto3
+    from ticketing import idempotency
+    from ticketing.settings import get_settings
+
+    text = "The leak is worse than reported. " * 1900  # ~63 KB: over COMPRESS_ABOVE
+    assert len(text) > idempotency.COMPRESS_ABOVE
+    first = call(aws, "PATCH", "/tickets/1003", {"description": text}, {"Idempotency-Key": "big-1"})
+    again = call(aws, "PATCH", "/tickets/1003", {"description": text}, {"Idempotency-Key": "big-1"})
+    assert first[0] == again[0] == 200 and first[2] == again[2] and first[2]["description"] == text
+    assert again[1].get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first[1]
+    [record] = boto3.client("dynamodb").scan(TableName=get_settings().idempotency_table)["Items"]
+    kept = json.loads(record["data"]["S"])
+    assert set(kept) == {"gzip"} and len(record["data"]["S"]) < len(text) / 10
+
+
+def test_an_answer_the_store_could_not_keep_is_still_answered(aws, seeded, monkeypatch, log_output):
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from botocore.exceptions import ClientError
+
+    def throttled(self, data, result):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "save_success", throttled)
+    status, _, ticket = call(aws, "PATCH", "/tickets/1003", {"queue": "kept-or-not"}, {"Idempotency-Key": "k-9"})
+    assert status == 200 and ticket["queue"] == "kept-or-not"  # the change is made: say so, not 503
+    assert call(aws, "GET", "/tickets/1003")[2]["queue"] == "kept-or-not"
+    assert "the answer was not kept for replay" in log_output.getvalue()

@@ -8,11 +8,19 @@ again with the same key.  Records live ``idempotency_ttl_seconds`` (24 h at leas
 in the idempotency table, whose TTL attribute is ``expiration``.
 
 Powertools is imported on first use only, so requests without a key pay nothing.
+
+A record is one DynamoDB item (400 KB at most): an answer larger than ``COMPRESS_ABOVE``
+bytes of JSON is kept gzip-compressed.  Should keeping the answer fail all the same (the
+store throttled past its retries), the change has been made: the caller gets its answer,
+not a false "nothing was changed", and the failure is logged and counted.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -20,11 +28,13 @@ from typing import Any
 from ticketing import aws
 from ticketing.errors import BadRequest, Conflict, IdempotencyMismatch, Unavailable
 from ticketing.http import Request, Response
+from ticketing.observability import count, logger
 from ticketing.settings import get_settings
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _MAX_KEY = 255
+COMPRESS_ABOVE = 32 * 1024
 
 
 class _NotKept(Exception):
@@ -37,6 +47,27 @@ def _persistence():
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=aws.dynamodb())
+
+
+@lru_cache(maxsize=1)
+def _serializer():
+    from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
+
+    class Compact(BaseIdempotencySerializer):
+        """The answer as it is, or gzip-compressed (base64) when its JSON is large."""
+
+        def to_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+            raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            if len(raw) <= COMPRESS_ABOVE:
+                return data
+            return {"gzip": base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")}
+
+        def from_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+            if set(data) == {"gzip"}:
+                return json.loads(gzip.decompress(base64.b64decode(data["gzip"])))
+            return data
+
+    return Compact()
 
 
 def _to_response(doc: dict[str, Any]) -> Response:
@@ -79,8 +110,11 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)
 
+    made: list[Response] = []  # the answer, once the work is done
+
     def execute(request_doc: dict[str, Any]) -> dict[str, Any]:
         response = run()
+        made.append(response)
         if not 200 <= response.status < 300:
             raise _NotKept(response)
         return {
@@ -99,7 +133,11 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
     }
     try:
         stored = idempotent_function(
-            execute, data_keyword_argument="request_doc", persistence_store=_persistence(), config=config
+            execute,
+            data_keyword_argument="request_doc",
+            persistence_store=_persistence(),
+            config=config,
+            output_serializer=_serializer(),
         )(request_doc=doc)
     except _NotKept as refused:
         return refused.response
@@ -108,5 +146,12 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
     except IdempotencyAlreadyInProgressError as err:
         raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.") from err
     except IdempotencyPersistenceLayerError as err:
+        if made and 200 <= made[0].status < 300:
+            # the change is made; only keeping its answer for a replay failed: a retry with this
+            # key finds the request in progress (409) until this invocation's timeout has passed,
+            # then runs it again
+            logger.error("the answer was not kept for replay", extra={"route": doc["route"], "error": str(err)})
+            count("IdempotencyNotKept")
+            return made[0]
         raise Unavailable("The idempotency store is unavailable; nothing was changed.") from err
     return _to_response(stored)
