@@ -152,6 +152,13 @@ def test_invalid_patch_writes_nothing(aws, seeded):
     assert got["version"] == 1 and got["queue"] == "facilities"
 
 
+@pytest.mark.parametrize("status", [None, "", "sleeping"])
+def test_status_cannot_be_removed_or_unknown(aws, seeded, status):
+    code, _, problem = call(aws, "PATCH", "/tickets/1001", {"status": status, "queue": "x"})
+    assert code == 400 and problem["errors"][0]["field"] == "status"
+    assert call(aws, "GET", "/tickets/1001")[2]["version"] == 1
+
+
 @pytest.mark.parametrize("title", [None, "", "   "])
 def test_title_cannot_be_removed(aws, seeded, title):
     status, headers, problem = call(aws, "PATCH", "/tickets/1001", {"title": title, "queue": "x"})

@@ -142,7 +142,8 @@ class TicketPatch(BaseModel):
         default=None, json_schema_extra=lambda schema: schema.pop("default", None)
     )
     description: Annotated[str, StringConstraints(max_length=65536)] | None = None
-    status: str | None = None
+    # Not nullable either: a ticket always has a status (absent leaves it alone).
+    status: str = Field(default=None, json_schema_extra=lambda schema: schema.pop("default", None))  # type: ignore[assignment]
     sub_status: str | None = None
     queue: service.Short | None = None
     priority: int | None = Field(default=None, ge=0, le=5)
@@ -175,7 +176,7 @@ def patch_ticket(request: Request, context: Any) -> Response:
                     value = 0
                 setattr(ticket, name, value)
             if "status" in given or "sub_status" in given:
-                status = patch.status if "status" in given and patch.status else ticket.status
+                status = patch.status if "status" in given else ticket.status
                 if "sub_status" in given:
                     sub = patch.sub_status
                 else:
