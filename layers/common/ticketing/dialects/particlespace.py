@@ -33,7 +33,7 @@ from pydantic_core import PydanticCustomError
 from ticketing import auth, idempotency, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
 from ticketing.dialects.common import actor_for, field_errors, if_match, json_body
-from ticketing.dialects.docs import Operation
+from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, UnsupportedMediaType, ValidationFailed
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Notify, Ticket, utcnow
@@ -552,15 +552,7 @@ OPERATIONS = [
         ParticleSpaceTicketUpdate,
         request_media_types=(FORM, "application/json"),
         responses={200: ParticleSpaceTicket, **_ERRORS},
-        parameters=(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                "description": "Replays the first successful result of this key, for this client, for 24 hours.",
-            },
-        ),
+        parameters=(IDEMPOTENCY_KEY,),
         description="`{id}` is the ticket's `tic_...` key (its numeric id is accepted too).",
     ),
 ]

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 
 from ticketing import auth, idempotency, ids, service
 from ticketing.dialects.common import actor_for, json_body
-from ticketing.dialects.docs import Operation
+from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.errors import (
     BadRequest,
     DomainError,
@@ -636,15 +636,7 @@ OPERATIONS = [
             503: _SCHEMAS["error"],
         },
         response_media_types=MEDIA_TYPES,
-        parameters=(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                "description": "Replays the first successful result of this key, for this client, for 24 hours.",
-            },
-        ),
+        parameters=(IDEMPOTENCY_KEY,),
     ),
     Operation(
         "GET",
