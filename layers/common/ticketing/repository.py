@@ -165,8 +165,17 @@ def diff(before: Any, after: Any, path: str = "") -> list[Change]:
     return [] if before == after else [Change(field=path, before=before, after=after)]
 
 
+def doc_bytes(doc: dict[str, Any]) -> int:
+    """A stored document's size, as ``MAX_TICKET_BYTES`` counts it (compact JSON, UTF-8)."""
+    return len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def ticket_bytes(ticket: Ticket) -> int:
+    return doc_bytes(ticket_doc(ticket))
+
+
 def _check_size(ticket_id: int, doc: dict[str, Any]) -> None:
-    size = len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+    size = doc_bytes(doc)
     if size > MAX_TICKET_BYTES:
         raise PayloadTooLarge(
             f"Ticket {ticket_id} would hold {size} bytes with this change, {MAX_TICKET_BYTES} at most; send less."

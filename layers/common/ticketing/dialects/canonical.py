@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
-from ticketing.dialects.common import actor_for, etag, if_match, json_body, validate
+from ticketing.dialects.common import actor_for, etag, if_match, json_body, merge_patch, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
@@ -183,13 +183,7 @@ def patch_ticket(request: Request, context: Any) -> Response:
                     sub = None if status != ticket.status else ticket.sub_status
                 service.set_status(ticket, status, sub, cs.now)
             if "metadata" in given:
-                merged = dict(ticket.metadata)
-                for k, v in (patch.metadata or {}).items():
-                    if v is None:
-                        merged.pop(k, None)
-                    else:
-                        merged[k] = v
-                ticket.metadata = merged
+                ticket.metadata = merge_patch(ticket.metadata, patch.metadata or {})
 
         result = service.update_ticket(
             request.path_params.get("id", ""), command, actor_for(client, NAME, request), if_match=if_match(request)

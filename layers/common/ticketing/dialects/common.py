@@ -19,6 +19,18 @@ MAX_NESTING = 16
 MAX_NUMBER_DIGITS = 38
 
 
+def merge_patch(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``current`` with ``changes`` merged key by key (RFC 7396 at the top level): a null
+    value removes its key, any other replaces it."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 def actor_for(client: Any, dialect: str, request: Request) -> Actor:
     return Actor(client_id=client.client_id, name=client.name, dialect=dialect, request_id=request.request_id)
 

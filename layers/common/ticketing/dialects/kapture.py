@@ -44,14 +44,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import auth, aws, idempotency, ids, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.common import MAX_NESTING, actor_for, unstorable, utf8
+from ticketing.dialects.common import MAX_NESTING, actor_for, merge_patch, unstorable, utf8
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, PayloadTooLarge
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Actor, Ticket, utcnow
 from ticketing.notifications import SUBJECT_MAX_CHARS, mask
 from ticketing.observability import logger, metrics
-from ticketing.repository import ChangeSet, Command, Repository, ticket_doc
+from ticketing.repository import ChangeSet, Command, Repository, ticket_bytes
 from ticketing.settings import get_settings
 
 NAME = "kapture"
@@ -349,19 +349,14 @@ def command_for(update: Update, vocab: Vocabulary, author: Actor, author_id: int
                 ticket.last_follow_up_at = ticket.follow_up_at
             ticket.follow_up_at = update.callback
         if update.extras:
-            merged = dict(ticket.extra)
-            for key, value in update.extras.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
+            merged = merge_patch(ticket.extra, update.extras)
             if len(merged) > MAX_TICKET_EXTRA_KEYS:
                 raise BadRequest(
                     f"Ticket {ticket.id} cannot hold more than {MAX_TICKET_EXTRA_KEYS} additional details; "
                     "send null for the keys no longer needed."
                 )
             ticket.extra = merged
-            size = len(json.dumps(ticket_doc(ticket), ensure_ascii=False, separators=(",", ":")).encode())
+            size = ticket_bytes(ticket)
             if size > MAX_TICKET_BYTES:
                 raise BadRequest(f"Ticket {ticket.id} cannot hold these additional details: it would be too large.")
         if update.comment:

@@ -18,7 +18,6 @@ served.  The name never shows on the wire.  Choices the document leaves open are
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -41,7 +40,7 @@ from ticketing.errors import (
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import PartnerTicket, Task, Ticket
-from ticketing.repository import ChangeSet, ticket_doc
+from ticketing.repository import ChangeSet, ticket_bytes
 
 NAME = "myhrw"
 GROUP = "PartnerInteraction"
@@ -194,7 +193,7 @@ def _task(ticket: Ticket, task_id: int) -> Task:
 
 
 def _check_size(ticket: Ticket) -> None:
-    size = len(json.dumps(ticket_doc(ticket), ensure_ascii=False, separators=(",", ":")).encode())
+    size = ticket_bytes(ticket)
     if size > MAX_TICKET_BYTES:
         raise PayloadTooLarge(
             f"Ticket {ticket.id} has no room left for this partner ticket "

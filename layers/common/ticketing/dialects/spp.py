@@ -15,7 +15,6 @@ fresh UUID) and ``X-Api-Version``.  Errors are ``{"message": ..., "errors": {fie
 from __future__ import annotations
 
 import copy
-import json
 import re
 import types
 import typing
@@ -30,7 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ticketing import auth, idempotency, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.common import actor_for, etag, if_match, json_body, storable_errors
+from ticketing.dialects.common import actor_for, etag, if_match, json_body, merge_patch, storable_errors
 from ticketing.dialects.docs import Operation
 from ticketing.errors import (
     BadRequest,
@@ -44,7 +43,7 @@ from ticketing.errors import (
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Message, Ticket
-from ticketing.repository import ChangeSet, Command, ticket_doc
+from ticketing.repository import ChangeSet, Command, ticket_bytes
 
 NAME = "spp"
 PERMISSION = "ticket_management"
@@ -319,14 +318,8 @@ def command_for(body: SaveTicketRequest, given: set[str], term: Term | None) -> 
         if "order" in given:
             ticket.order_number = body.order
         if "metadata" in given and body.metadata:
-            merged = dict(ticket.metadata)
-            for key, value in body.metadata.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            ticket.metadata = merged
-            size = len(json.dumps(ticket_doc(ticket), ensure_ascii=False, separators=(",", ":")).encode())
+            ticket.metadata = merge_patch(ticket.metadata, body.metadata)
+            size = ticket_bytes(ticket)
             if size > MAX_TICKET_BYTES:
                 message = f"The ticket would hold {size} bytes with this metadata, {MAX_TICKET_BYTES} at most."
                 raise PayloadTooLarge(message, errors=[FieldError("metadata", message)])
