@@ -17,10 +17,7 @@ not a false "nothing was changed", and the failure is logged and counted.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
-import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -51,6 +48,10 @@ def _persistence():
 
 @lru_cache(maxsize=1)
 def _serializer():
+    import base64
+    import gzip
+    import json
+
     from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
     class Compact(BaseIdempotencySerializer):

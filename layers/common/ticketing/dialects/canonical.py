@@ -132,18 +132,20 @@ def ticket_history(request: Request, context: Any) -> Response:
     )
 
 
+# A patch field that may be absent but never null: absent, it is None (not validated); a null
+# sent is refused by its type. The schema shows no default.
+_NOT_NULL: Any = Field(default=None, json_schema_extra=lambda schema: schema.pop("default", None))
+
+
 class TicketPatch(BaseModel):
     """JSON merge patch (RFC 7396) of a ticket's own fields; ``metadata`` merges key by key."""
 
     model_config = ConfigDict(extra="forbid")
 
-    # Not nullable: a ticket keeps a title (null is refused, as at creation); absent leaves it alone.
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
-        default=None, json_schema_extra=lambda schema: schema.pop("default", None)
-    )
+    # title and status: a ticket always has them, so null is refused; absent leaves them alone
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = _NOT_NULL
     description: Annotated[str, StringConstraints(max_length=65536)] | None = None
-    # Not nullable either: a ticket always has a status (absent leaves it alone).
-    status: str = Field(default=None, json_schema_extra=lambda schema: schema.pop("default", None))  # type: ignore[assignment]
+    status: str = _NOT_NULL
     sub_status: str | None = None
     queue: service.Short | None = None
     priority: int | None = Field(default=None, ge=0, le=5)
