@@ -387,6 +387,11 @@ def _due_at(schedule: dict[str, Any]) -> datetime | None:
 
 
 # -------------------------------------------------------------------- the server
+class _Server(ThreadingHTTPServer):
+    # a burst of new connections waits in the listen queue instead of being reset (the default is 5)
+    request_queue_size = 256
+
+
 class LocalRun:
     def __init__(self, port: int = 3000, moto_host: str = "127.0.0.1", moto_port: int = 5000, host: str = "127.0.0.1"):
         self.template = tpl.default()
@@ -451,7 +456,7 @@ class LocalRun:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
-        self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.httpd = _Server((self.host, self.port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
 

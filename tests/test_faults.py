@@ -24,7 +24,10 @@ def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, se
     with faults.inject("dynamodb", "TransactWriteItems", code, status=http_status) as fault:
         status, problem = _patch(aws, {"queue": "x", "tags": ["y"]})
     assert status == 503 and problem["type"] == "urn:tickets:problem:unavailable"
-    assert fault.injected == 3  # botocore's standard retry mode, 3 attempts in all
+    # botocore's standard retry mode (3 attempts a call), then the write path's own backoff, within
+    # its budget: a 500 may have been applied, so it is retried with the same ClientRequestToken and
+    # "nothing was changed" is said only once the request's own audit entry is known to be absent
+    assert fault.injected >= 6 and fault.injected % 3 == 0
     ticket = service.repository().get(1001)
     assert ticket.queue == "facilities" and ticket.version == 1
     entries, _ = service.repository().history(1001)

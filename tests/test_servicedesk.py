@@ -598,16 +598,16 @@ def test_two_racing_pushes_cannot_both_apply(aws, seeded, monkeypatch, winner):
     """The second push read the ticket before the first wrote it: its write fails on the
     version, its command runs again on the winner's ticket, and the action is refused."""
     v0 = canonical(aws, 1001)["version"]
-    original = Repository._call
+    original = Repository._transact
     raced = []
 
-    def racing_call(self, op, **kwargs):
-        if op == "transact_write_items" and not raced:
+    def racing_call(self, items, token):
+        if not raced:
             raced.append(True)  # between the loser's read and its write, the winner commits
             assert push(aws, winner)[0] == 200
-        return original(self, op, **kwargs)
+        return original(self, items, token)
 
-    monkeypatch.setattr(Repository, "_call", racing_call)
+    monkeypatch.setattr(Repository, "_transact", racing_call)
     status, _, body = push(aws, {"TicketREF": "INC-001001", "Action": 207})
     assert raced and status == 400
     assert "is not allowed for the Incident in its state" in body["Message"]
@@ -618,16 +618,16 @@ def test_two_racing_pushes_cannot_both_apply(aws, seeded, monkeypatch, winner):
 
 def test_a_racing_change_to_another_field_does_not_refuse_the_push(aws, seeded, monkeypatch):
     v0 = canonical(aws, 1001)["version"]
-    original = Repository._call
+    original = Repository._transact
     raced = []
 
-    def racing_call(self, op, **kwargs):
-        if op == "transact_write_items" and not raced:
+    def racing_call(self, items, token):
+        if not raced:
             raced.append(True)
             patch(aws, 1001, {"priority": 5})
-        return original(self, op, **kwargs)
+        return original(self, items, token)
 
-    monkeypatch.setattr(Repository, "_call", racing_call)
+    monkeypatch.setattr(Repository, "_transact", racing_call)
     assert push(aws, {"TicketREF": "INC-001001", "Action": 207})[0] == 200
     ticket = canonical(aws, 1001)
     assert (ticket["priority"], ticket["status"], ticket["version"]) == (5, "on_hold", v0 + 2)

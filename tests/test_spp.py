@@ -327,11 +327,32 @@ def test_the_change_is_reapplied_on_a_racing_writers_ticket(aws, seeded):
     def racing(ticket, cs):
         if not raced:  # between this command's read and its write, another writer commits
             raced.append(True)
-            repo.update(1001, lambda t, c: setattr(t, "queue", "raced"), Actor(client_id="o", dialect="canonical"))
+            def other(t, c):
+                t.queue, t.tags = "raced", ["other"]
+
+            repo.update(1001, other, Actor(client_id="o", dialect="canonical"))
         command(ticket, cs)
 
     result = repo.update(1001, racing, actor)
-    assert result.attempts == 2
+    assert result.attempts == 2  # both wrote the tags: a true conflict, applied again on the winner's ticket
+    got = canonical(aws)
+    assert (got["queue"], got["status"], got["tags"], got["version"]) == ("raced", "pending", ["spp"], 3)
+
+
+def test_a_racing_writer_of_other_fields_commutes(aws, seeded):
+    repo = service.repository()
+    body = spp.SaveTicketRequest.model_validate({"status": 3, "tags": ["spp"]})
+    command = spp.command_for(body, {"status", "tags"}, spp._term(spp.get_catalog().vocabulary("spp"), 3))
+    raced = []
+
+    def racing(ticket, cs):
+        if not raced:
+            raced.append(True)
+            repo.update(1001, lambda t, c: setattr(t, "queue", "raced"), Actor(client_id="o", dialect="canonical"))
+        command(ticket, cs)
+
+    result = repo.update(1001, racing, Actor(client_id="t", dialect="spp"))
+    assert result.attempts == 1  # conditioned on what it read and wrote, not on the version
     got = canonical(aws)
     assert (got["queue"], got["status"], got["tags"], got["version"]) == ("raced", "pending", ["spp"], 3)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ticketing import ids
 
@@ -105,6 +105,8 @@ class Ticket(_Record):
     updated_at: datetime
     closed_at: datetime | None = None
     version: int = 1
+    # the item as read from the table (typed values), when it was: a write is conditioned on it
+    _stored: dict[str, Any] | None = PrivateAttr(default=None)
 
     # -- derived identifiers (never stored: computed from the id) --------------
     @property

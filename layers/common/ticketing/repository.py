@@ -30,9 +30,11 @@ import binascii
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,9 +42,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ticketing import aws, ids
+from ticketing.commands import ChangeSet, Command, OutboxItem, UpdateResult, diff, reading
 from ticketing.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unavailable
-from ticketing.model import Actor, AuditEntry, Change, Message, Ticket, utcnow
-from ticketing.observability import count
+from ticketing.model import Actor, AuditEntry, Message, Ticket, utcnow
+from ticketing.observability import count, logger
 from ticketing.settings import get_settings
 
 _ser = TypeSerializer()
@@ -59,7 +62,15 @@ _TRANSIENT = {
 _THROTTLED_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 _KEY_ATTRS = {"pk", "sk"}
 _ALWAYS_WRITTEN = {"version", "updated_at"}
-MAX_ATTEMPTS = 6
+_NEVER_GUARDED = {"id", "version", "updated_at"}  # the key; and the two every write sets itself
+# A change that meets a true conflict (another writer changed a field it read or wrote) is
+# applied again to the winner's ticket, with full-jitter exponential backoff, for at most this
+# long: well under the functions' 10 s timeout (botocore's own retries come on top of it).
+WRITE_BUDGET_SECONDS = 6.0
+BACKOFF_BASE_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.4
+OUTBOX_DAYS = 7  # outbox items outlive the stream's 24 h retention, then expire (TTL)
+EXPIRES_ATTR = "expires_at"
 # A ticket is one DynamoDB item (400 KB at most): a change that would make it larger than this
 # (as JSON) is refused with 413 instead of failing in the store as a 500.  Below half the limit
 # because the embedded AWS (moto) counts a replaced attribute's old and new value together, and
@@ -96,73 +107,18 @@ def ticket_doc(ticket: Ticket) -> dict[str, Any]:
     return ticket.model_dump(mode="json", exclude_none=True)
 
 
+def audit_key(at: datetime, nonce: str) -> str:
+    """An audit entry's sort key: when the change was made (UTC, microseconds), then a nonce.
+    It does not depend on a version read beforehand, so writers that commute never collide on it."""
+    return f"AUDIT#{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{nonce}"
+
+
 def _pk(ticket_id: int) -> str:
     return f"TICKET#{ticket_id}"
 
 
 def _ticket_key(ticket_id: int) -> dict[str, Any]:
     return {"pk": {"S": _pk(ticket_id)}, "sk": {"S": "TICKET"}}
-
-
-# -- the change set a command fills in ---------------------------------------------
-@dataclass
-class ChangeSet:
-    """What a command adds beside its field changes: messages and an audit event."""
-
-    now: datetime
-    actor: Actor
-    messages: list[Message] = field(default_factory=list)
-    event: str = "update"
-    detail: dict[str, Any] = field(default_factory=dict)
-    record_without_changes: bool = False
-
-    def add_message(
-        self, ticket: Ticket, body: str, *, author: str = "", author_id: int | None = None, staff_only: bool = False
-    ) -> Message:
-        ticket.message_count += 1
-        ticket.last_message_at = self.now
-        msg = Message(
-            seq=ticket.message_count,
-            author=author or self.actor.name,
-            author_id=author_id,
-            body=body,
-            staff_only=staff_only,
-            created_at=self.now,
-        )
-        self.messages.append(msg)
-        return msg
-
-
-Command = Callable[[Ticket, ChangeSet], None]
-
-
-@dataclass
-class UpdateResult:
-    before: Ticket
-    ticket: Ticket
-    changes: list[Change]
-    changeset: ChangeSet | None = None
-    attempts: int = 1
-
-    @property
-    def changed(self) -> bool:
-        return self.ticket.version != self.before.version
-
-
-def diff(before: Any, after: Any, path: str = "") -> list[Change]:
-    """Leaf-level differences between two JSON documents, for the audit trail."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out: list[Change] = []
-        for k in sorted(set(before) | set(after), key=str):
-            sub = f"{path}.{k}" if path else str(k)
-            if k not in after:
-                out.append(Change(field=sub, before=before[k], after=None))
-            elif k not in before:
-                out.append(Change(field=sub, before=None, after=after[k]))
-            else:
-                out.extend(diff(before[k], after[k], sub))
-        return out
-    return [] if before == after else [Change(field=path, before=before, after=after)]
 
 
 def doc_bytes(doc: dict[str, Any]) -> int:
@@ -226,7 +182,7 @@ class Repository:
     def get(self, ticket_id: int) -> Ticket | None:
         resp = self._call("get_item", TableName=self.table, Key=_ticket_key(ticket_id), ConsistentRead=True)
         item = resp.get("Item")
-        return Ticket.model_validate(unmarshal(item)) if item else None
+        return from_item(item) if item else None
 
     def require(self, ticket_id: int) -> Ticket:
         ticket = self.get(ticket_id)
@@ -245,7 +201,7 @@ class Repository:
             for attempt in range(8):
                 resp = self._call("batch_get_item", RequestItems=request)
                 for item in resp.get("Responses", {}).get(self.table, []):
-                    ticket = Ticket.model_validate(unmarshal(item))
+                    ticket = from_item(item)
                     found[ticket.id] = ticket
                 request = resp.get("UnprocessedKeys") or {}
                 if not request:
@@ -256,8 +212,12 @@ class Repository:
         return found
 
     def history(
-        self, ticket_id: int, *, limit: int = 50, cursor: str | None = None
+        self, ticket_id: int, *, limit: int = 50, cursor: str | None = None, newest: int | None = None
     ) -> tuple[list[AuditEntry], str | None]:
+        """The audit trail, newest first.  Entries are kept in the order their changes were made
+        (their keys hold the time; a change that depends on another is always later than it), and
+        each is given the version it made: ``newest`` (the ticket's version) for the latest, one
+        less for each before it (a cursor carries the count on)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :audit)",
@@ -266,12 +226,17 @@ class Repository:
             "Limit": limit,
             "ConsistentRead": True,
         }
+        label = newest if newest is not None else self.require(ticket_id).version
         if cursor:
-            kwargs["ExclusiveStartKey"] = self._decode_cursor(cursor, ticket_id)
+            kwargs["ExclusiveStartKey"], label = self._decode_cursor(cursor, ticket_id)
         resp = self._call("query", **kwargs)
         entries = [AuditEntry.model_validate(unmarshal(i)) for i in resp.get("Items", [])]
+        if label is not None:
+            for offset, entry in enumerate(entries):
+                entry.version = max(label - offset, 1)
+            label = max(label - len(entries), 0)
         last = resp.get("LastEvaluatedKey")
-        return entries, (self._encode_cursor(last) if last else None)
+        return entries, (self._encode_cursor(last, label) if last else None)
 
     def messages(self, ticket_id: int, *, limit: int = 100) -> list[Message]:
         resp = self._call(
@@ -285,17 +250,20 @@ class Repository:
         return sorted((Message.model_validate(unmarshal(i)) for i in resp.get("Items", [])), key=lambda m: m.seq)
 
     @staticmethod
-    def _encode_cursor(key: dict[str, Any]) -> str:
-        plain = {k: v["S"] for k, v in key.items()}
+    def _encode_cursor(key: dict[str, Any], label: int | None) -> str:
+        plain: dict[str, Any] = {k: v["S"] for k, v in key.items()}
+        if label is not None:
+            plain["n"] = label
         return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
     @staticmethod
-    def _decode_cursor(cursor: str, ticket_id: int) -> dict[str, Any]:
+    def _decode_cursor(cursor: str, ticket_id: int) -> tuple[dict[str, Any], int | None]:
         try:
             plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             ok = (
                 isinstance(plain, dict)
-                and set(plain) == _KEY_ATTRS
+                and set(plain) - {"n"} == _KEY_ATTRS
+                and (type(plain.get("n", 0)) is int)
                 and plain["pk"] == _pk(ticket_id)
                 and isinstance(plain["sk"], str)
                 and plain["sk"].startswith("AUDIT#")
@@ -304,7 +272,7 @@ class Repository:
             ok = False
         if not ok:
             raise BadRequest("The cursor is not one this history returned.")
-        return {k: {"S": v} for k, v in plain.items()}
+        return {k: {"S": plain[k]} for k in _KEY_ATTRS}, plain.get("n")
 
     # -- writes ------------------------------------------------------------------
     def allocate_id(self) -> int:
@@ -354,7 +322,8 @@ class Repository:
             event="create",
             changes=[c for c in diff({}, doc) if c.field not in _ALWAYS_WRITTEN],
         )
-        items = [self._put(_pk(ticket.id), "TICKET", doc), self._audit_put(audit)]
+        key = audit_key(ticket.created_at, uuid.uuid4().hex[:12])
+        items = [self._put(_pk(ticket.id), "TICKET", doc), self._audit_put(audit, key)]
         items += [self._put(_pk(ticket.id), f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in messages]
         try:
             self._call("transact_write_items", TransactItems=items)
@@ -374,107 +343,96 @@ class Repository:
         if_match: int | None = None,
         current: Ticket | None = None,
     ) -> UpdateResult:
-        """Apply ``command`` to the ticket in one conditional write, retried on races."""
-        current = current or self.require(ticket_id)
-        throttled = False
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            if if_match is not None and current.version != if_match:
-                raise PreconditionFailed(
-                    f"Ticket {ticket_id} is at version {current.version}, not {if_match}.",
-                    current_version=current.version,
-                )
-            now = utcnow()
-            draft = current.model_copy(deep=True)
-            changeset = ChangeSet(now=now, actor=actor)
-            command(draft, changeset)
-            before_doc, after_doc = ticket_doc(current), ticket_doc(draft)
-            changed = sorted(
-                k
-                for k in set(before_doc) | set(after_doc)
-                if k not in _ALWAYS_WRITTEN and before_doc.get(k) != after_doc.get(k)
-            )
-            if not changed and not changeset.messages and not changeset.record_without_changes:
-                return UpdateResult(current, current, [], changeset, attempt)
-            draft.version = current.version + 1
-            draft.updated_at = now
-            after_doc = ticket_doc(draft)
-            _check_size(ticket_id, after_doc)
-            changes = [c for c in diff({k: before_doc.get(k) for k in changed}, {k: after_doc.get(k) for k in changed})]
-            audit = AuditEntry(
-                ticket_id=ticket_id,
-                version=draft.version,
-                at=now,
-                actor=actor.client_id,
-                actor_name=actor.name,
-                dialect=actor.dialect,
-                request_id=actor.request_id,
-                event=changeset.event,
-                changes=changes,
-                detail=changeset.detail,
-            )
-            items = [
-                self._ticket_update(ticket_id, current.version, changed + sorted(_ALWAYS_WRITTEN), after_doc),
-                self._audit_put(audit),
-            ]
-            items += [
-                self._put(_pk(ticket_id), f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in changeset.messages
-            ]
-            try:
-                self._call("transact_write_items", TransactItems=items)
-                count("Updates")  # the one place a ticket change is written (metric per invocation)
-                return UpdateResult(current, draft, changes, changeset, attempt)
-            except ClientError as err:
-                if err.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = _cancellation_reasons(err)
-                first = reasons[0] if reasons else {}
-                throttled = any(r.get("Code") in _THROTTLED_REASONS for r in reasons)
-                if first.get("Code") == "ConditionalCheckFailed" and first.get("Item"):
-                    current = Ticket.model_validate(unmarshal(first["Item"]))
-                else:  # a racing transaction, throttling, or a store that does not return the item
-                    time.sleep(random.uniform(0, 0.02 * attempt))
-                    current = self.require(ticket_id)
-        if throttled:
-            raise Unavailable("The ticket store is busy; nothing was changed. Retry shortly.")
-        raise Conflict(f"Ticket {ticket_id} is being changed by others too often; retry the request.")
+        """Apply ``command`` to the ticket in one conditional write; see ``Writer``."""
+        return _Writer(self, ticket_id, command, actor, if_match).run(current or self.require(ticket_id))
 
     def _ticket_update(
-        self, ticket_id: int, expected_version: int, attrs: list[str], after: dict[str, Any]
+        self,
+        ticket_id: int,
+        writes: list[tuple[tuple[str, ...], Any]],
+        after_updated_at: str,
+        guards: list[tuple[tuple[str, ...], Any]],
+        expected_version: int | None,
     ) -> dict[str, Any]:
-        names = {"#pk": "pk", "#v": "version"}
-        values = {":expected": {"N": str(expected_version)}}
-        sets, removes = [], []
-        for i, attr in enumerate(attrs):
-            names[f"#a{i}"] = attr
-            if attr in after:
-                values[f":a{i}"] = _ser.serialize(_to_dynamo(after[attr]))
-                sets.append(f"#a{i} = :a{i}")
+        """The ticket's ``Update``: SET (or REMOVE, for ``ABSENT``) each written path, the version
+        counted up with ADD; conditioned on each guarded path still holding the stored value the
+        command saw (None: absent) and, with If-Match, on the version."""
+        names: dict[str, str] = {"#pk": "pk", "#v": "version", "#u": "updated_at"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":u": {"S": after_updated_at}}
+
+        def path(parts: tuple[str, ...]) -> str:
+            out = []
+            for part in parts:
+                alias = f"#n{len(names)}"
+                names[alias] = part
+                out.append(alias)
+            return ".".join(out)
+
+        sets, removes = ["#u = :u"], []
+        for i, (parts, value) in enumerate(writes):
+            if value is ABSENT:
+                removes.append(path(parts))
             else:
-                removes.append(f"#a{i}")
-        expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+                values[f":w{i}"] = _ser.serialize(_to_dynamo(value))
+                sets.append(f"{path(parts)} = :w{i}")
+        conditions = ["attribute_exists(#pk)"]
+        for i, (parts, stored) in enumerate(guards):
+            if stored is None:
+                conditions.append(f"attribute_not_exists({path(parts)})")
+            else:
+                values[f":g{i}"] = stored
+                conditions.append(f"{path(parts)} = :g{i}")
+        if expected_version is not None:
+            values[":expected"] = {"N": str(expected_version)}
+            conditions.append("#v = :expected")
+        expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "") + " ADD #v :one"
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": _ticket_key(ticket_id),
                 "UpdateExpression": expr,
-                "ConditionExpression": "attribute_exists(#pk) AND #v = :expected",
+                "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
-    def _put(self, pk: str, sk: str, doc: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": marshal({**doc, "pk": pk, "sk": sk}),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
+    def _put(self, pk: str, sk: str, doc: dict[str, Any], *, unique: bool = True) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table, "Item": marshal({**doc, "pk": pk, "sk": sk})}
+        if unique:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        return {"Put": put}
 
-    def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
-        return self._put(_pk(entry.ticket_id), f"AUDIT#{entry.version:010d}", entry.model_dump(mode="json"))
+    def _audit_put(self, entry: AuditEntry, key: str) -> dict[str, Any]:
+        return self._put(_pk(entry.ticket_id), key, entry.model_dump(mode="json"))
+
+    def _outbox_put(self, ticket_id: int, item: OutboxItem, actor: Actor, now: datetime) -> dict[str, Any]:
+        """An outbox item: the stream hands it to its consumer once committed.  Not conditioned:
+        the same intent recorded again (a replayed request) is the same item."""
+        doc = {
+            "kind": item.kind,
+            "doc": item.doc,
+            "ticket_id": ticket_id,
+            "request_id": actor.request_id,
+            "at": now.isoformat(),
+            EXPIRES_ATTR: int((now + timedelta(days=OUTBOX_DAYS)).timestamp()),
+        }
+        return self._put(_pk(ticket_id), f"OUTBOX#{item.id}", doc, unique=False)
+
+    def _transact(self, items: list[dict[str, Any]], token: str) -> None:
+        """One ``TransactWriteItems``; its errors as the store gave them (the writer tells them apart)."""
+        self.client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+
+    def audit_entry_exists(self, ticket_id: int, key: str) -> bool:
+        resp = self._call(
+            "get_item",
+            TableName=self.table,
+            Key={"pk": {"S": _pk(ticket_id)}, "sk": {"S": key}},
+            ProjectionExpression="pk",
+            ConsistentRead=True,
+        )
+        return "Item" in resp
 
     # -- exactly-once side effects (scheduled notifications) --------------------------
     def claim_delivery(self, ticket_id: int, key: str, doc: dict[str, Any], *, version: int) -> str:
@@ -566,6 +524,232 @@ class Repository:
             TableName=self.table,
             Item={"pk": {"S": "CATALOG"}, "sk": {"S": "default"}, "document": {"S": document}},
         )
+
+
+# -- the write path -------------------------------------------------------------------------
+_RIDERS: ContextVar[tuple[Callable[[UpdateResult], list[dict[str, Any]]], ...]] = ContextVar("riders", default=())
+_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+_AMBIGUOUS = {"InternalServerError", "ServiceUnavailable"}  # the write may have been applied
+
+
+@contextmanager
+def riding(rider: Callable[[UpdateResult], list[dict[str, Any]]]) -> Iterator[None]:
+    """Within this block, every change written carries the transaction items ``rider`` gives for
+    it (e.g. the request's idempotency record): they commit with the change, or nothing does."""
+    token = _RIDERS.set((*_RIDERS.get(), rider))
+    try:
+        yield
+    finally:
+        _RIDERS.reset(token)
+
+
+def _busy(ticket_id: int) -> Unavailable:
+    return Unavailable(f"Ticket {ticket_id} is busy; nothing was changed. Retry shortly.")
+
+
+class _Writer:
+    """One change of one ticket: the command applied to a copy, and what changed written in one
+    ``TransactWriteItems`` with its audit entry, messages, outbox items and riders.
+
+    * The ticket's ``Update`` is conditioned on the fields the command read or wrote still
+      holding the values it saw (not on the whole item), and counts the version up with ADD:
+      writers that touch different fields commute; none is refused for the other.
+    * A true conflict (a field the command depends on changed) applies the command again to the
+      ticket returned with the cancellation (no read), after a full-jitter exponential backoff,
+      within ``WRITE_BUDGET_SECONDS``; still in conflict after that: 503, nothing changed.
+    * An ambiguous failure (a timeout, a 5xx after botocore's retries) is retried with the same
+      ``ClientRequestToken``, which DynamoDB applies at most once; if the store stays out of
+      reach, the request's own audit entry is looked for before anything is answered.
+    """
+
+    def __init__(self, repo: Repository, ticket_id: int, command: Command, actor: Actor, if_match: int | None):
+        self.repo, self.ticket_id, self.command, self.actor, self.if_match = repo, ticket_id, command, actor, if_match
+        self.deadline = time.monotonic() + WRITE_BUDGET_SECONDS
+        self.nonce = uuid.uuid4().hex[:12]
+
+    def run(self, current: Ticket) -> UpdateResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.if_match is not None and current.version != self.if_match:
+                raise PreconditionFailed(
+                    f"Ticket {self.ticket_id} is at version {current.version}, not {self.if_match}.",
+                    current_version=current.version,
+                )
+            result, items, key = self._plan(current, attempt)
+            if not items:
+                return result
+            fresh = self._commit(items, key)
+            if fresh is None:
+                count("Updates")  # the one place a ticket change is written (metric per invocation)
+                if attempt > 1:
+                    count("WriteConflicts", attempt - 1)
+                return result
+            current = fresh
+            self._pause(attempt)
+
+    def _plan(self, current: Ticket, attempt: int) -> tuple[UpdateResult, list[dict[str, Any]], str]:
+        # never before the change it follows, whatever this machine's clock says: the history's
+        # order is the order of changes that depend on each other
+        now = max(utcnow(), current.updated_at + timedelta(microseconds=1))
+        draft = current.model_copy(deep=True)
+        cs = ChangeSet(now=now, actor=self.actor)
+        with reading(draft) as reads:
+            self.command(draft, cs)
+        before_doc, after_doc = ticket_doc(current), ticket_doc(draft)
+        changed = sorted(
+            k
+            for k in set(before_doc) | set(after_doc)
+            if k not in _ALWAYS_WRITTEN and before_doc.get(k) != after_doc.get(k)
+        )
+        if not changed and not cs.messages and not cs.record_without_changes and not cs.outbox:
+            return UpdateResult(current, current, [], cs, attempt), [], ""
+        draft.version = current.version + 1
+        draft.updated_at = now
+        after_doc = ticket_doc(draft)
+        _check_size(self.ticket_id, after_doc)
+        changes = diff({k: before_doc.get(k) for k in changed}, {k: after_doc.get(k) for k in changed})
+        # the entry's place in the history: as late as it can be known (after the command ran)
+        key = audit_key(max(now, utcnow()), f"{self.nonce}{attempt:02d}")
+        audit = AuditEntry(
+            ticket_id=self.ticket_id,
+            version=draft.version,
+            at=now,
+            actor=self.actor.client_id,
+            actor_name=self.actor.name,
+            dialect=self.actor.dialect,
+            request_id=self.actor.request_id,
+            event=cs.event,
+            changes=changes,
+            detail=cs.detail,
+        )
+        stored = stored_item(current)
+        writes, guards = _writes_and_guards(stored, before_doc, after_doc, changed, reads)
+        expected = self.if_match if self.if_match is not None else current.version if "version" in reads else None
+        repo, pk = self.repo, _pk(self.ticket_id)
+        update = repo._ticket_update(self.ticket_id, writes, after_doc["updated_at"], guards, expected)
+        items = [update, repo._audit_put(audit, key)]
+        items += [repo._put(pk, f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in cs.messages]
+        items += [repo._outbox_put(self.ticket_id, o, self.actor, now) for o in cs.outbox]
+        result = UpdateResult(current, draft, changes, cs, attempt, committed=True)
+        for rider in _RIDERS.get():
+            items += rider(result)
+        return result, items, key
+
+    def _commit(self, items: list[dict[str, Any]], key: str) -> Ticket | None:
+        """Write; None once written, else the ticket to apply the command to again."""
+        token = str(uuid.uuid4())  # the same for every retry of this very write: applied at most once
+        ambiguous = False
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                self.repo._transact(items, token)
+                return None
+            except ClientError as err:
+                code = err.response.get("Error", {}).get("Code", "")
+                if code == "TransactionCanceledException":
+                    if ambiguous and self._written(key):
+                        return None  # the earlier try was applied; this one met its own change
+                    fresh = self._winner(_cancellation_reasons(err))
+                    if fresh is not None:
+                        return fresh
+                    # a racing transaction or throttling: nothing was applied; the same write again
+                    token = str(uuid.uuid4())
+                elif code in _THROTTLED and not ambiguous:
+                    token = str(uuid.uuid4())
+                elif code in _AMBIGUOUS or code in _THROTTLED:
+                    ambiguous = True
+                else:
+                    raise
+            except BotoCoreError:
+                ambiguous = True  # timed out or cut off: it may have been applied
+            if time.monotonic() + BACKOFF_CAP_SECONDS > self.deadline:
+                return self._give_up(key, ambiguous)
+            self._pause(tries)
+
+    def _winner(self, reasons: list[dict[str, Any]]) -> Ticket | None:
+        first = reasons[0] if reasons else {}
+        if first.get("Code") == "ConditionalCheckFailed":
+            if first.get("Item"):
+                return from_item(first["Item"])
+            return self.repo.require(self.ticket_id)  # a store that does not return the item
+        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[1:]):
+            return self.repo.require(self.ticket_id)  # a message slot taken: the ticket moved on
+        return None
+
+    def _written(self, key: str) -> bool:
+        try:
+            return self.repo.audit_entry_exists(self.ticket_id, key)
+        except Unavailable:
+            return False
+
+    def _give_up(self, key: str, ambiguous: bool) -> None:
+        if not ambiguous:
+            raise _busy(self.ticket_id)
+        try:
+            written = self.repo.audit_entry_exists(self.ticket_id, key)
+        except Unavailable:
+            raise Unavailable(
+                f"The ticket store did not answer: the change to ticket {self.ticket_id} may or may not have "
+                "been made. Retry with the same Idempotency-Key, or read the ticket before retrying."
+            ) from None
+        if not written:
+            raise _busy(self.ticket_id)
+        logger.info("the change was made although the store's answer was lost", extra={"ticket_id": self.ticket_id})
+        return None
+
+    def _pause(self, attempt: int) -> None:
+        if time.monotonic() > self.deadline:
+            raise _busy(self.ticket_id)
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(attempt, 10))
+        time.sleep(random.uniform(0, min(ceiling, max(0.0, self.deadline - time.monotonic()))))
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = _Absent()
+# Maps whose keys are independent of each other (a key changes from what that key held, never
+# from another key): written and guarded key by key, so writers of different keys commute.
+KEYED_MAPS = frozenset({"metadata", "extra", "tasks"})
+
+
+def _writes_and_guards(
+    stored: dict[str, Any], before: dict[str, Any], after: dict[str, Any], changed: list[str], reads: set[str]
+) -> tuple[list[tuple[tuple[str, ...], Any]], list[tuple[tuple[str, ...], Any]]]:
+    """What the ticket's Update writes (path, value or ABSENT) and what it is conditioned on
+    (path, the stored value as read, or None for absent): the fields the command changed and
+    read, each compared with the value it was read with, as stored (not as re-serialised)."""
+    writes: list[tuple[tuple[str, ...], Any]] = []
+    guards: list[tuple[tuple[str, ...], Any]] = []
+    for attr in changed:
+        old, new, raw = before.get(attr), after.get(attr), stored.get(attr)
+        if attr in KEYED_MAPS and isinstance(old, dict) and isinstance(new, dict) and raw and "M" in raw:
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    writes.append(((attr, key), new.get(key, ABSENT)))
+                    guards.append(((attr, key), raw["M"].get(key)))
+            continue
+        writes.append(((attr,), new if attr in after else ABSENT))
+        guards.append(((attr,), raw))
+    for attr in sorted(reads - set(changed) - _NEVER_GUARDED):
+        guards.append(((attr,), stored.get(attr)))
+    return writes, guards
+
+
+def from_item(item: dict[str, Any]) -> Ticket:
+    """A ticket from its stored item, keeping the item as stored (its values guard a write)."""
+    ticket = Ticket.model_validate(unmarshal(item))
+    ticket._stored = item
+    return ticket
+
+
+def stored_item(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's item as it was read (typed values); as it would be written when not read."""
+    return ticket._stored if ticket._stored is not None else marshal(ticket_doc(ticket))
 
 
 def load_catalog_document() -> str | None:

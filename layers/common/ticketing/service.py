@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import ids
 from ticketing.catalog import Catalog, get_catalog
+from ticketing.commands import Command, UpdateResult
 from ticketing.errors import FieldError, NotFound, ValidationFailed
 from ticketing.model import Actor, AuditEntry, Task, Ticket, utcnow
-from ticketing.repository import Command, Repository, UpdateResult
+from ticketing.repository import Repository
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Short = Annotated[str, StringConstraints(max_length=200)]
@@ -151,5 +152,5 @@ def update_ticket(
 
 def history(identifier: str | int, *, limit: int, cursor: str | None) -> tuple[Ticket, list[AuditEntry], str | None]:
     ticket = get_ticket(identifier)
-    entries, next_cursor = repository().history(ticket.id, limit=limit, cursor=cursor)
+    entries, next_cursor = repository().history(ticket.id, limit=limit, cursor=cursor, newest=ticket.version)
     return ticket, entries, next_cursor

@@ -1,0 +1,132 @@
+"""What a command is given and gives back: the domain side of one change of a ticket.
+
+A *command* is a pure function of the ticket it is given: it changes the copy it gets, and
+says in the ``ChangeSet`` what the change causes beside its fields (conversation messages,
+the audit event, and the *outbox*: the notices and events the change calls for, committed
+in the same write and carried out from the tickets table's stream).  It never calls AWS.
+
+The repository runs a command on a copy of the ticket and writes what changed.  Which
+fields the command *read* is recorded while it runs (``reading``): the write is
+conditioned on those fields and the ones it changed still holding the values the command
+saw, so writers that touch different fields commute instead of refusing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ticketing.model import Actor, Change, Message, Ticket
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """Something the change causes, carried out after the commit by the stream's consumer.
+
+    ``id`` names it for good: the same id is the same intent (a replayed stream record, an
+    intent recorded twice), so carrying it out is idempotent.  ``kind`` says who handles
+    it (e.g. ``notice``); ``doc`` is its JSON body."""
+
+    id: str
+    kind: str
+    doc: dict[str, Any]
+
+
+@dataclass
+class ChangeSet:
+    """What a command adds beside its field changes: messages, an audit event, the outbox."""
+
+    now: datetime
+    actor: Actor
+    messages: list[Message] = field(default_factory=list)
+    event: str = "update"
+    detail: dict[str, Any] = field(default_factory=dict)
+    record_without_changes: bool = False
+    outbox: list[OutboxItem] = field(default_factory=list)
+
+    def add_message(
+        self, ticket: Ticket, body: str, *, author: str = "", author_id: int | None = None, staff_only: bool = False
+    ) -> Message:
+        ticket.message_count += 1
+        ticket.last_message_at = self.now
+        msg = Message(
+            seq=ticket.message_count,
+            author=author or self.actor.name,
+            author_id=author_id,
+            body=body,
+            staff_only=staff_only,
+            created_at=self.now,
+        )
+        self.messages.append(msg)
+        return msg
+
+    def emit(self, item: OutboxItem) -> None:
+        """Commit ``item`` with the change (once per id: the last one given wins)."""
+        self.outbox = [o for o in self.outbox if o.id != item.id] + [item]
+
+
+Command = Callable[[Ticket, ChangeSet], None]
+
+
+@dataclass
+class UpdateResult:
+    before: Ticket
+    ticket: Ticket
+    changes: list[Change]
+    changeset: ChangeSet | None = None
+    attempts: int = 1
+    committed: bool = False  # a write was made (False: the command changed nothing)
+
+    @property
+    def changed(self) -> bool:
+        return self.committed
+
+
+def diff(before: Any, after: Any, path: str = "") -> list[Change]:
+    """Leaf-level differences between two JSON documents, for the audit trail."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[Change] = []
+        for k in sorted(set(before) | set(after), key=str):
+            sub = f"{path}.{k}" if path else str(k)
+            if k not in after:
+                out.append(Change(field=sub, before=before[k], after=None))
+            elif k not in before:
+                out.append(Change(field=sub, before=None, after=after[k]))
+            else:
+                out.extend(diff(before[k], after[k], sub))
+        return out
+    return [] if before == after else [Change(field=path, before=before, after=after)]
+
+
+# -- which fields a command read -----------------------------------------------------------
+_FIELDS = frozenset(Ticket.model_fields)
+_READS: ContextVar[set[str] | None] = ContextVar("ticket_reads", default=None)
+
+
+class _Watched(Ticket):
+    """A ``Ticket`` that notes each field read while ``reading`` is active (same layout, so a
+    copy is switched to it and back without copying)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _FIELDS:
+            reads = _READS.get()
+            if reads is not None:
+                reads.add(name)
+        return super().__getattribute__(name)
+
+
+@contextmanager
+def reading(ticket: Ticket) -> Iterator[set[str]]:
+    """Within this block, every field of ``ticket`` that is read is added to the set given."""
+    reads: set[str] = set()
+    token = _READS.set(reads)
+    ticket.__class__ = _Watched
+    try:
+        yield reads
+    finally:
+        ticket.__class__ = Ticket
+        _READS.reset(token)
