@@ -4,7 +4,12 @@
   next to the floor -- a bare handler that only imports boto3 and builds a DynamoDB
   client -- measured in the same run, as a ratio (goal <= 1.10);
 * warm: time per request through the handler on moto in process, next to the floor
-  of one bare GetItem on the same moto, and the DynamoDB calls each request makes.
+  of one bare GetItem on the same moto, and the DynamoDB calls each request makes;
+* kapture: the Kapture batch's DynamoDB calls and time for N = 1, 25, 100;
+* local, load: the local run's round trip, and under ``devkit.load``;
+* writers: 1, 10 and 50 concurrent writers (every dialect) on one ticket of the local run,
+  changing different fields or the same one: accepted, refused, latency, lost updates,
+  whether the history's versions are contiguous.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from devkit import load
 from devkit import template as tpl
 
 FLOOR = """
@@ -400,7 +409,308 @@ def local_run_load(processes: int = LOAD_PROCESSES, requests: int = LOAD_REQUEST
     return report.figures()
 
 
-SECTIONS = ["cold", "warm", "kapture", "local", "load"]
+# -- concurrent writers on one ticket, against the local run -----------------------------------------
+WRITER_COUNTS = (1, 10, 50)
+WRITER_REPEATS = 3
+WRITERS_TICKET = {  # the fresh ticket of every run (canonical POST /tickets)
+    "type": "incident",
+    "title": "Bench: one ticket, many writers",
+    "status": "open",
+    "sub_status": "assigned",  # servicedesk state Assigned (IncidentAssignOther allowed), Kapture term AS
+    "description": "Created by devkit.bench for concurrent writers.",
+    "queue": "facilities",
+    "priority": 2,
+    "tags": ["bench"],
+    "tasks": [{"title": "Partner work"}],  # MyHRW's partner tickets live on task 1
+}
+WRITERS_TASK, WRITERS_FLOW, WRITERS_TERM = 1, "OPEN", "AS"  # the ticket's ParticleSpace flow and Kapture term
+SHARED_PARTNER_TICKET = "BENCH-SHARED"
+VARIANTS = ("different", "same")  # each writer a field of its own; the writers of a dialect one shared field
+
+
+@dataclass
+class BenchTicket:
+    id: int
+    number: str
+    key: str
+    ref: str
+
+
+def _operator_user(key: str) -> int:
+    from devkit.demo_servicedesk import OPERATORS
+
+    return OPERATORS[key]["user_id"]
+
+
+def writer_op(dialect: str, variant: str, i: int, ticket: BenchTicket, creds: dict, tag: str) -> Any:
+    """Writer ``i``'s request (``devkit.load``'s builders) on ``ticket``, in ``variant``:
+
+    * ``different``: canonical and SPP each set a metadata key of their own; Kapture adds a comment
+      and an extra key of its own (sub_status sent as the ticket shows it: AS); MyHRW replaces a
+      partner ticket of its own (task 1, created before the run); ParticleSpace's PUT replaces title,
+      description and flow together, so its writers share the description (title and flow sent as
+      they are); servicedesk pushes IncidentAssignOther to one operator for all (allowed while the
+      incident is Assigned; it changes nothing after the first, yet every push is audited).
+    * ``same``: the title (canonical ``title``, SPP ``subject``, ParticleSpace ``title``), and for the
+      dialects that cannot write a title, one field shared by all their writers: Kapture the
+      disposition, servicedesk the assignee (IncidentAssignOther, the three operators in turn),
+      MyHRW one shared partner ticket's description.
+
+    ``expect``: ``own`` = (field, value) pairs the ticket must show afterwards; ``last`` = (field,
+    value) where the accepted write with the highest audit version must have won."""
+    auth = {d: next(iter(labels.values())) for d, labels in creds.items()}
+    value = f"{tag} w{i}"
+    if dialect == "canonical":
+        if variant == "different":
+            key = f"c_{tag}_{i}"
+            return load.canonical_patch(
+                auth[dialect], ticket.id, {"metadata": {key: i}}, expect={"own": [(f"metadata.{key}", i)]}
+            )
+        return load.canonical_patch(
+            auth[dialect], ticket.id, {"title": value}, op="patch_title", expect={"last": ("title", value)}
+        )
+    if dialect == "spp":
+        if variant == "different":
+            key = f"s_{tag}_{i}"
+            return load.spp_put(
+                auth[dialect], ticket.number, {"metadata": {key: value}}, expect={"own": [(f"metadata.{key}", value)]}
+            )
+        return load.spp_put(
+            auth[dialect], ticket.number, {"subject": value}, op="put_subject", expect={"last": ("title", value)}
+        )
+    if dialect == "myhrw":
+        pid = f"BENCH-{i}" if variant == "different" else SHARED_PARTNER_TICKET
+        body = {"id": pid, "status": "Open", "priority": "3 - Moderate", "description": value}
+        field = f"partner.{pid}"
+        expect = {"own": [(field, value)]} if variant == "different" else {"last": (field, value)}
+        return load.myhrw_replace(auth[dialect], ticket.id, WRITERS_TASK, pid, body, expect=expect)
+    if dialect == "particlespace":
+        form = {
+            "title": value if variant == "same" else WRITERS_TICKET["title"],
+            "description": value if variant == "different" else WRITERS_TICKET["description"],
+            "status": WRITERS_FLOW,
+            "notify": "0",
+            "automated": "0",
+        }
+        expect = {"last": ("description" if variant == "different" else "title", value)}
+        return load.particlespace_put(auth[dialect], ticket.key, form, expect=expect)
+    if dialect == "kapture":
+        update = {"ticket_id": str(ticket.id), "sub_status": WRITERS_TERM}
+        if variant == "different":
+            key = f"k_{tag}_{i}"
+            update |= {"comment": f"comment {value}", key: value}
+            expect = {"own": [(f"extra.{key}", value)], "comment": update["comment"]}
+        else:
+            update["disposition"] = value
+            expect = {"last": ("disposition", value)}
+        return load.kapture_batch(auth[dialect], [update], expect=expect)
+    operator = load.OPERATORS[0 if variant == "different" else i % len(load.OPERATORS)]
+    user = _operator_user(operator)
+    expect = {"own": [("assignee", user)]} if variant == "different" else {"last": ("assignee", user)}
+    return load.workflow_push(
+        auth["servicedesk"],
+        ticket.ref,
+        "IncidentAssignOther",
+        {"UserProviderKey": operator},
+        expect=expect,
+    )
+
+
+def _field(doc: dict, field: str) -> Any:
+    """``field`` of the canonical ticket ``doc``: ``title``, ``metadata.<key>``, ``extra.<key>``,
+    ``assignee`` (the only assignee), ``partner.<id>`` (that partner ticket's description)."""
+    if field == "assignee":
+        return doc["assignee_ids"][0] if len(doc["assignee_ids"]) == 1 else doc["assignee_ids"]
+    kind, _, name = field.partition(".")
+    if kind in ("metadata", "extra"):
+        return doc[kind].get(name)
+    if kind == "partner":
+        task = next(t for t in doc["tasks"] if t["id"] == WRITERS_TASK)
+        return next((pt["description"] for pt in task["partner_tickets"] if pt["id"] == name), None)
+    return doc[field]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
+
+
+def _writers_run(url: str, creds: dict, variant: str, n: int, offset: int) -> dict:
+    """One run: a fresh ticket, ``n`` writers (dialects in turn from ``offset``), each on its own
+    kept-alive connection, released together by a barrier; then the ticket and its history."""
+    import threading
+    import uuid
+
+    canonical = {"Authorization": creds["canonical"]["canonical"]}
+    conn = load.Connection(url)
+    headers = {**canonical, "Content-Type": "application/json"}
+    status, _, data = conn.send("POST", "/tickets", headers, json.dumps(WRITERS_TICKET).encode())
+    if status != 201:
+        raise RuntimeError(f"POST /tickets: {status} {data[:300]!r}")
+    created = json.loads(data)
+    ticket = BenchTicket(created["id"], created["number"], created["key"], created["ref"])
+    tag = uuid.uuid4().hex[:6]
+    dialects = [load.DIALECTS[(i + offset) % len(load.DIALECTS)] for i in range(n)]
+    partner_ids = [f"BENCH-{i}" for i, d in enumerate(dialects) if d == "myhrw"] if variant == "different" else []
+    if variant == "same" and "myhrw" in dialects:
+        partner_ids = [SHARED_PARTNER_TICKET]
+    for pid in partner_ids:  # before the run: the partner tickets the writers replace
+        op = load.myhrw_create(creds["myhrw"]["myhrw"], ticket.id, WRITERS_TASK, {"id": pid, "status": "New"})
+        status, _, data = conn.send(op.method, op.path, op.headers, op.body)
+        if status != 201:
+            raise RuntimeError(f"partner ticket {pid}: {status} {data[:300]!r}")
+    start_version = conn.json("GET", f"/tickets/{ticket.id}", canonical)["version"]
+    ops = [writer_op(d, variant, i, ticket, creds, tag) for i, d in enumerate(dialects)]
+    barrier = threading.Barrier(n)
+    records: list[dict | None] = [None] * n
+
+    def writer(i: int) -> None:
+        own = load.Connection(url)
+        try:
+            own.send("GET", "/_local/health")  # connected (and the server's thread up) before the barrier
+            barrier.wait(timeout=60)
+            records[i] = load._send(own, 0, i, ops[i])
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=writer, args=(i,), name=f"writer-{i}") for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        after = conn.json("GET", f"/tickets/{ticket.id}", canonical)
+        history = load.history(conn, creds, ticket.id)
+        messages = load.messages(conn, creds, ticket.id) if "kapture" in dialects and variant == "different" else {}
+    finally:
+        conn.close()
+    return _writers_verify([r for r in records if r is not None], n, start_version, after, history, messages)
+
+
+def _writers_verify(
+    records: list[dict], n: int, start_version: int, after: dict, history: list, messages: dict
+) -> dict:
+    """Accepted and refused requests; lost updates (an accepted change with no audit entry of its
+    request, or not in the ticket); whether the history's versions are 1..version, each once."""
+    versions = sorted(e["version"] for e in history)
+    by_request: dict[str, list[dict]] = defaultdict(list)
+    for e in history:
+        if e["version"] > start_version:
+            by_request[e["request_id"]].append(e)
+    out = {
+        "sent": n,
+        "answered": len(records),
+        "accepted": 0,
+        "refused": Counter(),
+        "by_dialect": defaultdict(lambda: [0, 0]),  # dialect -> [accepted, sent]
+        "latencies": [],
+        "lost": [],
+        "anomalies": [],  # audited twice, refused yet audited, audit entries of no request
+        "contiguous": versions == list(range(1, after["version"] + 1)),
+    }
+    if len(records) < n:  # a writer that never sent (its thread failed before the request)
+        out["refused"]["unanswered"] += n - len(records)
+    last: dict[str, tuple[int, Any, str]] = {}  # field -> (version, value, request) of the last accepted writer
+    for rec in records:
+        op, status = rec["op"], rec["status"]
+        out["by_dialect"][op["dialect"]][1] += 1
+        if status is None:
+            out["refused"]["unanswered"] += 1
+            continue
+        out["latencies"].append(rec["ms"])
+        rid = rec["request_id"]
+        entries = by_request.get(rid, [])
+        if not 200 <= status < 300:
+            out["refused"][status] += 1
+            if entries:
+                out["anomalies"].append(
+                    f"refused {op['dialect']} request {rid} ({status}) has {len(entries)} audit entries"
+                )
+            continue
+        out["accepted"] += 1
+        out["by_dialect"][op["dialect"]][0] += 1
+        where = f"{op['dialect']} {op['op']} (request {rid})"
+        if not entries:
+            out["lost"].append(f"{where}: accepted, no audit entry")
+            continue
+        if len(entries) > 1:
+            out["anomalies"].append(f"{where}: {len(entries)} audit entries")
+        expect = op["expect"]
+        for field, value in expect.get("own", []):
+            if _field(after, field) != value:
+                out["lost"].append(f"{where}: {field} is {_field(after, field)!r}, not {value!r}")
+        if "comment" in expect:
+            element = (rec.get("answer", {}).get("elements") or [{}])[0]
+            if messages.get(element.get("seq")) != expect["comment"]:
+                out["lost"].append(f"{where}: comment {element.get('seq')} is {messages.get(element.get('seq'))!r}")
+        if "last" in expect:
+            field, value = expect["last"]
+            version = entries[0]["version"]
+            if field not in last or last[field][0] < version:
+                last[field] = (version, value, where)
+    for field, (version, value, where) in last.items():
+        if _field(after, field) != value:
+            out["lost"].append(
+                f"{field} is {_field(after, field)!r}, not {value!r} of the last accepted write, {where} (v{version})"
+            )
+    known = {rec.get("request_id") for rec in records}
+    for rid, entries in by_request.items():
+        if rid not in known:
+            out["anomalies"].append(
+                f"audit entries v{[e['version'] for e in entries]} of no request of the run ({rid})"
+            )
+    return out
+
+
+def concurrent_writers(counts: tuple[int, ...] = WRITER_COUNTS, repeats: int = WRITER_REPEATS) -> list[dict]:
+    """For each variant and writer count: ``repeats`` runs (one per dialect for a single writer,
+    so each dialect's lone write is timed too), each on a fresh ticket of one local run, after a
+    first run per variant (not counted) that loads every dialect's handler."""
+    rows = []
+    with load.local_run() as url:
+        conn = load.Connection(url)
+        try:
+            creds = conn.json("GET", "/_local/credentials")
+        finally:
+            conn.close()
+        for variant in VARIANTS:  # not counted: every dialect's handler loaded in the local run
+            _writers_run(url, creds, variant, len(load.DIALECTS), 0)
+        for variant in VARIANTS:
+            for n in counts:
+                runs = [
+                    _writers_run(url, creds, variant, n, r) for r in range(len(load.DIALECTS) if n == 1 else repeats)
+                ]
+                by_dialect: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+                refused: Counter = Counter()
+                for run in runs:
+                    refused.update(run["refused"])
+                    for d, (a, s) in run["by_dialect"].items():
+                        by_dialect[d][0] += a
+                        by_dialect[d][1] += s
+                latencies = [ms for run in runs for ms in run["latencies"]]
+                sent = sum(run["sent"] for run in runs)
+                rows.append(
+                    {
+                        "variant": variant,
+                        "writers": n,
+                        "runs": len(runs),
+                        "sent": sent,
+                        "accepted": sum(run["accepted"] for run in runs),
+                        "refused": dict(refused),
+                        "refusal_rate": sum(refused.values()) / sent if sent else 0.0,
+                        "p50_ms": _percentile(latencies, 0.5),
+                        "p95_ms": _percentile(latencies, 0.95),
+                        "lost": sum(len(run["lost"]) for run in runs),
+                        "lost_examples": [x for run in runs for x in run["lost"]][:3],
+                        "anomalies": [x for run in runs for x in run["anomalies"]],
+                        "contiguous": sum(run["contiguous"] for run in runs),
+                        "by_dialect": {d: tuple(by_dialect[d]) for d in load.DIALECTS if d in by_dialect},
+                    }
+                )
+    return rows
+
+
+SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += _local_section(args.requests)
     if "load" in args.sections:
         lines += _load_section()
+    if "writers" in args.sections:
+        lines += _writers_section()
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
@@ -548,6 +860,48 @@ def _load_section() -> list[str]:
         f"| {ld['processes']} | {ld['requests']} | {ld['rps']:.1f} | {ld['median_ms']:.0f} | {ld['p95_ms']:.0f} | "
         f"{ld['accepted']} | {refused} | {ld['server_errors']} | {ld['lost']} |",
     ]
+
+
+def _writers_section() -> list[str]:
+    rows = concurrent_writers()
+    lines = ["\n## Concurrent writers on one ticket (local run)\n"]
+    lines.append(
+        f"N writers, the dialects in turn ({', '.join(load.DIALECTS)}), change one fresh ticket (canonical "
+        "`POST /tickets`: an incident with one task; MyHRW's partner tickets made before the run), each on its own "
+        "kept-alive connection, released together by a barrier; "
+        f"{len(load.DIALECTS)} runs (one per dialect) for one writer, {WRITER_REPEATS} for more, a fresh ticket each. "
+        "*different*: canonical and SPP each set a metadata key of their own, Kapture adds a comment and an extra "
+        "key of its own, MyHRW replaces a partner ticket of its own; ParticleSpace's PUT replaces title, description "
+        "and flow together, so its writers share the description; servicedesk pushes IncidentAssignOther to one "
+        "operator for all (audited every time). *same*: the title (canonical `title`, SPP `subject`, ParticleSpace "
+        "`title`), and for the dialects that cannot write one, one field shared by all their writers: Kapture the "
+        "disposition, servicedesk the assignee (IncidentAssignOther, three operators in turn), MyHRW one partner "
+        "ticket's description. Refused: any non-2xx. Then the ticket and its whole history "
+        "(`GET /tickets/{id}/history`, canonical token): a lost update is an accepted request with no audit entry "
+        "of its `x-amzn-RequestId`, or whose change the ticket does not show (in *same*, the field must hold the "
+        "value of the accepted write with the highest version); contiguous: versions 1 to the ticket's, each once.\n"
+    )
+    lines.append(
+        "| variant | writers | runs | requests | accepted | refused (status: count) | refusal rate | p50 ms | p95 ms "
+        "| lost updates | history contiguous | accepted / sent by dialect |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
+    notes = []
+    for row in rows:
+        refused = ", ".join(f"{status}: {count}" for status, count in sorted(row["refused"].items(), key=str)) or "none"
+        by_dialect = ", ".join(f"{d} {a}/{n}" for d, (a, n) in row["by_dialect"].items())
+        contiguous = "yes" if row["contiguous"] == row["runs"] else f"NO ({row['runs'] - row['contiguous']} runs)"
+        lines.append(
+            f"| {row['variant']} | {row['writers']} | {row['runs']} | {row['sent']} | {row['accepted']} | {refused} "
+            f"| {row['refusal_rate']:.0%} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['lost']} | {contiguous} "
+            f"| {by_dialect} |"
+        )
+        where = f"{row['variant']}, {row['writers']} writers"
+        notes += [f"* {where}: lost: {x}" for x in row["lost_examples"]]
+        notes += [f"* {where}: {x}" for x in row["anomalies"][:3]]
+    if notes:
+        lines += ["", *notes]
+    return lines
 
 
 if __name__ == "__main__":
