@@ -9,12 +9,16 @@
 * local, load: the local run's round trip, and under ``devkit.load``;
 * writers: 1, 10 and 50 concurrent writers (every dialect) on one ticket of the local run,
   changing different fields or the same one: accepted, refused, latency, lost updates,
-  whether the history's versions are contiguous.
+  whether the history's versions are contiguous;
+* capacity: the DynamoDB calls and read/write request units (by DynamoDB's rules) of one
+  update through each dialect, and of Kapture batches, on moto in process.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import itertools
 import json
 import os
 import statistics
@@ -412,7 +416,7 @@ def local_run_load(processes: int = LOAD_PROCESSES, requests: int = LOAD_REQUEST
 # -- concurrent writers on one ticket, against the local run -----------------------------------------
 WRITER_COUNTS = (1, 10, 50)
 WRITER_REPEATS = 3
-WRITERS_TICKET = {  # the fresh ticket of every run (canonical POST /tickets)
+WRITERS_TICKET = {  # the fresh ticket of every run (canonical POST /tickets), and of the capacity section
     "type": "incident",
     "title": "Bench: one ticket, many writers",
     "status": "open",
@@ -710,7 +714,276 @@ def concurrent_writers(counts: tuple[int, ...] = WRITER_COUNTS, repeats: int = W
     return rows
 
 
-SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers"]
+# -- DynamoDB capacity units, by DynamoDB's documented rules ---------------------------------------
+READ_UNIT_BYTES, WRITE_UNIT_BYTES = 4096, 1024
+
+
+def _number_size(text: str) -> int:
+    """A number's size: 1 byte per two significant digits (rounded up), plus 1; leading and
+    trailing zeros do not count (``"1000"`` and ``"0.001"`` have one significant digit)."""
+    mantissa = text.lower().split("e")[0].lstrip("+-").replace(".", "")
+    digits = len(mantissa.strip("0")) or 1
+    return -(-digits // 2) + 1
+
+
+def _raw_bytes(value: bytes | str) -> int:
+    return len(value) if isinstance(value, (bytes, bytearray)) else len(base64.b64decode(value))  # JSON: base64
+
+
+def attribute_size(value: dict[str, Any]) -> int:
+    """The size of one attribute value in DynamoDB's wire form (``{"S": "abc"}``), its name not
+    counted: strings their UTF-8 bytes, binaries their raw bytes, numbers ``_number_size``,
+    booleans and null 1; a list or map 3 bytes plus, per element, its size (a map element's name
+    included) and 1 byte; sets the sum of their elements."""
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        return _number_size(v)
+    if kind == "B":
+        return _raw_bytes(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(attribute_size(e) + 1 for e in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + attribute_size(e) + 1 for k, e in v.items())
+    if kind == "SS":
+        return sum(len(e.encode()) for e in v)
+    if kind == "NS":
+        return sum(_number_size(e) for e in v)
+    if kind == "BS":
+        return sum(_raw_bytes(e) for e in v)
+    raise ValueError(f"not a DynamoDB attribute value type: {kind}")
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    """An item's size: the UTF-8 length of each attribute's name plus its value's size (0: none)."""
+    return sum(len(name.encode()) + attribute_size(v) for name, v in (item or {}).items())
+
+
+def read_units(size: int, *, consistent: bool = True) -> float:
+    """Read request units of reading ``size`` bytes: 1 per 4 KB, rounded up (at least 1, also
+    for an item that is not there); half that when eventually consistent."""
+    units = max(1, -(-size // READ_UNIT_BYTES))
+    return float(units) if consistent else units / 2
+
+
+def write_units(size: int) -> int:
+    """Write request units of writing an item of ``size`` bytes (the larger of the item before and
+    after): 1 per 1 KB, rounded up, at least 1."""
+    return max(1, -(-size // WRITE_UNIT_BYTES))
+
+
+class CapacityMeter:
+    """``before-call``/``after-call`` hooks on a DynamoDB client: its calls by operation and their
+    read and write request units by the rules above (transactional items twice).  The items a
+    write targets are read before and after it through ``reader``, another client: those reads are
+    the meter's own and are not counted.  Thread-safe (the Kapture batch writes on threads)."""
+
+    def __init__(self, client: Any, reader: Any):
+        import threading
+
+        self.client, self.reader = client, reader
+        self.calls: Counter = Counter()
+        self.rru: Counter = Counter()
+        self.wru: Counter = Counter()
+        self.writes: list[tuple[str, str, str, int, int]] = []  # (operation, element, sort key, before, after)
+        self._keys: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self._id = f"bench-capacity-{id(self)}"
+
+    def __enter__(self) -> CapacityMeter:
+        events = self.client.meta.events
+        events.register("before-call.dynamodb.*", self._before, unique_id=self._id + "-before")
+        events.register("after-call.dynamodb.*", self._after, unique_id=self._id + "-after")
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        events = self.client.meta.events
+        events.unregister("before-call.dynamodb.*", unique_id=self._id + "-before")
+        events.unregister("after-call.dynamodb.*", unique_id=self._id + "-after")
+
+    # -- the items a write targets, before and after ------------------------------------------------
+    def _key(self, table: str, item: dict[str, Any]) -> dict[str, Any]:
+        if table not in self._keys:
+            schema = self.reader.describe_table(TableName=table)["Table"]["KeySchema"]
+            self._keys[table] = [k["AttributeName"] for k in schema]
+        return {name: item[name] for name in self._keys[table]}
+
+    def _read(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self.reader.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+    @staticmethod
+    def _targets(op: str, api: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(element kind, table, element) of each item a write call targets."""
+        if op in ("PutItem", "UpdateItem", "DeleteItem"):
+            return [(op.removesuffix("Item"), api["TableName"], api)]
+        if op == "TransactWriteItems":
+            return [
+                (kind, body["TableName"], body) for element in api["TransactItems"] for kind, body in element.items()
+            ]
+        if op == "BatchWriteItem":
+            return [
+                (kind.removesuffix("Request"), table, body)
+                for table, requests in api["RequestItems"].items()
+                for request in requests
+                for kind, body in request.items()
+            ]
+        return []
+
+    def _before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        api = json.loads(params.get("body") or b"{}")  # DynamoDB's JSON protocol: the body is the call
+        targets = []
+        for kind, table, body in self._targets(model.name, api):
+            key = self._key(table, body["Item"]) if kind == "Put" else body["Key"]
+            targets.append((kind, table, body, key, self._read(table, key)))
+        context["bench_capacity"] = (api, targets)
+
+    def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        api, targets = context.pop("bench_capacity", ({}, []))
+        op, rru, wru = model.name, 0.0, 0
+        if op == "GetItem":
+            rru = read_units(item_size(parsed.get("Item")), consistent=bool(api.get("ConsistentRead")))
+        elif op == "BatchGetItem":
+            for table, spec in api["RequestItems"].items():
+                consistent = bool(spec.get("ConsistentRead"))
+                found = parsed.get("Responses", {}).get(table, [])
+                unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+                missing = len(spec["Keys"]) - len(found) - unprocessed  # a key with no item: the minimum
+                rru += sum(read_units(item_size(i), consistent=consistent) for i in found)
+                rru += missing * read_units(0, consistent=consistent)
+        elif op in ("Query", "Scan"):  # the items' sizes summed, then rounded up
+            rru = read_units(
+                sum(item_size(i) for i in parsed.get("Items", [])), consistent=bool(api.get("ConsistentRead"))
+            )
+        elif op == "TransactGetItems":
+            rru = sum(2 * read_units(item_size(r.get("Item"))) for r in parsed.get("Responses", []))
+        factor = 2 if op == "TransactWriteItems" else 1
+        writes = []
+        for kind, table, body, key, before in targets:
+            if kind == "ConditionCheck":
+                rru += factor * read_units(item_size(before))
+                continue
+            after = body["Item"] if kind == "Put" else None if kind == "Delete" else self._read(table, key)
+            size_before, size_after = item_size(before), item_size(after)
+            wru += factor * write_units(max(size_before, size_after))
+            sort_key = next((v.get("S", "") for name, v in key.items() if name == "sk"), "")
+            writes.append((op, kind, sort_key, size_before, size_after))
+        with self._lock:
+            self.calls[op] += 1
+            self.rru[op] += rru
+            self.wru[op] += wru
+            self.writes += writes
+
+
+CAPACITY_BATCH_SIZES = KAPTURE_SIZES
+CAPACITY_DEMO_TICKET = 1001  # the largest demo ticket: two tasks, three partner tickets (~1.7 KB)
+
+
+def capacity() -> dict:
+    """On moto in process (the client's key and the catalog cached by a first request): one
+    update of a fresh ticket through each dialect's handler (the requests of the writers section's
+    first variant), then Kapture batches of N updates, each on its own fresh ticket with a comment;
+    the DynamoDB calls of each and their request units (``CapacityMeter``)."""
+    import boto3
+    from moto import mock_aws
+    from ticketing import aws, service
+    from ticketing.model import SYSTEM
+
+    from devkit import apigw, demo, localstack
+    from devkit.inprocess import item_level_transactions, serialised_moto
+
+    os.environ.update(localstack.FAKE_ENV)
+    out: dict[str, Any] = {"single": [], "batch": []}
+    with mock_aws(), serialised_moto(), item_level_transactions():
+        template = tpl.default()
+        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
+        localstack.create_resources(template)
+        demo.seed()
+        creds = demo.credentials()
+        reader = boto3.client("dynamodb")
+        spec = service.NewTicket.model_validate(WRITERS_TICKET)
+
+        def fresh() -> BenchTicket:
+            t = service.create_ticket(spec, SYSTEM)
+            return BenchTicket(t.id, t.number, t.key, service.current_ref(t))
+
+        def send(op: Any) -> dict:
+            resp = apigw.request(template, op.method, op.path, body=op.body, headers=op.headers)
+            assert resp["statusCode"] < 300, resp.get("body", "")[:500]
+            return resp
+
+        def prepared(dialect: str, tag: str, ticket: BenchTicket | None = None) -> Any:
+            ticket = ticket or fresh()
+            if dialect == "myhrw":  # the partner ticket the update replaces
+                send(
+                    load.myhrw_create(
+                        creds["myhrw"]["myhrw"], ticket.id, WRITERS_TASK, {"id": "BENCH-0", "status": "New"}
+                    )
+                )
+            return writer_op(dialect, "different", 0, ticket, creds, tag)
+
+        def demo_copy() -> BenchTicket:
+            """A copy of the demo ticket (its tasks, partner tickets, SPP requester and order) under a new id."""
+            repo = service.repository()
+            key = {"pk": {"S": f"TICKET#{CAPACITY_DEMO_TICKET}"}, "sk": {"S": "TICKET"}}
+            item = reader.get_item(TableName=repo.table, Key=key, ConsistentRead=True)["Item"]
+            new = repo.allocate_id()
+            reader.put_item(TableName=repo.table, Item={**item, "pk": {"S": f"TICKET#{new}"}, "id": {"N": str(new)}})
+            t = service.get_ticket(new)
+            return BenchTicket(t.id, t.number, t.key, service.current_ref(t))
+
+        for dialect, which in itertools.product(load.DIALECTS, ("fresh", "demo")):
+            if which == "fresh":
+                send(prepared(dialect, "warm"))  # the client's key cached, the handler loaded
+            op = prepared(dialect, "measured", demo_copy() if which == "demo" else None)
+            with CapacityMeter(aws.dynamodb(), reader) as meter:
+                send(op)
+            ticket_writes = [w for w in meter.writes if w[2] == "TICKET"]
+            out["single"].append(
+                {
+                    "dialect": dialect,
+                    "ticket": which,
+                    "calls": dict(meter.calls),
+                    "rru": sum(meter.rru.values()),
+                    "wru": sum(meter.wru.values()),
+                    "ticket_before": ticket_writes[0][3] if ticket_writes else 0,
+                    "ticket_after": ticket_writes[0][4] if ticket_writes else 0,
+                    "items": [(w[1], w[2].split("#")[0], max(w[3], w[4])) for w in meter.writes],
+                }
+            )
+        for n in CAPACITY_BATCH_SIZES:
+            tickets = [fresh() for _ in range(n)]
+            updates = [
+                {"ticket_id": str(t.id), "sub_status": WRITERS_TERM, "comment": f"bench batch of {n} #{k}"}
+                for k, t in enumerate(tickets)
+            ]
+            op = load.kapture_batch(creds["kapture"]["kapture"], updates)
+            fn = template.functions()["KaptureUpdateTicketFunction"]
+            event = apigw.build_event(
+                method="POST",
+                path=op.path,
+                route=fn.routes[0],
+                path_params=None,
+                headers=list(op.headers.items()),
+                body=op.body,
+            )
+            # moto is slow with a large table: the handler gets all the time it needs (see kapture_batch)
+            context = apigw.LambdaContext(
+                fn.logical_id, fn.memory, 900, f"bench-cap-{n}", "arn:aws:lambda:::function:k"
+            )
+            with CapacityMeter(aws.dynamodb(), reader) as meter:
+                resp = apigw.load_handler(fn)(event, context)
+            assert resp["statusCode"] == 200, resp["body"][:500]
+            out["batch"].append(
+                {"n": n, "calls": dict(meter.calls), "rru": sum(meter.rru.values()), "wru": sum(meter.wru.values())}
+            )
+    localstack.reset_caches()
+    return out
+
+
+SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers", "capacity"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -750,6 +1023,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += _load_section()
     if "writers" in args.sections:
         lines += _writers_section()
+    if "capacity" in args.sections:
+        lines += _capacity_section()
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
@@ -901,6 +1176,49 @@ def _writers_section() -> list[str]:
         notes += [f"* {where}: {x}" for x in row["anomalies"][:3]]
     if notes:
         lines += ["", *notes]
+    return lines
+
+
+def _calls(calls: dict[str, int], per: int = 1) -> str:
+    return ", ".join(f"{op} {count / per:g}" for op, count in sorted(calls.items()))
+
+
+def _capacity_section() -> list[str]:
+    result = capacity()
+    lines = ["\n## DynamoDB cost per write (moto in process; request units by DynamoDB's rules)\n"]
+    lines.append(
+        "The layer's DynamoDB calls during one request (botocore `before-call`/`after-call` hooks on its client; "
+        "the client's key and the catalog already cached, no `Idempotency-Key`), and their read and write "
+        "request units (RRU, WRU) computed by DynamoDB's documented rules, since moto reports no reliable "
+        "`ConsumedCapacity`: item size = each attribute's UTF-8 name plus its value (`bench.item_size`); a read "
+        "1 RRU per 4 KB rounded up (half when eventually consistent; per item in a `BatchGetItem`); a write 1 WRU "
+        "per KB of the larger of the item before and after (read outside the count), twice in a "
+        "`TransactWriteItems`. One update per dialect (the writers section's *different* request) on a fresh "
+        f"ticket like the writers' and on a copy of demo ticket {CAPACITY_DEMO_TICKET} (two tasks, three partner "
+        "tickets, an SPP requester and order); ticket bytes are its item's size by the same rules.\n"
+    )
+    lines.append(
+        "| dialect | ticket | ticket bytes before -> after | DynamoDB calls | RRU | WRU | items written (bytes) |"
+    )
+    lines.append("|---|---|---:|---|---:|---:|---|")
+    for row in result["single"]:
+        items = ", ".join(f"{kind} {what} {size}" for kind, what, size in row["items"])
+        lines.append(
+            f"| {row['dialect']} | {row['ticket']} | {row['ticket_before']} -> {row['ticket_after']} "
+            f"| {_calls(row['calls'])} | {row['rru']:g} | {row['wru']} | {items} |"
+        )
+    lines.append(
+        "\nKapture batch of N updates (`POST /update-ticket-from-other-source.html/v.2.0`), each on its own fresh "
+        "ticket with a comment (so each writes the ticket, its audit entry and a message); per update:\n"
+    )
+    lines.append("| N | DynamoDB calls per update | calls per update | RRU per update | WRU per update |")
+    lines.append("|---:|---|---:|---:|---:|")
+    for row in result["batch"]:
+        n = row["n"]
+        lines.append(
+            f"| {n} | {_calls(row['calls'], n)} | {sum(row['calls'].values()) / n:.2f} | {row['rru'] / n:.2f} "
+            f"| {row['wru'] / n:.2f} |"
+        )
     return lines
 
 
