@@ -4,20 +4,33 @@
   next to the floor -- a bare handler that only imports boto3 and builds a DynamoDB
   client -- measured in the same run, as a ratio (goal <= 1.10);
 * warm: time per request through the handler on moto in process, next to the floor
-  of one bare GetItem on the same moto, and the DynamoDB calls each request makes.
+  of one bare GetItem on the same moto, and the DynamoDB calls each request makes;
+* kapture: the Kapture batch's DynamoDB calls and time for N = 1, 25, 100;
+* local, load: the local run's round trip, and under ``devkit.load``;
+* writers: 1, 10 and 50 concurrent writers (every dialect) on one ticket of the local run,
+  changing different fields or the same one: accepted, refused, latency, lost updates,
+  whether the history's versions are contiguous;
+* capacity: the DynamoDB calls and read/write request units (by DynamoDB's rules) of one
+  update through each dialect, and of Kapture batches, on moto in process.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import itertools
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from devkit import load
 from devkit import template as tpl
 
 FLOOR = """
@@ -400,7 +413,577 @@ def local_run_load(processes: int = LOAD_PROCESSES, requests: int = LOAD_REQUEST
     return report.figures()
 
 
-SECTIONS = ["cold", "warm", "kapture", "local", "load"]
+# -- concurrent writers on one ticket, against the local run -----------------------------------------
+WRITER_COUNTS = (1, 10, 50)
+WRITER_REPEATS = 3
+WRITERS_TICKET = {  # the fresh ticket of every run (canonical POST /tickets), and of the capacity section
+    "type": "incident",
+    "title": "Bench: one ticket, many writers",
+    "status": "open",
+    "sub_status": "assigned",  # servicedesk state Assigned (IncidentAssignOther allowed), Kapture term AS
+    "description": "Created by devkit.bench for concurrent writers.",
+    "queue": "facilities",
+    "priority": 2,
+    "tags": ["bench"],
+    "tasks": [{"title": "Partner work"}],  # MyHRW's partner tickets live on task 1
+}
+WRITERS_TASK, WRITERS_FLOW, WRITERS_TERM = 1, "OPEN", "AS"  # the ticket's ParticleSpace flow and Kapture term
+SHARED_PARTNER_TICKET = "BENCH-SHARED"
+VARIANTS = ("different", "same")  # each writer a field of its own; the writers of a dialect one shared field
+
+
+@dataclass
+class BenchTicket:
+    id: int
+    number: str
+    key: str
+    ref: str
+
+
+def _operator_user(key: str) -> int:
+    from devkit.demo_servicedesk import OPERATORS
+
+    return OPERATORS[key]["user_id"]
+
+
+def writer_op(dialect: str, variant: str, i: int, ticket: BenchTicket, creds: dict, tag: str) -> Any:
+    """Writer ``i``'s request (``devkit.load``'s builders) on ``ticket``, in ``variant``:
+
+    * ``different``: canonical and SPP each set a metadata key of their own; Kapture adds a comment
+      and an extra key of its own (sub_status sent as the ticket shows it: AS); MyHRW replaces a
+      partner ticket of its own (task 1, created before the run); ParticleSpace's PUT replaces title,
+      description and flow together, so its writers share the description (title and flow sent as
+      they are); servicedesk pushes IncidentAssignOther to one operator for all (allowed while the
+      incident is Assigned; it changes nothing after the first, yet every push is audited).
+    * ``same``: the title (canonical ``title``, SPP ``subject``, ParticleSpace ``title``), and for the
+      dialects that cannot write a title, one field shared by all their writers: Kapture the
+      disposition, servicedesk the assignee (IncidentAssignOther, the three operators in turn),
+      MyHRW one shared partner ticket's description.
+
+    ``expect``: ``own`` = (field, value) pairs the ticket must show afterwards; ``last`` = (field,
+    value) where the accepted write with the highest audit version must have won."""
+    auth = {d: next(iter(labels.values())) for d, labels in creds.items()}
+    value = f"{tag} w{i}"
+    if dialect == "canonical":
+        if variant == "different":
+            key = f"c_{tag}_{i}"
+            return load.canonical_patch(
+                auth[dialect], ticket.id, {"metadata": {key: i}}, expect={"own": [(f"metadata.{key}", i)]}
+            )
+        return load.canonical_patch(
+            auth[dialect], ticket.id, {"title": value}, op="patch_title", expect={"last": ("title", value)}
+        )
+    if dialect == "spp":
+        if variant == "different":
+            key = f"s_{tag}_{i}"
+            return load.spp_put(
+                auth[dialect], ticket.number, {"metadata": {key: value}}, expect={"own": [(f"metadata.{key}", value)]}
+            )
+        return load.spp_put(
+            auth[dialect], ticket.number, {"subject": value}, op="put_subject", expect={"last": ("title", value)}
+        )
+    if dialect == "myhrw":
+        pid = f"BENCH-{i}" if variant == "different" else SHARED_PARTNER_TICKET
+        body = {"id": pid, "status": "Open", "priority": "3 - Moderate", "description": value}
+        field = f"partner.{pid}"
+        expect = {"own": [(field, value)]} if variant == "different" else {"last": (field, value)}
+        return load.myhrw_replace(auth[dialect], ticket.id, WRITERS_TASK, pid, body, expect=expect)
+    if dialect == "particlespace":
+        form = {
+            "title": value if variant == "same" else WRITERS_TICKET["title"],
+            "description": value if variant == "different" else WRITERS_TICKET["description"],
+            "status": WRITERS_FLOW,
+            "notify": "0",
+            "automated": "0",
+        }
+        expect = {"last": ("description" if variant == "different" else "title", value)}
+        return load.particlespace_put(auth[dialect], ticket.key, form, expect=expect)
+    if dialect == "kapture":
+        update = {"ticket_id": str(ticket.id), "sub_status": WRITERS_TERM}
+        if variant == "different":
+            key = f"k_{tag}_{i}"
+            update |= {"comment": f"comment {value}", key: value}
+            expect = {"own": [(f"extra.{key}", value)], "comment": update["comment"]}
+        else:
+            update["disposition"] = value
+            expect = {"last": ("disposition", value)}
+        return load.kapture_batch(auth[dialect], [update], expect=expect)
+    operator = load.OPERATORS[0 if variant == "different" else i % len(load.OPERATORS)]
+    user = _operator_user(operator)
+    expect = {"own": [("assignee", user)]} if variant == "different" else {"last": ("assignee", user)}
+    return load.workflow_push(
+        auth["servicedesk"],
+        ticket.ref,
+        "IncidentAssignOther",
+        {"UserProviderKey": operator},
+        expect=expect,
+    )
+
+
+def _field(doc: dict, field: str) -> Any:
+    """``field`` of the canonical ticket ``doc``: ``title``, ``metadata.<key>``, ``extra.<key>``,
+    ``assignee`` (the only assignee), ``partner.<id>`` (that partner ticket's description)."""
+    if field == "assignee":
+        return doc["assignee_ids"][0] if len(doc["assignee_ids"]) == 1 else doc["assignee_ids"]
+    kind, _, name = field.partition(".")
+    if kind in ("metadata", "extra"):
+        return doc[kind].get(name)
+    if kind == "partner":
+        task = next(t for t in doc["tasks"] if t["id"] == WRITERS_TASK)
+        return next((pt["description"] for pt in task["partner_tickets"] if pt["id"] == name), None)
+    return doc[field]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
+
+
+def _writers_run(url: str, creds: dict, variant: str, n: int, offset: int) -> dict:
+    """One run: a fresh ticket, ``n`` writers (dialects in turn from ``offset``), each on its own
+    kept-alive connection, released together by a barrier; then the ticket and its history."""
+    import threading
+    import uuid
+
+    canonical = {"Authorization": creds["canonical"]["canonical"]}
+    conn = load.Connection(url)
+    headers = {**canonical, "Content-Type": "application/json"}
+    status, _, data = conn.send("POST", "/tickets", headers, json.dumps(WRITERS_TICKET).encode())
+    if status != 201:
+        raise RuntimeError(f"POST /tickets: {status} {data[:300]!r}")
+    created = json.loads(data)
+    ticket = BenchTicket(created["id"], created["number"], created["key"], created["ref"])
+    tag = uuid.uuid4().hex[:6]
+    dialects = [load.DIALECTS[(i + offset) % len(load.DIALECTS)] for i in range(n)]
+    partner_ids = [f"BENCH-{i}" for i, d in enumerate(dialects) if d == "myhrw"] if variant == "different" else []
+    if variant == "same" and "myhrw" in dialects:
+        partner_ids = [SHARED_PARTNER_TICKET]
+    for pid in partner_ids:  # before the run: the partner tickets the writers replace
+        op = load.myhrw_create(creds["myhrw"]["myhrw"], ticket.id, WRITERS_TASK, {"id": pid, "status": "New"})
+        status, _, data = conn.send(op.method, op.path, op.headers, op.body)
+        if status != 201:
+            raise RuntimeError(f"partner ticket {pid}: {status} {data[:300]!r}")
+    start_version = conn.json("GET", f"/tickets/{ticket.id}", canonical)["version"]
+    ops = [writer_op(d, variant, i, ticket, creds, tag) for i, d in enumerate(dialects)]
+    barrier = threading.Barrier(n)
+    records: list[dict | None] = [None] * n
+
+    def writer(i: int) -> None:
+        own = load.Connection(url)
+        try:
+            own.send("GET", "/_local/health")  # connected (and the server's thread up) before the barrier
+            barrier.wait(timeout=60)
+            records[i] = load._send(own, 0, i, ops[i])
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=writer, args=(i,), name=f"writer-{i}") for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        after = conn.json("GET", f"/tickets/{ticket.id}", canonical)
+        history = load.history(conn, creds, ticket.id)
+        messages = load.messages(conn, creds, ticket.id) if "kapture" in dialects and variant == "different" else {}
+    finally:
+        conn.close()
+    return _writers_verify([r for r in records if r is not None], n, start_version, after, history, messages)
+
+
+def _writers_verify(
+    records: list[dict], n: int, start_version: int, after: dict, history: list, messages: dict
+) -> dict:
+    """Accepted and refused requests; lost updates (an accepted change with no audit entry of its
+    request, or not in the ticket); whether the history's versions are 1..version, each once."""
+    versions = sorted(e["version"] for e in history)
+    by_request: dict[str, list[dict]] = defaultdict(list)
+    for e in history:
+        if e["version"] > start_version:
+            by_request[e["request_id"]].append(e)
+    out = {
+        "sent": n,
+        "answered": len(records),
+        "accepted": 0,
+        "refused": Counter(),
+        "by_dialect": defaultdict(lambda: [0, 0]),  # dialect -> [accepted, sent]
+        "latencies": [],
+        "lost": [],
+        "anomalies": [],  # audited twice, refused yet audited, audit entries of no request
+        "contiguous": versions == list(range(1, after["version"] + 1)),
+    }
+    if len(records) < n:  # a writer that never sent (its thread failed before the request)
+        out["refused"]["unanswered"] += n - len(records)
+    last: dict[str, tuple[int, Any, str]] = {}  # field -> (version, value, request) of the last accepted writer
+    for rec in records:
+        op, status = rec["op"], rec["status"]
+        out["by_dialect"][op["dialect"]][1] += 1
+        if status is None:
+            out["refused"]["unanswered"] += 1
+            continue
+        out["latencies"].append(rec["ms"])
+        rid = rec["request_id"]
+        entries = by_request.get(rid, [])
+        if not 200 <= status < 300:
+            out["refused"][status] += 1
+            if entries:
+                out["anomalies"].append(
+                    f"refused {op['dialect']} request {rid} ({status}) has {len(entries)} audit entries"
+                )
+            continue
+        out["accepted"] += 1
+        out["by_dialect"][op["dialect"]][0] += 1
+        where = f"{op['dialect']} {op['op']} (request {rid})"
+        if not entries:
+            out["lost"].append(f"{where}: accepted, no audit entry")
+            continue
+        if len(entries) > 1:
+            out["anomalies"].append(f"{where}: {len(entries)} audit entries")
+        expect = op["expect"]
+        for field, value in expect.get("own", []):
+            if _field(after, field) != value:
+                out["lost"].append(f"{where}: {field} is {_field(after, field)!r}, not {value!r}")
+        if "comment" in expect:
+            element = (rec.get("answer", {}).get("elements") or [{}])[0]
+            if messages.get(element.get("seq")) != expect["comment"]:
+                out["lost"].append(f"{where}: comment {element.get('seq')} is {messages.get(element.get('seq'))!r}")
+        if "last" in expect:
+            field, value = expect["last"]
+            version = entries[0]["version"]
+            if field not in last or last[field][0] < version:
+                last[field] = (version, value, where)
+    for field, (version, value, where) in last.items():
+        if _field(after, field) != value:
+            out["lost"].append(
+                f"{field} is {_field(after, field)!r}, not {value!r} of the last accepted write, {where} (v{version})"
+            )
+    known = {rec.get("request_id") for rec in records}
+    for rid, entries in by_request.items():
+        if rid not in known:
+            out["anomalies"].append(
+                f"audit entries v{[e['version'] for e in entries]} of no request of the run ({rid})"
+            )
+    return out
+
+
+def concurrent_writers(counts: tuple[int, ...] = WRITER_COUNTS, repeats: int = WRITER_REPEATS) -> list[dict]:
+    """For each variant and writer count: ``repeats`` runs (one per dialect for a single writer,
+    so each dialect's lone write is timed too), each on a fresh ticket of one local run, after a
+    first run per variant (not counted) that loads every dialect's handler."""
+    rows = []
+    with load.local_run() as url:
+        conn = load.Connection(url)
+        try:
+            creds = conn.json("GET", "/_local/credentials")
+        finally:
+            conn.close()
+        for variant in VARIANTS:  # not counted: every dialect's handler loaded in the local run
+            _writers_run(url, creds, variant, len(load.DIALECTS), 0)
+        for variant in VARIANTS:
+            for n in counts:
+                runs = [
+                    _writers_run(url, creds, variant, n, r) for r in range(len(load.DIALECTS) if n == 1 else repeats)
+                ]
+                by_dialect: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+                refused: Counter = Counter()
+                for run in runs:
+                    refused.update(run["refused"])
+                    for d, (a, s) in run["by_dialect"].items():
+                        by_dialect[d][0] += a
+                        by_dialect[d][1] += s
+                latencies = [ms for run in runs for ms in run["latencies"]]
+                sent = sum(run["sent"] for run in runs)
+                rows.append(
+                    {
+                        "variant": variant,
+                        "writers": n,
+                        "runs": len(runs),
+                        "sent": sent,
+                        "accepted": sum(run["accepted"] for run in runs),
+                        "refused": dict(refused),
+                        "refusal_rate": sum(refused.values()) / sent if sent else 0.0,
+                        "p50_ms": _percentile(latencies, 0.5),
+                        "p95_ms": _percentile(latencies, 0.95),
+                        "lost": sum(len(run["lost"]) for run in runs),
+                        "lost_examples": [x for run in runs for x in run["lost"]][:3],
+                        "anomalies": [x for run in runs for x in run["anomalies"]],
+                        "contiguous": sum(run["contiguous"] for run in runs),
+                        "by_dialect": {d: tuple(by_dialect[d]) for d in load.DIALECTS if d in by_dialect},
+                    }
+                )
+    return rows
+
+
+# -- DynamoDB capacity units, by DynamoDB's documented rules ---------------------------------------
+READ_UNIT_BYTES, WRITE_UNIT_BYTES = 4096, 1024
+
+
+def _number_size(text: str) -> int:
+    """A number's size: 1 byte per two significant digits (rounded up), plus 1; leading and
+    trailing zeros do not count (``"1000"`` and ``"0.001"`` have one significant digit)."""
+    mantissa = text.lower().split("e")[0].lstrip("+-").replace(".", "")
+    digits = len(mantissa.strip("0")) or 1
+    return -(-digits // 2) + 1
+
+
+def _raw_bytes(value: bytes | str) -> int:
+    return len(value) if isinstance(value, (bytes, bytearray)) else len(base64.b64decode(value))  # JSON: base64
+
+
+def attribute_size(value: dict[str, Any]) -> int:
+    """The size of one attribute value in DynamoDB's wire form (``{"S": "abc"}``), its name not
+    counted: strings their UTF-8 bytes, binaries their raw bytes, numbers ``_number_size``,
+    booleans and null 1; a list or map 3 bytes plus, per element, its size (a map element's name
+    included) and 1 byte; sets the sum of their elements."""
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        return _number_size(v)
+    if kind == "B":
+        return _raw_bytes(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(attribute_size(e) + 1 for e in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + attribute_size(e) + 1 for k, e in v.items())
+    if kind == "SS":
+        return sum(len(e.encode()) for e in v)
+    if kind == "NS":
+        return sum(_number_size(e) for e in v)
+    if kind == "BS":
+        return sum(_raw_bytes(e) for e in v)
+    raise ValueError(f"not a DynamoDB attribute value type: {kind}")
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    """An item's size: the UTF-8 length of each attribute's name plus its value's size (0: none)."""
+    return sum(len(name.encode()) + attribute_size(v) for name, v in (item or {}).items())
+
+
+def read_units(size: int, *, consistent: bool = True) -> float:
+    """Read request units of reading ``size`` bytes: 1 per 4 KB, rounded up (at least 1, also
+    for an item that is not there); half that when eventually consistent."""
+    units = max(1, -(-size // READ_UNIT_BYTES))
+    return float(units) if consistent else units / 2
+
+
+def write_units(size: int) -> int:
+    """Write request units of writing an item of ``size`` bytes (the larger of the item before and
+    after): 1 per 1 KB, rounded up, at least 1."""
+    return max(1, -(-size // WRITE_UNIT_BYTES))
+
+
+class CapacityMeter:
+    """``before-call``/``after-call`` hooks on a DynamoDB client: its calls by operation and their
+    read and write request units by the rules above (transactional items twice).  The items a
+    write targets are read before and after it through ``reader``, another client: those reads are
+    the meter's own and are not counted.  Thread-safe (the Kapture batch writes on threads)."""
+
+    def __init__(self, client: Any, reader: Any):
+        import threading
+
+        self.client, self.reader = client, reader
+        self.calls: Counter = Counter()
+        self.rru: Counter = Counter()
+        self.wru: Counter = Counter()
+        self.writes: list[tuple[str, str, str, int, int]] = []  # (operation, element, sort key, before, after)
+        self._keys: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self._id = f"bench-capacity-{id(self)}"
+
+    def __enter__(self) -> CapacityMeter:
+        events = self.client.meta.events
+        events.register("before-call.dynamodb.*", self._before, unique_id=self._id + "-before")
+        events.register("after-call.dynamodb.*", self._after, unique_id=self._id + "-after")
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        events = self.client.meta.events
+        events.unregister("before-call.dynamodb.*", unique_id=self._id + "-before")
+        events.unregister("after-call.dynamodb.*", unique_id=self._id + "-after")
+
+    # -- the items a write targets, before and after ------------------------------------------------
+    def _key(self, table: str, item: dict[str, Any]) -> dict[str, Any]:
+        if table not in self._keys:
+            schema = self.reader.describe_table(TableName=table)["Table"]["KeySchema"]
+            self._keys[table] = [k["AttributeName"] for k in schema]
+        return {name: item[name] for name in self._keys[table]}
+
+    def _read(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self.reader.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+    @staticmethod
+    def _targets(op: str, api: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(element kind, table, element) of each item a write call targets."""
+        if op in ("PutItem", "UpdateItem", "DeleteItem"):
+            return [(op.removesuffix("Item"), api["TableName"], api)]
+        if op == "TransactWriteItems":
+            return [
+                (kind, body["TableName"], body) for element in api["TransactItems"] for kind, body in element.items()
+            ]
+        if op == "BatchWriteItem":
+            return [
+                (kind.removesuffix("Request"), table, body)
+                for table, requests in api["RequestItems"].items()
+                for request in requests
+                for kind, body in request.items()
+            ]
+        return []
+
+    def _before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        api = json.loads(params.get("body") or b"{}")  # DynamoDB's JSON protocol: the body is the call
+        targets = []
+        for kind, table, body in self._targets(model.name, api):
+            key = self._key(table, body["Item"]) if kind == "Put" else body["Key"]
+            targets.append((kind, table, body, key, self._read(table, key)))
+        context["bench_capacity"] = (api, targets)
+
+    def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        api, targets = context.pop("bench_capacity", ({}, []))
+        op, rru, wru = model.name, 0.0, 0
+        if op == "GetItem":
+            rru = read_units(item_size(parsed.get("Item")), consistent=bool(api.get("ConsistentRead")))
+        elif op == "BatchGetItem":
+            for table, spec in api["RequestItems"].items():
+                consistent = bool(spec.get("ConsistentRead"))
+                found = parsed.get("Responses", {}).get(table, [])
+                unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+                missing = len(spec["Keys"]) - len(found) - unprocessed  # a key with no item: the minimum
+                rru += sum(read_units(item_size(i), consistent=consistent) for i in found)
+                rru += missing * read_units(0, consistent=consistent)
+        elif op in ("Query", "Scan"):  # the items' sizes summed, then rounded up
+            rru = read_units(
+                sum(item_size(i) for i in parsed.get("Items", [])), consistent=bool(api.get("ConsistentRead"))
+            )
+        elif op == "TransactGetItems":
+            rru = sum(2 * read_units(item_size(r.get("Item"))) for r in parsed.get("Responses", []))
+        factor = 2 if op == "TransactWriteItems" else 1
+        writes = []
+        for kind, table, body, key, before in targets:
+            if kind == "ConditionCheck":
+                rru += factor * read_units(item_size(before))
+                continue
+            after = body["Item"] if kind == "Put" else None if kind == "Delete" else self._read(table, key)
+            size_before, size_after = item_size(before), item_size(after)
+            wru += factor * write_units(max(size_before, size_after))
+            sort_key = next((v.get("S", "") for name, v in key.items() if name == "sk"), "")
+            writes.append((op, kind, sort_key, size_before, size_after))
+        with self._lock:
+            self.calls[op] += 1
+            self.rru[op] += rru
+            self.wru[op] += wru
+            self.writes += writes
+
+
+CAPACITY_BATCH_SIZES = KAPTURE_SIZES
+CAPACITY_DEMO_TICKET = 1001  # the largest demo ticket: two tasks, three partner tickets (~1.7 KB)
+
+
+def capacity() -> dict:
+    """On moto in process (the client's key and the catalog cached by a first request): one
+    update of a fresh ticket through each dialect's handler (the requests of the writers section's
+    first variant), then Kapture batches of N updates, each on its own fresh ticket with a comment;
+    the DynamoDB calls of each and their request units (``CapacityMeter``)."""
+    import boto3
+    from moto import mock_aws
+    from ticketing import aws, service
+    from ticketing.model import SYSTEM
+
+    from devkit import apigw, demo, localstack
+    from devkit.inprocess import item_level_transactions, serialised_moto
+
+    os.environ.update(localstack.FAKE_ENV)
+    out: dict[str, Any] = {"single": [], "batch": []}
+    with mock_aws(), serialised_moto(), item_level_transactions():
+        template = tpl.default()
+        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
+        localstack.create_resources(template)
+        demo.seed()
+        creds = demo.credentials()
+        reader = boto3.client("dynamodb")
+        spec = service.NewTicket.model_validate(WRITERS_TICKET)
+
+        def fresh() -> BenchTicket:
+            t = service.create_ticket(spec, SYSTEM)
+            return BenchTicket(t.id, t.number, t.key, service.current_ref(t))
+
+        def send(op: Any) -> dict:
+            resp = apigw.request(template, op.method, op.path, body=op.body, headers=op.headers)
+            assert resp["statusCode"] < 300, resp.get("body", "")[:500]
+            return resp
+
+        def prepared(dialect: str, tag: str, ticket: BenchTicket | None = None) -> Any:
+            ticket = ticket or fresh()
+            if dialect == "myhrw":  # the partner ticket the update replaces
+                send(
+                    load.myhrw_create(
+                        creds["myhrw"]["myhrw"], ticket.id, WRITERS_TASK, {"id": "BENCH-0", "status": "New"}
+                    )
+                )
+            return writer_op(dialect, "different", 0, ticket, creds, tag)
+
+        def demo_copy() -> BenchTicket:
+            """A copy of the demo ticket (its tasks, partner tickets, SPP requester and order) under a new id."""
+            repo = service.repository()
+            key = {"pk": {"S": f"TICKET#{CAPACITY_DEMO_TICKET}"}, "sk": {"S": "TICKET"}}
+            item = reader.get_item(TableName=repo.table, Key=key, ConsistentRead=True)["Item"]
+            new = repo.allocate_id()
+            reader.put_item(TableName=repo.table, Item={**item, "pk": {"S": f"TICKET#{new}"}, "id": {"N": str(new)}})
+            t = service.get_ticket(new)
+            return BenchTicket(t.id, t.number, t.key, service.current_ref(t))
+
+        for dialect, which in itertools.product(load.DIALECTS, ("fresh", "demo")):
+            if which == "fresh":
+                send(prepared(dialect, "warm"))  # the client's key cached, the handler loaded
+            op = prepared(dialect, "measured", demo_copy() if which == "demo" else None)
+            with CapacityMeter(aws.dynamodb(), reader) as meter:
+                send(op)
+            ticket_writes = [w for w in meter.writes if w[2] == "TICKET"]
+            out["single"].append(
+                {
+                    "dialect": dialect,
+                    "ticket": which,
+                    "calls": dict(meter.calls),
+                    "rru": sum(meter.rru.values()),
+                    "wru": sum(meter.wru.values()),
+                    "ticket_before": ticket_writes[0][3] if ticket_writes else 0,
+                    "ticket_after": ticket_writes[0][4] if ticket_writes else 0,
+                    "items": [(w[1], w[2].split("#")[0], max(w[3], w[4])) for w in meter.writes],
+                }
+            )
+        for n in CAPACITY_BATCH_SIZES:
+            tickets = [fresh() for _ in range(n)]
+            updates = [
+                {"ticket_id": str(t.id), "sub_status": WRITERS_TERM, "comment": f"bench batch of {n} #{k}"}
+                for k, t in enumerate(tickets)
+            ]
+            op = load.kapture_batch(creds["kapture"]["kapture"], updates)
+            fn = template.functions()["KaptureUpdateTicketFunction"]
+            event = apigw.build_event(
+                method="POST",
+                path=op.path,
+                route=fn.routes[0],
+                path_params=None,
+                headers=list(op.headers.items()),
+                body=op.body,
+            )
+            # moto is slow with a large table: the handler gets all the time it needs (see kapture_batch)
+            context = apigw.LambdaContext(
+                fn.logical_id, fn.memory, 900, f"bench-cap-{n}", "arn:aws:lambda:::function:k"
+            )
+            with CapacityMeter(aws.dynamodb(), reader) as meter:
+                resp = apigw.load_handler(fn)(event, context)
+            assert resp["statusCode"] == 200, resp["body"][:500]
+            out["batch"].append(
+                {"n": n, "calls": dict(meter.calls), "rru": sum(meter.rru.values()), "wru": sum(meter.wru.values())}
+            )
+    localstack.reset_caches()
+    return out
+
+
+SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers", "capacity"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,6 +1021,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += _local_section(args.requests)
     if "load" in args.sections:
         lines += _load_section()
+    if "writers" in args.sections:
+        lines += _writers_section()
+    if "capacity" in args.sections:
+        lines += _capacity_section()
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
@@ -548,6 +1135,91 @@ def _load_section() -> list[str]:
         f"| {ld['processes']} | {ld['requests']} | {ld['rps']:.1f} | {ld['median_ms']:.0f} | {ld['p95_ms']:.0f} | "
         f"{ld['accepted']} | {refused} | {ld['server_errors']} | {ld['lost']} |",
     ]
+
+
+def _writers_section() -> list[str]:
+    rows = concurrent_writers()
+    lines = ["\n## Concurrent writers on one ticket (local run)\n"]
+    lines.append(
+        f"N writers, the dialects in turn ({', '.join(load.DIALECTS)}), change one fresh ticket (canonical "
+        "`POST /tickets`: an incident with one task; MyHRW's partner tickets made before the run), each on its own "
+        "kept-alive connection, released together by a barrier; "
+        f"{len(load.DIALECTS)} runs (one per dialect) for one writer, {WRITER_REPEATS} for more, a fresh ticket each. "
+        "*different*: canonical and SPP each set a metadata key of their own, Kapture adds a comment and an extra "
+        "key of its own, MyHRW replaces a partner ticket of its own; ParticleSpace's PUT replaces title, description "
+        "and flow together, so its writers share the description; servicedesk pushes IncidentAssignOther to one "
+        "operator for all (audited every time). *same*: the title (canonical `title`, SPP `subject`, ParticleSpace "
+        "`title`), and for the dialects that cannot write one, one field shared by all their writers: Kapture the "
+        "disposition, servicedesk the assignee (IncidentAssignOther, three operators in turn), MyHRW one partner "
+        "ticket's description. Refused: any non-2xx. Then the ticket and its whole history "
+        "(`GET /tickets/{id}/history`, canonical token): a lost update is an accepted request with no audit entry "
+        "of its `x-amzn-RequestId`, or whose change the ticket does not show (in *same*, the field must hold the "
+        "value of the accepted write with the highest version); contiguous: versions 1 to the ticket's, each once.\n"
+    )
+    lines.append(
+        "| variant | writers | runs | requests | accepted | refused (status: count) | refusal rate | p50 ms | p95 ms "
+        "| lost updates | history contiguous | accepted / sent by dialect |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
+    notes = []
+    for row in rows:
+        refused = ", ".join(f"{status}: {count}" for status, count in sorted(row["refused"].items(), key=str)) or "none"
+        by_dialect = ", ".join(f"{d} {a}/{n}" for d, (a, n) in row["by_dialect"].items())
+        contiguous = "yes" if row["contiguous"] == row["runs"] else f"NO ({row['runs'] - row['contiguous']} runs)"
+        lines.append(
+            f"| {row['variant']} | {row['writers']} | {row['runs']} | {row['sent']} | {row['accepted']} | {refused} "
+            f"| {row['refusal_rate']:.0%} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['lost']} | {contiguous} "
+            f"| {by_dialect} |"
+        )
+        where = f"{row['variant']}, {row['writers']} writers"
+        notes += [f"* {where}: lost: {x}" for x in row["lost_examples"]]
+        notes += [f"* {where}: {x}" for x in row["anomalies"][:3]]
+    if notes:
+        lines += ["", *notes]
+    return lines
+
+
+def _calls(calls: dict[str, int], per: int = 1) -> str:
+    return ", ".join(f"{op} {count / per:g}" for op, count in sorted(calls.items()))
+
+
+def _capacity_section() -> list[str]:
+    result = capacity()
+    lines = ["\n## DynamoDB cost per write (moto in process; request units by DynamoDB's rules)\n"]
+    lines.append(
+        "The layer's DynamoDB calls during one request (botocore `before-call`/`after-call` hooks on its client; "
+        "the client's key and the catalog already cached, no `Idempotency-Key`), and their read and write "
+        "request units (RRU, WRU) computed by DynamoDB's documented rules, since moto reports no reliable "
+        "`ConsumedCapacity`: item size = each attribute's UTF-8 name plus its value (`bench.item_size`); a read "
+        "1 RRU per 4 KB rounded up (half when eventually consistent; per item in a `BatchGetItem`); a write 1 WRU "
+        "per KB of the larger of the item before and after (read outside the count), twice in a "
+        "`TransactWriteItems`. One update per dialect (the writers section's *different* request) on a fresh "
+        f"ticket like the writers' and on a copy of demo ticket {CAPACITY_DEMO_TICKET} (two tasks, three partner "
+        "tickets, an SPP requester and order); ticket bytes are its item's size by the same rules.\n"
+    )
+    lines.append(
+        "| dialect | ticket | ticket bytes before -> after | DynamoDB calls | RRU | WRU | items written (bytes) |"
+    )
+    lines.append("|---|---|---:|---|---:|---:|---|")
+    for row in result["single"]:
+        items = ", ".join(f"{kind} {what} {size}" for kind, what, size in row["items"])
+        lines.append(
+            f"| {row['dialect']} | {row['ticket']} | {row['ticket_before']} -> {row['ticket_after']} "
+            f"| {_calls(row['calls'])} | {row['rru']:g} | {row['wru']} | {items} |"
+        )
+    lines.append(
+        "\nKapture batch of N updates (`POST /update-ticket-from-other-source.html/v.2.0`), each on its own fresh "
+        "ticket with a comment (so each writes the ticket, its audit entry and a message); per update:\n"
+    )
+    lines.append("| N | DynamoDB calls per update | calls per update | RRU per update | WRU per update |")
+    lines.append("|---:|---|---:|---:|---:|")
+    for row in result["batch"]:
+        n = row["n"]
+        lines.append(
+            f"| {n} | {_calls(row['calls'], n)} | {sum(row['calls'].values()) / n:.2f} | {row['rru'] / n:.2f} "
+            f"| {row['wru'] / n:.2f} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -109,21 +109,91 @@ def _json(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+# -- one request of each dialect (also the bench's: ``devkit.bench`` writers) -----------------------
+JSON_TYPE, FORM_TYPE, XML_TYPE = "application/json", "application/x-www-form-urlencoded", "application/xml"
+
+
+def canonical_patch(auth: str, ticket: int | str, patch: dict[str, Any], *, op: str = "patch", **kw: Any) -> Op:
+    """``PATCH /tickets/{ticket}`` (JSON merge of ``patch``); add ``If-Match``/``Idempotency-Key``
+    to the answer's ``headers`` as needed."""
+    headers = {"Authorization": auth, "Content-Type": JSON_TYPE}
+    return Op("canonical", op, "PATCH", f"/tickets/{ticket}", headers, _json(patch), **kw)
+
+
+def canonical_add_task(auth: str, ticket: int | str, title: str, *, op: str = "add_task", **kw: Any) -> Op:
+    headers = {"Authorization": auth, "Content-Type": JSON_TYPE}
+    return Op("canonical", op, "POST", f"/tickets/{ticket}/tasks", headers, _json({"title": title}), **kw)
+
+
+def spp_put(auth: str, number: int | str, body: dict[str, Any], *, op: str = "put", **kw: Any) -> Op:
+    """SPP's ``PUT /api/tickets/{number}`` (its 8-hex number or the id): a partial update."""
+    headers = {"Authorization": auth, "Content-Type": JSON_TYPE, "X-Api-Version": "2024-03-05"}
+    return Op("spp", op, "PUT", f"/api/tickets/{number}", headers, _json(body), **kw)
+
+
+def myhrw_create(
+    auth: str, ticket: int, task: int, body: dict[str, Any], *, op: str = "create_partner_ticket", **kw: Any
+) -> Op:
+    """MyHRW's ``POST /tickets/{id}/tasks/{task}/partnertickets``: a new partner ticket."""
+    headers = {"Authorization": auth, "Content-Type": JSON_TYPE}
+    return Op("myhrw", op, "POST", f"/tickets/{ticket}/tasks/{task}/partnertickets", headers, _json(body), **kw)
+
+
+def myhrw_replace(
+    auth: str, ticket: int, task: int, pid: str, body: dict[str, Any], *, op: str = "replace_partner_ticket", **kw: Any
+) -> Op:
+    """MyHRW's ``PUT /tickets/{id}/tasks/{task}/partnertickets/{pid}``: a full replace."""
+    headers = {"Authorization": auth, "Content-Type": JSON_TYPE}
+    return Op("myhrw", op, "PUT", f"/tickets/{ticket}/tasks/{task}/partnertickets/{pid}", headers, _json(body), **kw)
+
+
+def particlespace_put(auth: str, key: int | str, form: dict[str, str], *, op: str = "put", **kw: Any) -> Op:
+    """ParticleSpace's ``PUT /api/v1/ticket/{key}`` (its ``tic_`` key or the id), form-encoded:
+    title, description, status (flow), notify and automated are all required."""
+    headers = {"Authorization": auth, "Content-Type": FORM_TYPE}
+    return Op("particlespace", op, "PUT", f"/api/v1/ticket/{key}", headers, urlencode(form).encode(), **kw)
+
+
+def kapture_batch(auth: str, updates: list[dict[str, Any]], *, op: str = "batch_comment", **kw: Any) -> Op:
+    """Kapture's batch ``POST`` of ``updates`` (an array, a batch of one included)."""
+    headers = {"Authorization": auth, "Content-Type": JSON_TYPE}
+    return Op("kapture", op, "POST", KAPTURE_PATH, headers, _json(updates), **kw)
+
+
+def workflow_push(
+    auth: str,
+    ref: str,
+    action: int | str,
+    fields: dict[str, Any] | None = None,
+    *,
+    xml: bool = False,
+    op: str = "push",
+    **kw: Any,
+) -> Op:
+    """servicedesk's ``POST /api/Tickets/WorkflowPush`` on the ticket ``ref``: JSON (with any
+    other ``fields``), or XML (``action`` then a name; no other fields)."""
+    if xml:
+        headers = {"Authorization": auth, "Content-Type": XML_TYPE}
+        body = XML_POST.format(action=action, ref=ref).encode()
+    else:
+        headers = {"Authorization": auth, "Content-Type": JSON_TYPE}
+        body = _json({"TicketREF": ref, "Action": action, **(fields or {})})
+    return Op("servicedesk", op, "POST", "/api/Tickets/WorkflowPush", headers, body, **kw)
+
+
 def plan(run: str, p: int, n: int, creds: dict[str, dict[str, str]]) -> Op:
     """Request ``n`` of process ``p``: a pure function of them, so a run can be replayed."""
 
-    def auth(dialect: str, label: str | None = None) -> dict[str, str]:
-        return {"Authorization": creds[dialect][label or dialect]}
+    def auth(dialect: str, label: str | None = None) -> str:
+        return creds[dialect][label or dialect]
 
     if n == 0:  # every process at once, right behind the barrier: one of them may assign it
-        body = {"TicketREF": ASSIGN_REF, "Action": "ServiceRequestAssign", "UserProviderKey": OPERATORS[p % 3]}
-        return Op(
-            "servicedesk",
-            "assign_race",
-            "POST",
-            "/api/Tickets/WorkflowPush",
-            {**auth("servicedesk"), "Content-Type": "application/json"},
-            _json(body),
+        return workflow_push(
+            auth("servicedesk"),
+            ASSIGN_REF,
+            "ServiceRequestAssign",
+            {"UserProviderKey": OPERATORS[p % 3]},
+            op="assign_race",
             refusals=(400, 409),
             tickets=(ASSIGN_TICKET,),
         )
@@ -131,39 +201,28 @@ def plan(run: str, p: int, n: int, creds: dict[str, dict[str, str]]) -> Op:
     tag = f"{run}_{p}_{n}"
     if dialect == "canonical" and i % 4 == 3:
         title = f"Load task {tag}"
-        return Op(
-            dialect,
-            "add_task",
-            "POST",
-            f"/tickets/{TASK_TICKET}/tasks",
-            {**auth(dialect), "Content-Type": "application/json"},
-            _json({"title": title}),
-            tickets=(TASK_TICKET,),
-            expect={"title": title},
-        )
+        return canonical_add_task(auth(dialect), TASK_TICKET, title, tickets=(TASK_TICKET,), expect={"title": title})
     if dialect == "canonical" and i % 4 == 1:
         # the same key and body from every process: applied once, the others replay it (or 409 while it runs)
         ticket, key = META_TICKETS[i % len(META_TICKETS)], f"c_{run}_once_{i}"
-        return Op(
-            dialect,
-            "patch_idempotent",
-            "PATCH",
-            f"/tickets/{ticket}",
-            {**auth(dialect), "Content-Type": "application/json", "Idempotency-Key": f"load-{run}-{i}"},
-            _json({"metadata": {key: i}}),
+        op = canonical_patch(
+            auth(dialect),
+            ticket,
+            {"metadata": {key: i}},
+            op="patch_idempotent",
             tickets=(ticket,),
             expect={"metadata": {key: i}, "idempotency_key": f"load-{run}-{i}"},
         )
+        op.headers["Idempotency-Key"] = f"load-{run}-{i}"
+        return op
     if dialect == "canonical":
         ticket, key = META_TICKETS[(p + i) % len(META_TICKETS)], f"c_{tag}"
         conditional = i % 4 == 2
-        return Op(
-            dialect,
-            "patch_if_match" if conditional else "patch",
-            "PATCH",
-            f"/tickets/{ticket}",
-            {**auth(dialect), "Content-Type": "application/json"},
-            _json({"metadata": {key: n}}),
+        return canonical_patch(
+            auth(dialect),
+            ticket,
+            {"metadata": {key: n}},
+            op="patch_if_match" if conditional else "patch",
             refusals=(409, 412) if conditional else (409,),
             tickets=(ticket,),
             expect={"metadata": {key: n}},
@@ -171,41 +230,35 @@ def plan(run: str, p: int, n: int, creds: dict[str, dict[str, str]]) -> Op:
     if dialect == "spp":
         ticket, identifier = SPP_TICKETS[(p + i) % len(SPP_TICKETS)]
         key = f"s_{tag}"
-        return Op(
-            dialect,
-            "put_metadata",
-            "PUT",
-            f"/api/tickets/{identifier}",
-            {**auth(dialect), "Content-Type": "application/json", "X-Api-Version": "2024-03-05"},
-            _json({"metadata": {key: f"v{n}"}}),
+        return spp_put(
+            auth(dialect),
+            identifier,
+            {"metadata": {key: f"v{n}"}},
+            op="put_metadata",
             tickets=(ticket,),
             expect={"metadata": {key: f"v{n}"}},
         )
     if dialect == "myhrw":
         partner = 17 if p % 2 == 0 else 18
-        headers = {**auth(dialect, "myhrw" if partner == 17 else "myhrw_partner18"), "Content-Type": "application/json"}
+        token = auth(dialect, "myhrw" if partner == 17 else "myhrw_partner18")
         description = f"load {tag}"
         if i % 2 == 0:
             pid = f"L-{run}-{p}-{n}"
-            return Op(
-                dialect,
-                "create_partner_ticket",
-                "POST",
-                f"/tickets/{PARTNER_TICKET}/tasks/{PARTNER_TASK}/partnertickets",
-                headers,
-                _json({"id": pid, "status": "New", "description": description}),
+            return myhrw_create(
+                token,
+                PARTNER_TICKET,
+                PARTNER_TASK,
+                {"id": pid, "status": "New", "description": description},
                 tickets=(PARTNER_TICKET,),
                 expect={"partner": partner, "task": PARTNER_TASK, "id": pid, "description": description},
             )
         task, pid = PARTNER_SLOTS[partner]
-        body = {"id": pid, "status": "Open", "priority": "3 - Moderate", "description": description}
-        return Op(
-            dialect,
-            "replace_partner_ticket",
-            "PUT",
-            f"/tickets/{PARTNER_TICKET}/tasks/{task}/partnertickets/{pid}",
-            headers,
-            _json(body),
+        return myhrw_replace(
+            token,
+            PARTNER_TICKET,
+            task,
+            pid,
+            {"id": pid, "status": "Open", "priority": "3 - Moderate", "description": description},
             tickets=(PARTNER_TICKET,),
             expect={"partner": partner, "task": task, "id": pid, "description": description},
         )
@@ -218,13 +271,11 @@ def plan(run: str, p: int, n: int, creds: dict[str, dict[str, str]]) -> Op:
             "notify": "0",
             "automated": "0",
         }
-        return Op(
-            dialect,
-            "put_title",
-            "PUT",
-            f"/api/v1/ticket/{identifier}",
-            {**auth(dialect), "Content-Type": "application/x-www-form-urlencoded"},
-            urlencode(form).encode(),
+        return particlespace_put(
+            auth(dialect),
+            identifier,
+            form,
+            op="put_title",
             tickets=(ticket,),
             expect={"title": form["title"], "description": form["description"]},
         )
@@ -238,30 +289,20 @@ def plan(run: str, p: int, n: int, creds: dict[str, dict[str, str]]) -> Op:
             }
             for k, (ticket, term) in enumerate(KAPTURE_BATCH)
         ]
-        return Op(
-            dialect,
-            "batch_comment",
-            "POST",
-            KAPTURE_PATH,
-            {**auth(dialect), "Content-Type": "application/json"},
-            _json(updates),
+        return kapture_batch(
+            auth(dialect),
+            updates,
             tickets=tuple(t for t, _ in KAPTURE_BATCH),
             expect={"updates": updates, "extra_key": f"load_p{p}"},
         )
     action = SUSPEND if (p + i) % 2 else RESUME
-    if i % 3 == 2:
-        headers = {**auth(dialect), "Content-Type": "application/xml"}
-        body = XML_POST.format(action=ACTION_NAMES[action], ref=WORKFLOW_REF).encode()
-    else:
-        headers = {**auth(dialect), "Content-Type": "application/json"}
-        body = _json({"TicketREF": WORKFLOW_REF, "Action": action})
-    return Op(
-        dialect,
-        "push_" + ACTION_NAMES[action],
-        "POST",
-        "/api/Tickets/WorkflowPush",
-        headers,
-        body,
+    xml = i % 3 == 2
+    return workflow_push(
+        auth(dialect),
+        WORKFLOW_REF,
+        ACTION_NAMES[action] if xml else action,
+        xml=xml,
+        op="push_" + ACTION_NAMES[action],
         refusals=(400, 409),
         tickets=(WORKFLOW_TICKET,),
         expect={"action": ACTION_NAMES[action]},
