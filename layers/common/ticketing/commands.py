@@ -72,6 +72,37 @@ class ChangeSet:
 Command = Callable[[Ticket, ChangeSet], None]
 
 
+_RESPOND: ContextVar[Callable[[UpdateResult], Any] | None] = ContextVar("respond", default=None)
+
+
+@contextmanager
+def answering(respond: Callable[[UpdateResult], Any]) -> Iterator[None]:
+    """Within this block, each change's answer is rendered by ``respond`` from the change about to
+    be written, before the write: rendering never fails after the commit, and the answer can ride
+    in the change's transaction (an Idempotency-Key's record)."""
+    token = _RESPOND.set(respond)
+    try:
+        yield
+    finally:
+        _RESPOND.reset(token)
+
+
+def render_answer(result: UpdateResult) -> None:
+    respond = _RESPOND.get()
+    if respond is not None and result.answer is None:
+        result.answer = respond(result)
+
+
+class AlreadyApplied(Exception):
+    """A rider's item says this very write was committed before (a request retried with its
+    Idempotency-Key): nothing is written again.  ``item``: the rider's item as stored."""
+
+    def __init__(self, item: dict[str, Any] | None, answer: Any = None):
+        super().__init__("already applied")
+        self.item = item or {}
+        self.answer = answer  # the answer the earlier try gave, when it was kept with its change
+
+
 @dataclass
 class UpdateResult:
     before: Ticket
@@ -80,6 +111,9 @@ class UpdateResult:
     changeset: ChangeSet | None = None
     attempts: int = 1
     committed: bool = False  # a write was made (False: the command changed nothing)
+    # the answer to the request, rendered from this result BEFORE the write (``answering``), or
+    # the answer an earlier try of the same request committed with its change (``AlreadyApplied``)
+    answer: Any = None
 
     @property
     def changed(self) -> bool:

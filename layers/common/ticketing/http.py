@@ -126,6 +126,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     multi_headers: dict[str, list[str]] = field(default_factory=dict)
     content_type: str = "application/json"
+    # the same answer in each format the dialect negotiates (media type -> body): its ``finish``
+    # picks the one the request's Accept asks for (a replay may ask for another than the first)
+    variants: dict[str, Any] | None = None
 
     def to_proxy(self) -> dict[str, Any]:
         if self.body is None:

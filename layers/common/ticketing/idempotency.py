@@ -1,28 +1,42 @@
-"""``Idempotency-Key`` on writes, with Powertools' idempotency utility.
+"""``Idempotency-Key`` on writes: exactly once, and a replay is the first answer byte for byte.
 
-The key is scoped to the client and the request (method and path); the record also keeps a hash
-of the request body, so the same key with another body is refused (422 in the
-dialect's format) instead of replaying an answer to a different question.  Only
-successful (2xx) results are kept: a refused request may be corrected and sent
-again with the same key.  Records live ``idempotency_ttl_seconds`` (24 h at least)
-in the idempotency table, whose TTL attribute is ``expiration``.
+Powertools' idempotency utility keeps what it is good at: the request's record (one item per
+client, route, key), its in-progress lock with its expiry, the payload hash (the same key with
+another body is refused: 422 in the dialect's format), the TTL and the replay.  Its one gap is
+that the answer is saved in a write of its own *after* the change: a timeout, a store failure or
+an answer too large to keep left the change made and the key free to apply it again.  So it is
+extended here, not replaced:
 
-Powertools is imported on first use only, so requests without a key pay nothing.
+* ``_Persistence`` (a ``DynamoDBPersistenceLayer``) notes the request's hashed key when it takes
+  the in-progress lock;
+* every change the request writes carries, in its own ``TransactWriteItems`` (a repository
+  *rider*), a marker item ``<key>#w<step>`` that must not exist yet.  The marker commits with the
+  change or not at all.  A request that finds its marker (a retry after a timeout, a function that
+  died after the commit, an answer that could not be kept) does not apply the change again: the
+  repository answers from the ticket as it is (``AlreadyApplied``);
+* the answer is kept as the proxy response it was: status, headers, content type and the body as
+  the exact text sent (JSON keeps the documents' key order), gzip-compressed when large and split
+  over several items when one would not hold it, so a replay is the same bytes.  A dialect that
+  negotiates its format (servicedesk) keeps each variant, and its ``finish`` answers the one the
+  replay's ``Accept`` asks for.
 
-A record is one DynamoDB item (400 KB at most): an answer larger than ``COMPRESS_ABOVE``
-bytes of JSON is kept gzip-compressed.  Should keeping the answer fail all the same (the
-store throttled past its retries), the change has been made: the caller gets its answer,
-not a false "nothing was changed", and the failure is logged and counted.
+The scope is the client, the route and the *resolved* ticket (``ticket_param``: the path
+parameter naming the ticket, by any of its spellings), and the body's hash.  A refused request
+(not 2xx) is not kept: it may be corrected and sent again with the same key.  Powertools is
+imported on first use only, so requests without a key pay nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from ticketing import aws
+from ticketing import aws, ids
+from ticketing.commands import UpdateResult
 from ticketing.errors import BadRequest, Conflict, IdempotencyMismatch, Unavailable
 from ticketing.http import Request, Response
 from ticketing.observability import count, logger
@@ -32,6 +46,10 @@ HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _MAX_KEY = 255
 COMPRESS_ABOVE = 32 * 1024
+PART_BYTES = 300_000  # of base64 text per item: well inside DynamoDB's 400 KB
+
+_KEY: ContextVar[str | None] = ContextVar("idempotency_key", default=None)
+_STEP: ContextVar[int] = ContextVar("idempotency_step", default=0)
 
 
 class _NotKept(Exception):
@@ -43,7 +61,142 @@ class _NotKept(Exception):
 def _persistence():
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=aws.dynamodb())
+    class _Persistence(DynamoDBPersistenceLayer):
+        """Powertools' DynamoDB layer, noting the request's hashed key for the change's riders."""
+
+        def save_inprogress(self, data: dict[str, Any], remaining_time_in_millis: int | None = None) -> None:
+            _KEY.set(self._get_hashed_idempotency_key(data=data))
+            super().save_inprogress(data, remaining_time_in_millis)
+
+    return _Persistence(table_name=get_settings().idempotency_table, boto3_client=aws.dynamodb())
+
+
+def _table() -> str:
+    return get_settings().idempotency_table
+
+
+def _item_key(suffix: str) -> dict[str, Any]:
+    return {"id": {"S": f"{_KEY.get()}#{suffix}"}}
+
+
+@contextmanager
+def step(number: int) -> Iterator[None]:
+    """The writes of a request that makes several (a Kapture batch's updates) are told apart by a
+    step number that is the same each time the request is sent (the update's place in it)."""
+    token = _STEP.set(number)
+    try:
+        yield
+    finally:
+        _STEP.reset(token)
+
+
+MAX_KEPT_ANSWER = 350_000  # bytes of an answer kept on a write's marker (one item, 400 KB at most)
+
+
+class _Marker:
+    """The repository rider: this request's marker for the write being made, in its transaction,
+    with the answer rendered for it (when small enough for one item)."""
+
+    def items(self, result: UpdateResult) -> list[dict[str, Any]]:
+        if _KEY.get() is None:
+            return []
+        import json
+        import time
+
+        item: dict[str, Any] = {
+            **_item_key(f"w{_STEP.get()}"),
+            "expiration": {"N": str(int(time.time()) + get_settings().idempotency_ttl_seconds)},
+            "ticket_id": {"N": str(result.ticket.id)},
+        }
+        if isinstance(result.answer, Response):
+            answer = json.dumps(_to_doc(result.answer), ensure_ascii=False, separators=(",", ":"))
+            if len(answer.encode()) <= MAX_KEPT_ANSWER:
+                item["answer"] = {"S": answer}
+        return [
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(id)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+
+    def recall(self, item: dict[str, Any]) -> Response | None:
+        import json
+
+        answer = (item.get("answer") or {}).get("S")
+        if not answer:
+            return None
+        response = _to_response(json.loads(answer))
+        response.headers = {**response.headers, REPLAY_HEADER: "true"}
+        return response
+
+
+_MARKER = _Marker()
+
+
+def _applied_before() -> bool:
+    """Whether this request's first write committed in an earlier invocation."""
+    resp = aws.dynamodb().get_item(TableName=_table(), Key=_item_key("w0"), ConsistentRead=True)
+    return "Item" in resp
+
+
+# -- the answer, as it was sent ---------------------------------------------------------------
+def _body_text(body: Any) -> tuple[str, Any]:
+    import json
+
+    if body is None:
+        return "none", None
+    if isinstance(body, bytes):
+        import base64
+
+        return "bytes", base64.b64encode(body).decode("ascii")
+    if isinstance(body, str):
+        return "text", body
+    return "json", json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _body_of(kind: str, text: Any) -> Any:
+    import json
+
+    if kind == "none":
+        return None
+    if kind == "bytes":
+        import base64
+
+        return base64.b64decode(text)
+    if kind == "text":
+        return text
+    return json.loads(text)  # a dict keeps the order its text has: sent again, the same bytes
+
+
+def _to_doc(response: Response) -> dict[str, Any]:
+    kind, text = _body_text(response.body)
+    doc = {
+        "status": response.status,
+        "headers": response.headers,
+        "multi_headers": response.multi_headers,
+        "content_type": response.content_type,
+        "kind": kind,
+        "body": text,
+    }
+    if response.variants:
+        doc["variants"] = {media: _body_text(body) for media, body in response.variants.items()}
+    return doc
+
+
+def _to_response(doc: dict[str, Any]) -> Response:
+    variants = {media: _body_of(*kb) for media, kb in (doc.get("variants") or {}).items()}
+    return Response(
+        status=doc["status"],
+        body=_body_of(doc.get("kind", "json"), doc["body"]) if "kind" in doc else doc["body"],
+        headers=doc["headers"],
+        multi_headers=doc.get("multi_headers") or {},
+        content_type=doc["content_type"],
+        variants=variants or None,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -55,34 +208,65 @@ def _serializer():
     from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
     class Compact(BaseIdempotencySerializer):
-        """The answer as it is, or gzip-compressed (base64) when its JSON is large."""
+        """The answer as it is; gzip-compressed (base64) when large; over several items when one
+        item would not hold it (``<key>#part<i>``, written before the record completes)."""
 
         def to_dict(self, data: dict[str, Any]) -> dict[str, Any]:
             raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
             if len(raw) <= COMPRESS_ABOVE:
                 return data
-            return {"gzip": base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")}
+            packed = base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")
+            if len(packed) <= PART_BYTES:
+                return {"gzip": packed}
+            parts = [packed[i : i + PART_BYTES] for i in range(0, len(packed), PART_BYTES)]
+            import time
+
+            expires = str(int(time.time()) + get_settings().idempotency_ttl_seconds)
+            for index, part in enumerate(parts):
+                aws.dynamodb().put_item(
+                    TableName=_table(),
+                    Item={**_item_key(f"part{index}"), "data": {"S": part}, "expiration": {"N": expires}},
+                )
+            return {"parts": len(parts), "sha256": hashlib.sha256(packed.encode()).hexdigest()}
 
         def from_dict(self, data: dict[str, Any]) -> dict[str, Any]:
             if set(data) == {"gzip"}:
                 return json.loads(gzip.decompress(base64.b64decode(data["gzip"])))
+            if set(data) == {"parts", "sha256"}:
+                client = aws.dynamodb()
+                texts = []
+                for index in range(data["parts"]):
+                    item = client.get_item(TableName=_table(), Key=_item_key(f"part{index}"), ConsistentRead=True)
+                    texts.append(item["Item"]["data"]["S"])
+                packed = "".join(texts)
+                if hashlib.sha256(packed.encode()).hexdigest() != data["sha256"]:
+                    raise ValueError("a kept answer's parts do not add up")
+                return json.loads(gzip.decompress(base64.b64decode(packed)))
             return data
 
     return Compact()
 
 
-def _to_response(doc: dict[str, Any]) -> Response:
-    return Response(
-        status=doc["status"],
-        body=doc["body"],
-        headers=doc["headers"],
-        multi_headers=doc.get("multi_headers") or {},
-        content_type=doc["content_type"],
-    )
+def _scope(request: Request, ticket_param: str | None) -> str:
+    """The route and its path values, the ticket by its id whichever spelling named it."""
+    values = []
+    for name in sorted(request.path_params):
+        value = request.path_params[name]
+        if name == ticket_param and (parsed := ids.parse(value)) is not None:
+            value = f"ticket:{parsed.ticket_id}"
+        values.append(f"{name}={value}")
+    return f"{request.method} {request.resource or request.path} " + "&".join(values)
 
 
-def once(request: Request, client_id: str, run: Callable[[], Response], context: Any = None) -> Response:
-    """Run ``run`` at most once per (client, route, Idempotency-Key)."""
+def once(
+    request: Request,
+    client_id: str,
+    run: Callable[[], Response],
+    context: Any = None,
+    *,
+    ticket_param: str | None = None,
+) -> Response:
+    """Run ``run`` at most once per (client, route and ticket, Idempotency-Key)."""
     key = request.header(HEADER)
     if key is None:
         return run()
@@ -96,6 +280,8 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
         IdempotencyPersistenceLayerError,
         IdempotencyValidationError,
     )
+
+    from ticketing import repository
 
     def mark_replayed(response: dict[str, Any], _record: Any) -> dict[str, Any]:
         response = dict(response)
@@ -114,24 +300,20 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
     made: list[Response] = []  # the answer, once the work is done
 
     def execute(request_doc: dict[str, Any]) -> dict[str, Any]:
-        response = run()
+        with repository.riding(_MARKER):
+            response = run()
         made.append(response)
         if not 200 <= response.status < 300:
             raise _NotKept(response)
-        return {
-            "status": response.status,
-            "body": response.body,
-            "headers": response.headers,
-            "multi_headers": response.multi_headers,
-            "content_type": response.content_type,
-        }
+        return _to_doc(response)
 
     doc = {
         "client": client_id,
-        "route": f"{request.method} {request.path}",
+        "route": _scope(request, ticket_param),
         "key": key,
         "body_sha256": hashlib.sha256(request.body).hexdigest(),
     }
+    token = _KEY.set(None)
     try:
         stored = idempotent_function(
             execute,
@@ -145,14 +327,28 @@ def once(request: Request, client_id: str, run: Callable[[], Response], context:
     except IdempotencyValidationError as err:
         raise IdempotencyMismatch(f"This {HEADER} was already used with a different request body.") from err
     except IdempotencyAlreadyInProgressError as err:
+        # the first request with this key is still running, or died: if its change committed, answer
+        # from the ticket as it is (its marker stops the change being applied again)
+        if _KEY.get() is not None and _committed_before():
+            with repository.riding(_MARKER):
+                return run()
         raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.") from err
     except IdempotencyPersistenceLayerError as err:
         if made and 200 <= made[0].status < 300:
-            # the change is made; only keeping its answer for a replay failed: a retry with this
-            # key finds the request in progress (409) until this invocation's timeout has passed,
-            # then runs it again
+            # the change is made (its marker committed with it): only keeping the answer failed; a
+            # retry with this key answers from the ticket as it is, and applies nothing again
             logger.error("the answer was not kept for replay", extra={"route": doc["route"], "error": str(err)})
             count("IdempotencyNotKept")
             return made[0]
         raise Unavailable("The idempotency store is unavailable; nothing was changed.") from err
+    finally:
+        _KEY.reset(token)
     return _to_response(stored)
+
+
+def _committed_before() -> bool:
+    try:
+        return _applied_before()
+    except Exception:  # the store is unreachable: say "in progress", the safe answer
+        logger.exception("could not tell whether the request in progress committed")
+        return False

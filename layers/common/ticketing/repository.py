@@ -31,18 +31,27 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ticketing import aws, ids
-from ticketing.commands import ChangeSet, Command, OutboxItem, UpdateResult, diff, reading
+from ticketing.commands import (
+    AlreadyApplied,
+    ChangeSet,
+    Command,
+    OutboxItem,
+    UpdateResult,
+    diff,
+    reading,
+    render_answer,
+)
 from ticketing.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unavailable
 from ticketing.model import Actor, AuditEntry, Message, Ticket, utcnow
 from ticketing.observability import count, logger
@@ -66,9 +75,9 @@ _NEVER_GUARDED = {"id", "version", "updated_at"}  # the key; and the two every w
 # A change that meets a true conflict (another writer changed a field it read or wrote) is
 # applied again to the winner's ticket, with full-jitter exponential backoff, for at most this
 # long: well under the functions' 10 s timeout (botocore's own retries come on top of it).
-WRITE_BUDGET_SECONDS = 6.0
-BACKOFF_BASE_SECONDS = 0.01
-BACKOFF_CAP_SECONDS = 0.4
+WRITE_BUDGET_SECONDS = 8.0
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.2
 OUTBOX_DAYS = 7  # outbox items outlive the stream's 24 h retention, then expire (TTL)
 EXPIRES_ATTR = "expires_at"
 # A ticket is one DynamoDB item (400 KB at most): a change that would make it larger than this
@@ -325,10 +334,19 @@ class Repository:
         key = audit_key(ticket.created_at, uuid.uuid4().hex[:12])
         items = [self._put(_pk(ticket.id), "TICKET", doc), self._audit_put(audit, key)]
         items += [self._put(_pk(ticket.id), f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in messages]
+        riders_from = len(items)
+        result = UpdateResult(ticket, ticket, [], None, 1, committed=True)
+        for rider in _RIDERS.get():
+            items += rider.items(result)
         try:
             self._call("transact_write_items", TransactItems=items)
         except ClientError as err:
             if err.response["Error"]["Code"] == "TransactionCanceledException":
+                for reason in _cancellation_reasons(err)[riders_from:]:
+                    if reason.get("Code") == "ConditionalCheckFailed":  # made by an earlier try of this request
+                        made = unmarshal(reason.get("Item") or {}).get("ticket_id")
+                        if made:
+                            return self.require(int(made))
                 raise Conflict(f"Ticket {ticket.id} already exists.") from err
             raise
         count("Creates")
@@ -527,13 +545,23 @@ class Repository:
 
 
 # -- the write path -------------------------------------------------------------------------
-_RIDERS: ContextVar[tuple[Callable[[UpdateResult], list[dict[str, Any]]], ...]] = ContextVar("riders", default=())
+class Rider(Protocol):
+    """Transaction items that ride with every change written (e.g. an Idempotency-Key's marker)."""
+
+    def items(self, result: UpdateResult) -> list[dict[str, Any]]: ...
+
+    def recall(self, item: dict[str, Any]) -> Any:
+        """What an item of this rider, found already there, says was answered (None: unknown)."""
+        ...
+
+
+_RIDERS: ContextVar[tuple[Rider, ...]] = ContextVar("riders", default=())
 _THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _AMBIGUOUS = {"InternalServerError", "ServiceUnavailable"}  # the write may have been applied
 
 
 @contextmanager
-def riding(rider: Callable[[UpdateResult], list[dict[str, Any]]]) -> Iterator[None]:
+def riding(rider: Rider) -> Iterator[None]:
     """Within this block, every change written carries the transaction items ``rider`` gives for
     it (e.g. the request's idempotency record): they commit with the change, or nothing does."""
     token = _RIDERS.set((*_RIDERS.get(), rider))
@@ -566,6 +594,8 @@ class _Writer:
         self.repo, self.ticket_id, self.command, self.actor, self.if_match = repo, ticket_id, command, actor, if_match
         self.deadline = time.monotonic() + WRITE_BUDGET_SECONDS
         self.nonce = uuid.uuid4().hex[:12]
+        self.riders_from = 0
+        self.riders: list[Rider] = []
 
     def run(self, current: Ticket) -> UpdateResult:
         attempt = 0
@@ -579,7 +609,11 @@ class _Writer:
             result, items, key = self._plan(current, attempt)
             if not items:
                 return result
-            fresh = self._commit(items, key)
+            try:
+                fresh = self._commit(items, key)
+            except AlreadyApplied as applied:
+                logger.info("the change was made by an earlier try of this request", extra={"ticket_id": current.id})
+                return UpdateResult(current, current, [], result.changeset, attempt, answer=applied.answer)
             if fresh is None:
                 count("Updates")  # the one place a ticket change is written (metric per invocation)
                 if attempt > 1:
@@ -632,8 +666,13 @@ class _Writer:
         items += [repo._put(pk, f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in cs.messages]
         items += [repo._outbox_put(self.ticket_id, o, self.actor, now) for o in cs.outbox]
         result = UpdateResult(current, draft, changes, cs, attempt, committed=True)
+        render_answer(result)  # before the write: nothing that can fail runs after it
+        self.riders_from = len(items)
+        self.riders = []
         for rider in _RIDERS.get():
-            items += rider(result)
+            extra = rider.items(result)
+            self.riders += [rider] * len(extra)
+            items += extra
         return result, items, key
 
     def _commit(self, items: list[dict[str, Any]], key: str) -> Ticket | None:
@@ -669,12 +708,15 @@ class _Writer:
             self._pause(tries)
 
     def _winner(self, reasons: list[dict[str, Any]]) -> Ticket | None:
+        for rider, reason in zip(self.riders, reasons[self.riders_from :], strict=False):
+            if reason.get("Code") == "ConditionalCheckFailed":
+                raise AlreadyApplied(reason.get("Item"), rider.recall(reason.get("Item") or {}))
         first = reasons[0] if reasons else {}
         if first.get("Code") == "ConditionalCheckFailed":
             if first.get("Item"):
                 return from_item(first["Item"])
             return self.repo.require(self.ticket_id)  # a store that does not return the item
-        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[1:]):
+        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[1 : self.riders_from]):
             return self.repo.require(self.ticket_id)  # a message slot taken: the ticket moved on
         return None
 

@@ -5,6 +5,7 @@ Dialect adapters turn their requests into calls here; nothing here knows a diale
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import ids
 from ticketing.catalog import Catalog, get_catalog
-from ticketing.commands import Command, UpdateResult
+from ticketing.commands import Command, UpdateResult, answering
 from ticketing.errors import FieldError, NotFound, ValidationFailed
 from ticketing.model import Actor, AuditEntry, Task, Ticket, utcnow
 from ticketing.repository import Repository
@@ -144,10 +145,26 @@ def create_ticket(spec: NewTicket, actor: Actor, *, ticket_id: int | None = None
 
 
 def update_ticket(
-    identifier: str | int, command: Command, actor: Actor, *, if_match: int | None = None
+    identifier: str | int,
+    command: Command,
+    actor: Actor,
+    *,
+    if_match: int | None = None,
+    respond: Callable[[UpdateResult], Any] | None = None,
+    current: Ticket | None = None,
 ) -> UpdateResult:
-    ticket = get_ticket(identifier)
-    return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
+    """Change the ticket ``identifier`` names.  ``respond``: renders the request's answer from the
+    result before it is written (``result.answer``; for a change an earlier try of the same
+    request made, the answer that try gave, when it was kept).  ``current``: the ticket, when the
+    caller has just read it (by ``get_ticket``)."""
+    ticket = current if current is not None else get_ticket(identifier)
+    if respond is None:
+        return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
+    with answering(respond):
+        result = repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
+    if result.answer is None:
+        result.answer = respond(result)  # nothing was written: the ticket as it is
+    return result
 
 
 def history(identifier: str | int, *, limit: int, cursor: str | None) -> tuple[Ticket, list[AuditEntry], str | None]:

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
+from ticketing.commands import ChangeSet, UpdateResult
 from ticketing.dialects.common import actor_for, etag, if_match, json_body, merge_patch, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import AuditEntry, Task, Ticket
-from ticketing.repository import ChangeSet
 
 NAME = "canonical"
 PROBLEM = "application/problem+json"
@@ -187,12 +187,15 @@ def patch_ticket(request: Request, context: Any) -> Response:
             if "metadata" in given:
                 ticket.metadata = merge_patch(ticket.metadata, patch.metadata or {})
 
-        result = service.update_ticket(
-            request.path_params.get("id", ""), command, actor_for(client, NAME, request), if_match=if_match(request)
-        )
-        return _ticket_response(200, result.ticket)
+        return service.update_ticket(
+            request.path_params.get("id", ""),
+            command,
+            actor_for(client, NAME, request),
+            if_match=if_match(request),
+            respond=lambda result: _ticket_response(200, result.ticket),
+        ).answer
 
-    return idempotency.once(request, client.client_id, run, context)
+    return idempotency.once(request, client.client_id, run, context, ticket_param="id")
 
 
 class NewTaskBody(service.NewTask):
@@ -212,17 +215,26 @@ def add_task(request: Request, context: Any) -> Response:
             ticket.tasks = {**ticket.tasks, str(task_id): task}
             created[:] = [task]
 
-        result = service.update_ticket(
-            request.path_params.get("id", ""), command, actor_for(client, NAME, request), if_match=if_match(request)
-        )
-        task = created[0]
-        return Response(
-            201,
-            render_task(task),
-            headers={"Location": f"/tickets/{result.ticket.id}/tasks/{task.id}", "ETag": etag(result.ticket.version)},
-        )
+        def respond(result: UpdateResult) -> Response:
+            task = created[0]
+            return Response(
+                201,
+                render_task(task),
+                headers={
+                    "Location": f"/tickets/{result.ticket.id}/tasks/{task.id}",
+                    "ETag": etag(result.ticket.version),
+                },
+            )
 
-    return idempotency.once(request, client.client_id, run, context)
+        return service.update_ticket(
+            request.path_params.get("id", ""),
+            command,
+            actor_for(client, NAME, request),
+            if_match=if_match(request),
+            respond=respond,
+        ).answer
+
+    return idempotency.once(request, client.client_id, run, context, ticket_param="id")
 
 
 class ProblemDocument(BaseModel):

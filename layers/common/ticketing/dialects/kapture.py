@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
 import math
 import re
@@ -515,7 +516,11 @@ class Batch:
             found = [tickets[t] for t in groups]
             users_read = pool.submit(self.refs.load, USER_KIND, [u for t in found for u in user_keys(t)])
             queues_shown = pool.submit(self.refs.load, QUEUE_KIND, [t.queue for t in found])
-            futures = [pool.submit(self._apply_group, tickets[t], group, users_read) for t, group in groups.items()]
+            # each group in a copy of this context: the request's Idempotency-Key rides with its writes
+            futures = [
+                pool.submit(contextvars.copy_context().run, self._apply_group, tickets[t], group, users_read)
+                for t, group in groups.items()
+            ]
             for future in futures:
                 outcomes.update(future.result())  # _apply_group never raises
             users_read.exception()  # a failed read is read again below
@@ -541,7 +546,8 @@ class Batch:
                 continue
             try:
                 command = command_for(update, self.vocab, self.actor, self.client.user_id)
-                result = self.repo.update(current.id, command, self.actor, current=current)
+                with idempotency.step(update.index):  # the update's place in the batch, the same when resent
+                    result = self.repo.update(current.id, command, self.actor, current=current)
                 current = result.ticket
                 if update.callback is not None or self._closed_with_callback(current):
                     self._schedule(current, update, users_read)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ticketing import auth, idempotency, service
+from ticketing.commands import ChangeSet, UpdateResult
 from ticketing.dialects.common import actor_for, etag, if_match, json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.errors import (
@@ -40,7 +41,7 @@ from ticketing.errors import (
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import PartnerTicket, Task, Ticket
-from ticketing.repository import ChangeSet, ticket_bytes
+from ticketing.repository import ticket_bytes
 
 NAME = "myhrw"
 GROUP = "PartnerInteraction"
@@ -262,15 +263,17 @@ def update_partner_ticket(request: Request, context: Any) -> Response:
             _check_size(ticket)
             stored[:] = [updated]
 
-        result = service.update_ticket(
-            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request)
-        )
-        return Response(
-            200,
-            render(result.ticket.id, task_id, stored[0]),
-            headers={"ETag": etag(result.ticket.version)},
-            content_type=JSON,
-        )
+        def respond(result: UpdateResult) -> Response:
+            return Response(
+                200,
+                render(result.ticket.id, task_id, stored[0]),
+                headers={"ETag": etag(result.ticket.version)},
+                content_type=JSON,
+            )
+
+        return service.update_ticket(
+            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request), respond=respond
+        ).answer
 
     return idempotency.once(request, client.client_id, run, context)
 
@@ -298,16 +301,21 @@ def create_partner_ticket(request: Request, context: Any) -> Response:
             _check_size(ticket)
             created[:] = [pt]
 
-        result = service.update_ticket(
-            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request)
-        )
-        pt = created[0]
-        return Response(
-            201,
-            render(result.ticket.id, task_id, pt),
-            headers={"Location": _location(result.ticket.id, task_id, pt.id), "ETag": etag(result.ticket.version)},
-            content_type=JSON,
-        )
+        def respond(result: UpdateResult) -> Response:
+            pt = created[0]
+            return Response(
+                201,
+                render(result.ticket.id, task_id, pt),
+                headers={
+                    "Location": _location(result.ticket.id, task_id, pt.id),
+                    "ETag": etag(result.ticket.version),
+                },
+                content_type=JSON,
+            )
+
+        return service.update_ticket(
+            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request), respond=respond
+        ).answer
 
     return idempotency.once(request, client.client_id, run, context)
 

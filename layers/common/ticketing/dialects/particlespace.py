@@ -495,12 +495,16 @@ def update_ticket(request: Request, context: Any) -> Response:
             )
 
         result = service.update_ticket(
-            identifier, command, actor_for(client, NAME, request), if_match=if_match(request)
+            identifier,
+            command,
+            actor_for(client, NAME, request),
+            if_match=if_match(request),
+            respond=lambda result: Response(200, render(result.ticket, flows)),
         )
         schedule_notifications(result.ticket, flows, client.client_id)
-        return Response(200, render(result.ticket, flows))
+        return result.answer
 
-    return idempotency.once(request, client.client_id, run, context)
+    return idempotency.once(request, client.client_id, run, context, ticket_param="id")
 
 
 # -- the route, for the OpenAPI document ------------------------------------------------------------

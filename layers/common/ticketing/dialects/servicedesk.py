@@ -138,9 +138,8 @@ def _root(name: str, inner: str) -> str:
 
 
 def _respond(request: Request, status: int, json_body: dict[str, Any], xml_body: str) -> Response:
-    media = response_type(request)
-    body: Any = xml_body if _is_xml(media) else json_body
-    return Response(status, body, content_type=f"{media}; charset=utf-8")
+    """The answer in both formats: ``Servicedesk.finish`` gives the one ``Accept`` asks for."""
+    return Response(status, json_body, variants={"json": json_body, "xml": xml_body})
 
 
 # -- the dialect ------------------------------------------------------------------------------
@@ -161,6 +160,14 @@ class Servicedesk(BaseDialect):
             body = {"Message": message}
         headers = {"WWW-Authenticate": 'Bearer realm="servicedesk"'} if error.status == 401 else {}
         return Response(error.status, body, headers=headers, content_type=f"{media}; charset=utf-8")
+
+    def finish(self, request: Request | None, response: Response) -> Response:
+        if response.variants:
+            media = response_type(request)
+            response.body = response.variants["xml" if _is_xml(media) else "json"]
+            response.content_type = f"{media}; charset=utf-8"
+            response.variants = None
+        return response
 
 
 DIALECT = Servicedesk()
@@ -502,8 +509,13 @@ def workflow_push(request: Request, context: Any) -> Response:
             }
             cs.record_without_changes = True
 
-        result = service.repository().update(ticket.id, command, actor_for(client, NAME, request), current=ticket)
-        return _respond(request, 200, *push_result(result.ticket))
+        return service.update_ticket(
+            ticket.id,
+            command,
+            actor_for(client, NAME, request),
+            respond=lambda result: _respond(request, 200, *push_result(result.ticket)),
+            current=ticket,
+        ).answer
 
     return idempotency.once(request, client.client_id, run, context)
 

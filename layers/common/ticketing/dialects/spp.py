@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ticketing import auth, idempotency, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
+from ticketing.commands import ChangeSet, Command, UpdateResult
 from ticketing.dialects.common import actor_for, etag, if_match, json_body, merge_patch, storable_errors
 from ticketing.dialects.docs import Operation
 from ticketing.errors import (
@@ -43,7 +44,7 @@ from ticketing.errors import (
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Message, Ticket
-from ticketing.repository import ChangeSet, Command, ticket_bytes
+from ticketing.repository import ticket_bytes
 
 NAME = "spp"
 PERMISSION = "ticket_management"
@@ -526,17 +527,24 @@ def update_ticket(request: Request, context: Any) -> Response:
         term, errors = plan(body, given, refs)
         if errors:
             raise invalid(errors)
-        result = service.repository().update(
+        earlier = messages_of(ticket)  # read before the write: the answer is rendered before it too
+
+        def respond(result: UpdateResult) -> Response:
+            updated = result.ticket
+            added = result.changeset.messages if result.changeset and result.committed else []
+            messages = sorted({m.seq: m for m in [*earlier, *added]}.values(), key=lambda m: m.seq)
+            return Response(200, render(updated, refs, messages), headers={"ETag": etag(updated.version)})
+
+        return service.update_ticket(
             ticket.id,
             command_for(body, given, term),
             actor_for(client, NAME, request),
             if_match=if_match(request),
+            respond=respond,
             current=ticket,
-        )
-        updated = result.ticket
-        return Response(200, render(updated, refs, messages_of(updated)), headers={"ETag": etag(updated.version)})
+        ).answer
 
-    return idempotency.once(request, client.client_id, run, context)
+    return idempotency.once(request, client.client_id, run, context, ticket_param="ticket")
 
 
 update_handler = entrypoint(DIALECT, update_ticket)

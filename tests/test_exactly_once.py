@@ -1,0 +1,136 @@
+"""Faults at every step after the commit: no 5xx for a change that was made, and no retry with
+the same Idempotency-Key applying anything a second time (handlers on moto, in process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ReadTimeoutError
+from ticketing import service
+from ticketing.errors import Unavailable
+from ticketing.repository import Repository
+
+from devkit import apigw, faults
+
+AUTH = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
+TASK = {"title": "Call the vendor"}
+
+
+def add_task(aws, key="k-1", spelling="1001"):
+    resp = apigw.request(
+        aws, "POST", f"/tickets/{spelling}/tasks", body=json.dumps(TASK), headers={**AUTH, "Idempotency-Key": key}
+    )
+    return resp["statusCode"], resp["headers"], resp["body"]
+
+
+def tasks_of(ticket_id=1001):
+    return [t.title for t in service.repository().get(ticket_id).tasks.values()]
+
+
+def history_versions(ticket_id=1001):
+    return [e.version for e in service.repository().history(ticket_id, limit=100)[0]]
+
+
+class Died(BaseException):
+    """The function's environment going away: nothing of the request's code runs after it."""
+
+
+def test_a_timeout_after_the_store_committed_is_answered_as_the_change_it_was(aws, seeded, monkeypatch):
+    original = Repository._transact
+    calls = []
+
+    def committed_then_timed_out(self, items, token):
+        calls.append(token)
+        original(self, items, token)
+        if len(calls) == 1:
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
+
+    monkeypatch.setattr(Repository, "_transact", committed_then_timed_out)
+    status, _, body = add_task(aws)
+    assert status == 201, body
+    assert calls[0] == calls[1]  # retried with the same ClientRequestToken: applied at most once
+    assert tasks_of().count(TASK["title"]) == 1
+    assert history_versions()[:2] == [2, 1] and len(history_versions()) == 2
+
+
+def test_a_store_out_of_reach_after_an_ambiguous_error_never_says_nothing_was_changed(aws, seeded, monkeypatch):
+    def timed_out(self, items, token):
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
+
+    def unreachable(self, ticket_id, key):
+        raise Unavailable("unreachable")
+
+    monkeypatch.setattr(Repository, "_transact", timed_out)
+    monkeypatch.setattr(Repository, "audit_entry_exists", unreachable)
+    monkeypatch.setattr("ticketing.repository.WRITE_BUDGET_SECONDS", 0.5)
+    resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"queue": "x"}), headers=AUTH)
+    problem = json.loads(resp["body"])
+    assert resp["statusCode"] == 503
+    assert "nothing was changed" not in problem["detail"] and "may or may not" in problem["detail"]
+
+
+def test_an_ambiguous_error_then_no_audit_entry_is_nothing_changed(aws, seeded, monkeypatch):
+    def timed_out(self, items, token):
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
+
+    monkeypatch.setattr(Repository, "_transact", timed_out)
+    monkeypatch.setattr("ticketing.repository.WRITE_BUDGET_SECONDS", 0.5)
+    resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"queue": "x"}), headers=AUTH)
+    assert resp["statusCode"] == 503 and "nothing was changed" in json.loads(resp["body"])["detail"]
+    assert service.repository().get(1001).version == 1
+
+
+def test_a_failing_idempotency_store_after_the_commit_answers_the_change_and_a_retry_applies_nothing(aws, seeded):
+    # Powertools completes the record with UpdateItem: fail it (the change's own write is a transaction)
+    with faults.inject("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException") as fault:
+        status, _, first = add_task(aws)
+    assert fault.injected >= 1
+    assert status == 201, first
+    # the record stayed "in progress", but the change's marker committed with it: the retry is told
+    # the change, from the ticket as it is, and nothing is applied again
+    status, _, again = add_task(aws)
+    assert status == 201, again
+    assert tasks_of().count(TASK["title"]) == 1
+    assert json.loads(again)["id"] == json.loads(first)["id"]
+
+
+def test_a_function_that_dies_right_after_the_commit_is_retried_without_applying_twice(aws, seeded, monkeypatch):
+    original = Repository._transact
+
+    def commit_then_die(self, items, token):
+        original(self, items, token)
+        raise Died
+
+    monkeypatch.setattr(Repository, "_transact", commit_then_die)
+    with pytest.raises(Died):
+        add_task(aws)
+    monkeypatch.setattr(Repository, "_transact", original)
+    status, _, body = add_task(aws)  # its record is still "in progress": the marker says it committed
+    assert status == 201, body
+    assert tasks_of().count(TASK["title"]) == 1
+    assert history_versions()[:2] == [2, 1] and len(history_versions()) == 2
+
+
+def test_an_error_after_the_commit_then_a_retry_applies_nothing_twice(aws, seeded, monkeypatch):
+    original = Repository._transact
+
+    def commit_then_fail(self, items, token):
+        original(self, items, token)
+        raise RuntimeError("the function failed after the commit")
+
+    monkeypatch.setattr(Repository, "_transact", commit_then_fail)
+    status, _, _ = add_task(aws)
+    assert status == 500  # the function's own failure (Powertools frees the key for a retry)
+    monkeypatch.setattr(Repository, "_transact", original)
+    status, _, body = add_task(aws)
+    assert status == 201, body
+    assert tasks_of().count(TASK["title"]) == 1
+
+
+def test_one_key_three_spellings_of_the_ticket_one_task(aws, seeded):
+    answers = [add_task(aws, "same", spelling) for spelling in ("1001", "INC-001001", "8FC95B0F")]
+    assert [a[0] for a in answers] == [201, 201, 201]
+    assert [a[1].get("Idempotent-Replayed") for a in answers] == [None, "true", "true"]
+    assert answers[1][2] == answers[0][2] == answers[2][2]  # the same bytes
+    assert tasks_of().count(TASK["title"]) == 1
