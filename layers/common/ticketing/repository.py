@@ -42,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ticketing import aws, ids
 from ticketing.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unavailable
 from ticketing.model import Actor, AuditEntry, Change, Message, Ticket, utcnow
+from ticketing.moments import check_ticket
 from ticketing.observability import count
 from ticketing.settings import get_settings
 
@@ -341,6 +342,7 @@ class Repository:
                 raise
 
     def create(self, ticket: Ticket, actor: Actor, messages: Iterable[Message] = ()) -> Ticket:
+        check_ticket(ticket)  # every datetime aware and within range (ticketing.moments), else a 400
         doc = ticket_doc(ticket)
         _check_size(ticket.id, doc)
         audit = AuditEntry(
@@ -387,6 +389,7 @@ class Repository:
             draft = current.model_copy(deep=True)
             changeset = ChangeSet(now=now, actor=actor)
             command(draft, changeset)
+            check_ticket(draft)  # every datetime aware and within range (ticketing.moments), else a 400
             before_doc, after_doc = ticket_doc(current), ticket_doc(draft)
             changed = sorted(
                 k
