@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ticketing import ids
+from ticketing.moments import StoredDateTime
 
 
 def utcnow() -> datetime:
@@ -32,8 +33,8 @@ class PartnerTicket(_Record):
     priority: str = ""
     assignment_group: str = ""
     assigned_to: str = ""
-    created_at: datetime
-    updated_at: datetime
+    created_at: StoredDateTime
+    updated_at: StoredDateTime
 
     @staticmethod
     def slot(partner_id: int, technical_id: str) -> str:
@@ -45,7 +46,7 @@ class Task(_Record):
     title: str = ""
     status: str = "open"
     partner_tickets: dict[str, PartnerTicket] = Field(default_factory=dict)
-    created_at: datetime
+    created_at: StoredDateTime
 
 
 class Notify(_Record):
@@ -54,7 +55,7 @@ class Notify(_Record):
     enabled: bool = False
     channel: str = ""  # "email" | "sms"
     contacts: list[str] = Field(default_factory=list)
-    time: datetime | None = None
+    time: StoredDateTime | None = None
     subject: str = ""
     message: str = ""
     automated: bool = False
@@ -68,7 +69,7 @@ class Message(_Record):
     author: str = ""
     body: str
     staff_only: bool = False
-    created_at: datetime
+    created_at: StoredDateTime
 
 
 class Ticket(_Record):
@@ -79,7 +80,7 @@ class Ticket(_Record):
     description: str = ""
     status: str = "new"
     sub_status: str | None = None
-    status_since: datetime
+    status_since: StoredDateTime
     queue: str = ""
     priority: int = 0
     category: str = ""
@@ -97,13 +98,13 @@ class Ticket(_Record):
     disposition: str = ""
     tasks: dict[str, Task] = Field(default_factory=dict)
     notify: Notify | None = None
-    follow_up_at: datetime | None = None
-    last_follow_up_at: datetime | None = None
+    follow_up_at: StoredDateTime | None = None
+    last_follow_up_at: StoredDateTime | None = None
     message_count: int = 0
-    last_message_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None = None
+    last_message_at: StoredDateTime | None = None
+    created_at: StoredDateTime
+    updated_at: StoredDateTime
+    closed_at: StoredDateTime | None = None
     version: int = 1
     # the item as read from the table (typed values), when it was: a write is conditioned on it
     _stored: dict[str, Any] | None = PrivateAttr(default=None)
@@ -145,7 +146,7 @@ class Change(_Record):
 class AuditEntry(_Record):
     ticket_id: int
     version: int
-    at: datetime
+    at: StoredDateTime
     actor: str
     actor_name: str = ""
     dialect: str

@@ -54,6 +54,7 @@ from ticketing.commands import (
 )
 from ticketing.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unavailable
 from ticketing.model import Actor, AuditEntry, Message, Ticket, utcnow
+from ticketing.moments import check_ticket
 from ticketing.observability import count, logger
 from ticketing.settings import get_settings
 
@@ -318,6 +319,7 @@ class Repository:
                 raise
 
     def create(self, ticket: Ticket, actor: Actor, messages: Iterable[Message] = ()) -> Ticket:
+        check_ticket(ticket)  # every datetime aware and within range (ticketing.moments), else a 400
         doc = ticket_doc(ticket)
         _check_size(ticket.id, doc)
         audit = AuditEntry(
@@ -630,6 +632,7 @@ class _Writer:
         cs = ChangeSet(now=now, actor=self.actor)
         with reading(draft) as reads:
             self.command(draft, cs)
+        check_ticket(draft)  # every datetime aware and within range (ticketing.moments), else a 400
         before_doc, after_doc = ticket_doc(current), ticket_doc(draft)
         changed = sorted(
             k

@@ -16,6 +16,7 @@ from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import AuditEntry, Task, Ticket
+from ticketing.moments import UtcDateTime
 
 NAME = "canonical"
 PROBLEM = "application/problem+json"
@@ -91,11 +92,17 @@ def _ticket_response(status: int, ticket: Ticket, **headers: str) -> Response:
 
 
 # -- routes ------------------------------------------------------------------------------
+class NewTicketBody(service.NewTicket):
+    """What a new ticket may be given.  Unknown fields are refused, not ignored."""
+
+    follow_up_at: UtcDateTime | None = None  # with its offset; kept in UTC, within ticketing.moments' range
+
+
 def create_ticket(request: Request, context: Any) -> Response:
     client = _client(request)
 
     def run() -> Response:
-        spec = validate(service.NewTicket, _json_body(request))
+        spec = validate(NewTicketBody, _json_body(request))
         ticket = service.create_ticket(spec, actor_for(client, NAME, request))
         return _ticket_response(201, ticket, Location=f"/tickets/{ticket.id}")
 
@@ -155,7 +162,7 @@ class TicketPatch(BaseModel):
     requester_id: int | None = Field(default=None, gt=0)
     order_number: service.Short | None = None
     metadata: dict[str, Any] | None = Field(default=None, max_length=100)
-    follow_up_at: datetime | None = None
+    follow_up_at: UtcDateTime | None = None  # with its offset; kept in UTC, within ticketing.moments' range
 
 
 def patch_ticket(request: Request, context: Any) -> Response:
@@ -331,7 +338,7 @@ OPERATIONS = [
         "Create a ticket",
         NAME,
         "bearer",
-        service.NewTicket,
+        NewTicketBody,
         responses={201: TicketView, **_WRITE_ERRORS},
         error_media_types=(PROBLEM,),
         parameters=(IDEMPOTENCY_KEY,),

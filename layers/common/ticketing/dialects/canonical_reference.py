@@ -33,6 +33,7 @@ from ticketing.dialects.spp import (
 from ticketing.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationFailed
 from ticketing.http import Request, Response, entrypoint
 from ticketing.model import utcnow
+from ticketing.moments import UtcDateTimeNaiveAsUtc
 
 NAME = canonical.NAME
 MAX_DOCUMENT_BYTES = 64 * 1024
@@ -74,12 +75,12 @@ class OrderDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: Id = Field(description="SPP's order id (the ticket's order_id)")
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_message_at: datetime | None = None
-    date_started: datetime | None = None
-    date_completed: datetime | None = None
-    date_due: datetime | None = None
+    created_at: UtcDateTimeNaiveAsUtc | None = None
+    updated_at: UtcDateTimeNaiveAsUtc | None = None
+    last_message_at: UtcDateTimeNaiveAsUtc | None = None
+    date_started: UtcDateTimeNaiveAsUtc | None = None
+    date_completed: UtcDateTimeNaiveAsUtc | None = None
+    date_due: UtcDateTimeNaiveAsUtc | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     status: Text | None = None
     price: float | None = None

@@ -43,7 +43,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing import auth, aws, idempotency, ids, scheduling, service
+from ticketing import auth, aws, idempotency, ids, moments, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
 from ticketing.dialects.common import MAX_NESTING, actor_for, merge_patch, unstorable, utf8
 from ticketing.dialects.docs import Operation
@@ -77,7 +77,7 @@ MAX_TICKET_BYTES = 180_000
 DEADLINE_MARGIN_SECONDS = 3.0  # kept to answer the batch once its updates are done
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # the document's yyyy-MM-dd HH:mm:ss
-MIN_YEAR, MAX_YEAR = 1970, 9998  # callback_time years: any time zone can show them
+MIN_YEAR, MAX_YEAR = 1970, 9998  # callback_time years (local); in UTC, ticketing.moments' range applies too
 KNOWN_KEYS = ("ticket_id", "sub_status", "queue", "comment", "callback_time", "disposition")
 TICKET_TYPE = "O"  # every ticket reaches Kapture's view "from other source"
 FOLDER = {"id": 0, "name": "Inbox", "color": "red"}  # the hub has one folder
@@ -241,9 +241,12 @@ def parse_callback(raw: Any, zone: tzinfo) -> datetime | None:
         local = datetime.strptime(raw.strip(), DATE_FORMAT)
     except ValueError as err:  # 2024-13-45 25:61:00 has the form but is no time
         raise BadRequest(INVALID_CALLBACK) from err
-    if not MIN_YEAR <= local.year <= MAX_YEAR:  # shown in any time zone without overflow
+    if not MIN_YEAR <= local.year <= MAX_YEAR:  # the years this form takes (docs/kapture.md)
         raise BadRequest(INVALID_CALLBACK)
-    return local.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return moments.to_utc(local, naive_as=zone)  # and, in UTC, within the range every dialect renders
+    except moments.Unkeepable as err:
+        raise BadRequest(INVALID_CALLBACK) from err
 
 
 def parse_extras(data: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, UnsupportedMediaType, ValidationFailed
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Notify, Ticket, utcnow
+from ticketing.moments import UtcDateTimeNaiveAsUtc
 from ticketing.notifications import MAX_RECIPIENTS, SMS_MAX_CHARS, SUBJECT_MAX_CHARS, mask
 from ticketing.observability import logger
 from ticketing.repository import ChangeSet
@@ -129,7 +130,7 @@ class ParticleSpaceTicketUpdate(BaseModel):
         WithJsonSchema({"type": "string", "description": "Comma-separated emails (type=email) or phone numbers."}),
     ] = Field(default=None, validate_default=True)
     time: Annotated[
-        datetime | None,
+        UtcDateTimeNaiveAsUtc | None,
         WithJsonSchema(
             {"type": "string", "description": "ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC if no offset); empty: now."}
         ),
@@ -215,11 +216,9 @@ class ParticleSpaceTicketUpdate(BaseModel):
             if not text:
                 return None
             try:
-                when = datetime.fromisoformat(text)
+                return datetime.fromisoformat(text)  # its type makes it UTC (none: UTC), within range
             except ValueError:
-                when = None
-            if when is not None:
-                return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+                pass
         raise PydanticCustomError("time", "must be ISO 8601 or YYYY-MM-DD HH:MM:SS")
 
     @field_validator("notify_subject", mode="before")

@@ -44,6 +44,7 @@ from ticketing.errors import (
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Message, Ticket
+from ticketing.moments import UtcDateTimeNaiveAsUtc
 from ticketing.repository import ticket_bytes
 
 NAME = "spp"
@@ -345,7 +346,9 @@ def ts(value: Any) -> str | None:
 
 
 def _model_of(annotation: Any) -> Any:
-    """What an annotation stands for, ``X | None`` unwrapped."""
+    """What an annotation stands for, ``X | None`` and ``Annotated[X, ...]`` unwrapped."""
+    if typing.get_origin(annotation) is Annotated:
+        return _model_of(typing.get_args(annotation)[0])
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _model_of(args[0]) if len(args) == 1 else annotation
@@ -578,7 +581,7 @@ class SppRole(_Doc):
     affiliates: int | None = None
     clients: int | None = None
     coupons: int | None = None
-    created_at: datetime | None = None
+    created_at: UtcDateTimeNaiveAsUtc | None = None
     forms: int | None = None
     invoice_access: int | None = None
     invoice_management: int | None = None
@@ -607,7 +610,7 @@ class SppRole(_Doc):
     settings_emails: bool | None = None
     settings_language: bool | None = None
     settings_logs: bool | None = None
-    updated_at: datetime | None = None
+    updated_at: UtcDateTimeNaiveAsUtc | None = None
 
 
 class SppUserManager(_Doc):
@@ -623,7 +626,7 @@ class SppUser(_Doc):
     id: int | None = None
     aff_id: int | None = None
     aff_link: str | None = None
-    created_at: datetime | None = None
+    created_at: UtcDateTimeNaiveAsUtc | None = None
     name_f: str | None = None
     name_l: str | None = None
     email: str | None = None
