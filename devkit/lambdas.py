@@ -26,7 +26,8 @@ and for in-process tests.
 * ``RequestResponse``: runs in the caller's thread; the handler's result is the payload (200);
   an exception gives ``FunctionError: Unhandled`` and Lambda's error payload.  ``DryRun``: 204.
 * ``invocations``: one record per accepted invocation: function, at, type, outcome
-  (``pending``, then ``succeeded`` or ``failed``), attempts, error, destination.
+  (``pending``, then ``succeeded`` or ``failed``), attempts, error, destination (and
+  ``destination_error`` when the destination could not be reached).
 
 Not emulated: ``MaximumEventAgeInSeconds`` (retries come within a second), throttling and
 concurrency limits, timeouts (a handler runs to its end), payload size limits,
@@ -232,11 +233,15 @@ class LocalLambdas:
                 if error is None or self._closed.wait(self.retry_delay * retry):
                     break
                 result, error = self._call(fn, arn, text, record)
-            record["outcome"] = "failed" if error else "succeeded"
             destination = config.on_failure if error else config.on_success
             if destination and not self._closed.is_set():
-                self._deliver(destination, self._destination_record(arn, text, record, result, error))
-                record["destination"] = destination
+                try:
+                    self._deliver(destination, self._destination_record(arn, text, record, result, error))
+                    record["destination"] = destination
+                except Exception as err:  # as Lambda, the invocation's outcome stands
+                    log.exception("%s: could not send to %s", fn.logical_id, destination)
+                    record["destination_error"] = f"{type(err).__name__}: {err}"
+            record["outcome"] = "failed" if error else "succeeded"  # last: a record is final once delivered
             if error:
                 log.error(
                     "%s: asynchronous invocation failed %d times: sent to %s",
@@ -246,6 +251,7 @@ class LocalLambdas:
                 )
         except Exception:
             log.exception("asynchronous invocation of %s", fn.logical_id)
+            record["outcome"] = "failed"
         finally:
             with self._idle:
                 self._busy -= 1

@@ -142,6 +142,19 @@ def test_the_retries_follow_the_functions_event_invoke_config(aws, lambdas, monk
     assert letter["responsePayload"]["errorType"] == "ZeroDivisionError"
 
 
+def test_a_queue_that_cannot_be_reached_leaves_the_outcome_as_it_was(aws, lambdas, monkeypatch):
+    def unreachable(destination, body):
+        raise ConnectionError("no queue")
+
+    monkeypatch.setattr(lambdas, "_deliver", unreachable)
+    monkeypatch.setattr(apigw, "load_handler", lambda fn: lambda event, context: 1 / 0)
+    invoke("NotifierFunction", {}, InvocationType="Event")
+    assert lambdas.wait()
+    [record] = lambdas.invocations
+    assert (record["outcome"], record["destination"]) == ("failed", None)
+    assert record["destination_error"] == "ConnectionError: no queue"
+
+
 def test_request_response_returns_the_handlers_result_or_its_error(aws, seeded, lambdas):
     answer = invoke(NOTIFIER_ARN + ":live", notice())
     assert answer["StatusCode"] == 200 and "FunctionError" not in answer
