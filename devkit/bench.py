@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import itertools
 import json
 import os
@@ -29,6 +28,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ticketing.sizes import attribute_size, item_size  # noqa: F401 (DynamoDB's size rules)
 
 from devkit import load
 from devkit import template as tpl
@@ -718,50 +719,6 @@ def concurrent_writers(counts: tuple[int, ...] = WRITER_COUNTS, repeats: int = W
 READ_UNIT_BYTES, WRITE_UNIT_BYTES = 4096, 1024
 
 
-def _number_size(text: str) -> int:
-    """A number's size: 1 byte per two significant digits (rounded up), plus 1; leading and
-    trailing zeros do not count (``"1000"`` and ``"0.001"`` have one significant digit)."""
-    mantissa = text.lower().split("e")[0].lstrip("+-").replace(".", "")
-    digits = len(mantissa.strip("0")) or 1
-    return -(-digits // 2) + 1
-
-
-def _raw_bytes(value: bytes | str) -> int:
-    return len(value) if isinstance(value, (bytes, bytearray)) else len(base64.b64decode(value))  # JSON: base64
-
-
-def attribute_size(value: dict[str, Any]) -> int:
-    """The size of one attribute value in DynamoDB's wire form (``{"S": "abc"}``), its name not
-    counted: strings their UTF-8 bytes, binaries their raw bytes, numbers ``_number_size``,
-    booleans and null 1; a list or map 3 bytes plus, per element, its size (a map element's name
-    included) and 1 byte; sets the sum of their elements."""
-    ((kind, v),) = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        return _number_size(v)
-    if kind == "B":
-        return _raw_bytes(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "L":
-        return 3 + sum(attribute_size(e) + 1 for e in v)
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + attribute_size(e) + 1 for k, e in v.items())
-    if kind == "SS":
-        return sum(len(e.encode()) for e in v)
-    if kind == "NS":
-        return sum(_number_size(e) for e in v)
-    if kind == "BS":
-        return sum(_raw_bytes(e) for e in v)
-    raise ValueError(f"not a DynamoDB attribute value type: {kind}")
-
-
-def item_size(item: dict[str, Any] | None) -> int:
-    """An item's size: the UTF-8 length of each attribute's name plus its value's size (0: none)."""
-    return sum(len(name.encode()) + attribute_size(v) for name, v in (item or {}).items())
-
-
 def read_units(size: int, *, consistent: bool = True) -> float:
     """Read request units of reading ``size`` bytes: 1 per 4 KB, rounded up (at least 1, also
     for an item that is not there); half that when eventually consistent."""
@@ -1190,7 +1147,7 @@ def _capacity_section() -> list[str]:
         "The layer's DynamoDB calls during one request (botocore `before-call`/`after-call` hooks on its client; "
         "the client's key and the catalog already cached, no `Idempotency-Key`), and their read and write "
         "request units (RRU, WRU) computed by DynamoDB's documented rules, since moto reports no reliable "
-        "`ConsumedCapacity`: item size = each attribute's UTF-8 name plus its value (`bench.item_size`); a read "
+        "`ConsumedCapacity`: item size = each attribute's UTF-8 name plus its value (`ticketing.sizes`); a read "
         "1 RRU per 4 KB rounded up (half when eventually consistent; per item in a `BatchGetItem`); a write 1 WRU "
         "per KB of the larger of the item before and after (read outside the count), twice in a "
         "`TransactWriteItems`. One update per dialect (the writers section's *different* request) on a fresh "

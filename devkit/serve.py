@@ -418,6 +418,9 @@ class LocalRun:
 
     def prepare(self) -> None:
         localstack.apply_environment(self.template, self.aws.endpoint)
+        # one process serves every function and the embedded AWS: under a burst of writers of one
+        # ticket a conflict costs ~10x what it does on DynamoDB, and there is no function timeout
+        os.environ.setdefault("WRITE_BUDGET_SECONDS", "30")
         localstack.create_resources(self.template, self.aws.endpoint)
         demo.seed()
 

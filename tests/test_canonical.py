@@ -227,9 +227,12 @@ def test_a_large_answer_is_kept_compressed_and_replayed_as_it_was(aws, seeded):
     again = call(aws, "PATCH", "/tickets/1003", {"description": text}, {"Idempotency-Key": "big-1"})
     assert first[0] == again[0] == 200 and first[2] == again[2] and first[2]["description"] == text
     assert again[1].get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first[1]
-    [record] = boto3.client("dynamodb").scan(TableName=get_settings().idempotency_table)["Items"]
+    items = boto3.client("dynamodb").scan(TableName=get_settings().idempotency_table)["Items"]
+    [record] = [i for i in items if "#w" not in i["id"]["S"]]
     kept = json.loads(record["data"]["S"])
     assert set(kept) == {"gzip"} and len(record["data"]["S"]) < len(text) / 10
+    [marker] = [i for i in items if i["id"]["S"].endswith("#w0")]  # committed with the change
+    assert len(marker["answer"]["S"]) < len(text) / 10  # kept compressed there too
 
 
 def test_an_answer_the_store_could_not_keep_is_still_answered(aws, seeded, monkeypatch, log_output):

@@ -100,7 +100,6 @@ class _Marker:
     def items(self, result: UpdateResult) -> list[dict[str, Any]]:
         if _KEY.get() is None:
             return []
-        import json
         import time
 
         item: dict[str, Any] = {
@@ -109,8 +108,8 @@ class _Marker:
             "ticket_id": {"N": str(result.ticket.id)},
         }
         if isinstance(result.answer, Response):
-            answer = json.dumps(_to_doc(result.answer), ensure_ascii=False, separators=(",", ":"))
-            if len(answer.encode()) <= MAX_KEPT_ANSWER:
+            answer = _pack(_to_doc(result.answer))
+            if len(answer) <= MAX_KEPT_ANSWER:
                 item["answer"] = {"S": answer}
         return [
             {
@@ -124,17 +123,38 @@ class _Marker:
         ]
 
     def recall(self, item: dict[str, Any]) -> Response | None:
-        import json
 
         answer = (item.get("answer") or {}).get("S")
         if not answer:
             return None
-        response = _to_response(json.loads(answer))
+        response = _to_response(_unpack(answer))
         response.headers = {**response.headers, REPLAY_HEADER: "true"}
         return response
 
 
 _MARKER = _Marker()
+
+
+def _pack(doc: dict[str, Any]) -> str:
+    """A kept answer as text: its JSON, or ``gzip:`` and the compressed JSON (base64) when large."""
+    import base64
+    import gzip
+    import json
+
+    raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    if len(raw.encode()) <= COMPRESS_ABOVE:
+        return raw
+    return "gzip:" + base64.b64encode(gzip.compress(raw.encode(), mtime=0)).decode("ascii")
+
+
+def _unpack(text: str) -> dict[str, Any]:
+    import base64
+    import gzip
+    import json
+
+    if text.startswith("gzip:"):
+        return json.loads(gzip.decompress(base64.b64decode(text[5:])))
+    return json.loads(text)
 
 
 def _applied_before() -> bool:

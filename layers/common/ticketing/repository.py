@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import random
 import time
@@ -57,6 +58,7 @@ from ticketing.model import Actor, AuditEntry, Message, Ticket, utcnow
 from ticketing.moments import check_ticket
 from ticketing.observability import count, logger
 from ticketing.settings import get_settings
+from ticketing.sizes import item_size
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
@@ -82,11 +84,16 @@ BACKOFF_CAP_SECONDS = 0.2
 OUTBOX_DAYS = 7  # outbox items outlive the stream's 24 h retention, then expire (TTL)
 EXPIRES_ATTR = "expires_at"
 # A ticket is one DynamoDB item (400 KB at most): a change that would make it larger than this
-# (as JSON) is refused with 413 instead of failing in the store as a 500.  Below half the limit
-# because the embedded AWS (moto) counts a replaced attribute's old and new value together, and
-# an audit entry holds a changed value's before and after.  (The dialects check it too, in
-# their own words, where their fields can grow a ticket.)
+# (by DynamoDB's own size rules, ``ticketing.sizes``) is refused with 413 instead of failing in the
+# store as a 500.  Below half the limit because the embedded AWS (moto) counts a replaced
+# attribute's old and new value together.  (The dialects check it too, in their own words, where
+# their fields can grow a ticket: this is the one definition.)
 MAX_TICKET_BYTES = 180_000
+# An audit entry keeps each change's before and after whole while the entry stays within
+# AUDIT_ITEM_BYTES; past that, values over AUDIT_VALUE_BYTES are kept as a digest (the ticket
+# holds the new value; the history says what changed, how large it was, and its hash).
+AUDIT_ITEM_BYTES = 64 * 1024
+AUDIT_VALUE_BYTES = 1024
 
 
 # -- (de)serialisation ------------------------------------------------------------
@@ -132,8 +139,29 @@ def _ticket_key(ticket_id: int) -> dict[str, Any]:
 
 
 def doc_bytes(doc: dict[str, Any]) -> int:
-    """A stored document's size, as ``MAX_TICKET_BYTES`` counts it (compact JSON, UTF-8)."""
-    return len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+    """A stored document's size as DynamoDB counts it (``MAX_TICKET_BYTES`` is in these bytes)."""
+    return item_size(marshal(doc))
+
+
+def _digest(value: Any) -> dict[str, Any]:
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    return {"omitted": "too large for the audit trail", "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def bounded(entry: AuditEntry) -> AuditEntry:
+    """The entry, with its large values digested if it would outgrow ``AUDIT_ITEM_BYTES``."""
+    if doc_bytes(entry.model_dump(mode="json")) <= AUDIT_ITEM_BYTES:
+        return entry
+    for limit in (AUDIT_VALUE_BYTES, 0):  # the large values first; then, if need be, every value
+        for change in entry.changes:
+            for side in ("before", "after"):
+                value = getattr(change, side)
+                if value is not None and doc_bytes({"v": value}) > limit:
+                    setattr(change, side, _digest(value))
+        if doc_bytes(entry.model_dump(mode="json")) <= AUDIT_ITEM_BYTES:
+            break
+    entry.detail = {"changes_digested": True, **entry.detail}
+    return entry
 
 
 def ticket_bytes(ticket: Ticket) -> int:
@@ -333,6 +361,7 @@ class Repository:
             event="create",
             changes=[c for c in diff({}, doc) if c.field not in _ALWAYS_WRITTEN],
         )
+        audit = bounded(audit)
         key = audit_key(ticket.created_at, uuid.uuid4().hex[:12])
         items = [self._put(_pk(ticket.id), "TICKET", doc), self._audit_put(audit, key)]
         items += [self._put(_pk(ticket.id), f"MSG#{m.seq:08d}", m.model_dump(mode="json")) for m in messages]
@@ -594,7 +623,7 @@ class _Writer:
 
     def __init__(self, repo: Repository, ticket_id: int, command: Command, actor: Actor, if_match: int | None):
         self.repo, self.ticket_id, self.command, self.actor, self.if_match = repo, ticket_id, command, actor, if_match
-        self.deadline = time.monotonic() + WRITE_BUDGET_SECONDS
+        self.deadline = time.monotonic() + (get_settings().write_budget_seconds or WRITE_BUDGET_SECONDS)
         self.nonce = uuid.uuid4().hex[:12]
         self.riders_from = 0
         self.riders: list[Rider] = []
@@ -660,6 +689,7 @@ class _Writer:
             changes=changes,
             detail=cs.detail,
         )
+        audit = bounded(audit)
         stored = stored_item(current)
         writes, guards = _writes_and_guards(stored, before_doc, after_doc, changed, reads)
         expected = self.if_match if self.if_match is not None else current.version if "version" in reads else None

@@ -52,7 +52,7 @@ from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Actor, Ticket, utcnow
 from ticketing.notifications import SUBJECT_MAX_CHARS, mask
 from ticketing.observability import logger, metrics
-from ticketing.repository import ChangeSet, Command, Repository, ticket_bytes
+from ticketing.repository import MAX_TICKET_BYTES, ChangeSet, Command, Repository, ticket_bytes
 from ticketing.settings import get_settings
 
 NAME = "kapture"
@@ -72,8 +72,6 @@ MAX_EXTRA_BYTES = 2_048  # per update, as JSON: a 100-update answer echoes them 
 MAX_EXTRA_DEPTH = MAX_NESTING  # nesting of one value (DynamoDB allows 32 levels in an item)
 MAX_TICKET_EXTRA_KEYS = 100  # kept on one ticket
 DETAIL_CHARS = 1_000  # ``detail`` shows the description's start (the full text: GET /tickets/{id})
-# A ticket is one DynamoDB item (400 KB at most); see spp.MAX_TICKET_BYTES for the margin.
-MAX_TICKET_BYTES = 180_000
 DEADLINE_MARGIN_SECONDS = 3.0  # kept to answer the batch once its updates are done
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # the document's yyyy-MM-dd HH:mm:ss

@@ -41,7 +41,7 @@ from ticketing.errors import (
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import PartnerTicket, Task, Ticket
-from ticketing.repository import ticket_bytes
+from ticketing.repository import MAX_TICKET_BYTES, ticket_bytes
 
 NAME = "myhrw"
 GROUP = "PartnerInteraction"
@@ -56,11 +56,6 @@ MAX_TASK_ID = 2**31 - 1
 # Bounds on what a partner ticket may hold (the document gives none): id 100 characters,
 # the other properties 100 to 8000 (see PartnerTicketBody and docs/myhrw.md).
 ID_MAX = 100
-# A ticket is one DynamoDB item (400 KB at most), its partner tickets included: a write
-# that would take the stored ticket past this is refused (413) instead of failing in the
-# store.  Below half the limit because the embedded AWS (moto) counts a replaced
-# attribute's old and new value together when it checks an update's size.
-MAX_TICKET_BYTES = 180_000
 
 # body key (the document's) -> PartnerTicket attribute
 _ATTRIBUTES = {

@@ -45,7 +45,7 @@ from ticketing.errors import (
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Message, Ticket
 from ticketing.moments import UtcDateTimeNaiveAsUtc
-from ticketing.repository import ticket_bytes
+from ticketing.repository import MAX_TICKET_BYTES, ticket_bytes
 
 NAME = "spp"
 PERMISSION = "ticket_management"
@@ -58,10 +58,6 @@ SUPPORTED_VERSIONS = (*VERSIONS, *(v.replace("-", "") for v in VERSIONS))
 DEFAULT_VERSION = VERSIONS[0]
 USER_KIND, ORDER_KIND = "user", "order"  # reference data kinds (Repository.put_reference)
 MAX_ID = 2**31 - 1
-# A ticket is one DynamoDB item (400 KB at most): metadata that would take it past this
-# is refused (413) rather than failing in the store.  Below half the limit because the
-# embedded AWS (moto) counts a replaced attribute's old and new value together.
-MAX_TICKET_BYTES = 180_000
 
 _TICKET_PATH = re.compile(r"^(?:[0-9]{1,10}|[0-9A-Fa-f]{8})$")  # numeric id or 8-hex number only
 _DIGITS = re.compile(r"^\s*[0-9]{1,18}\s*$")
