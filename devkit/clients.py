@@ -2,7 +2,9 @@
 
     # the local run (make run) -- its embedded AWS listens on :5000 by default
     .venv/bin/python -m devkit.clients --endpoint-url http://127.0.0.1:5000 \\
-        create --name "Acme helpdesk" --dialect spp --permission ticket_management
+        create --name "Acme helpdesk" --dialect spp --permission ticket_management --grant billing --grant sales:read
+    .venv/bin/python -m devkit.clients --endpoint-url http://127.0.0.1:5000 grant cli_0123456789abcdef support:write
+    .venv/bin/python -m devkit.clients --endpoint-url http://127.0.0.1:5000 revoke cli_0123456789abcdef billing
     # a deployed stack: the table name comes from the stack's outputs
     .venv/bin/python -m devkit.clients --stack ticket-hub create --name "Acme" --dialect kapture
 
@@ -49,6 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--permission", action="append", default=[], help="e.g. ticket_management")
     c.add_argument("--partner-id", type=int)
     c.add_argument("--user-id", type=int)
+    c.add_argument(
+        "--grant",
+        action="append",
+        default=None,
+        metavar="QUEUE[:read|write]",
+        help="a queue (or *) the client may read or write (write when not said); none given: every queue",
+    )
+    for name in ("grant", "revoke"):
+        g = sub.add_parser(name, help=f"{name} a client's access to a queue (every token of it)")
+        g.add_argument("client_id")
+        g.add_argument("grant", metavar="QUEUE[:read|write]" if name == "grant" else "QUEUE")
     sub.add_parser("list", help="list clients (never tokens)")
     for name in ("disable", "enable"):
         d = sub.add_parser(name, help=f"{name} every token of a client")
@@ -64,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     ddb = boto3.client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region or None)
     table = _table(args)
     from ticketing import auth
+    from ticketing.grants import parse_grant
 
     if args.command == "create":
+        grants = None if args.grant is None else dict(parse_grant(g) for g in args.grant)
         token, client = auth.create_client(
             args.name,
             args.dialect,
@@ -73,16 +88,22 @@ def main(argv: list[str] | None = None) -> int:
             permissions=args.permission,
             partner_id=args.partner_id,
             user_id=args.user_id,
+            grants=grants,
             dynamodb=ddb,
             table=table,
         )
-        print(json.dumps({"client_id": client.client_id, "token": token}, indent=2))
+        print(json.dumps({"client_id": client.client_id, "token": token, "grants": client.grants}, indent=2))
         print("Keep the token now: it is stored only as a hash and cannot be shown again.", file=sys.stderr)
     elif args.command == "list":
         for page in ddb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
                 doc = {k: v for k, v in auth.unmarshal(item).items() if k != "token_hash"}
                 print(json.dumps(doc, default=str))
+    elif args.command in ("grant", "revoke"):
+        queue, level = parse_grant(args.grant) if args.command == "grant" else (args.grant, None)
+        changed = auth.set_grant(args.client_id, queue, level, dynamodb=ddb, table=table)
+        print(f"{args.command}ed {queue}{':' + level if level else ''} on {changed} token(s) of {args.client_id}")
+        return 0 if changed else 1
     else:
         changed = auth.set_enabled(args.client_id, args.command == "enable", dynamodb=ddb, table=table)
         print(f"{args.command}d {changed} token(s) of {args.client_id}")

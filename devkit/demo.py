@@ -11,13 +11,19 @@ import json
 from typing import Any
 
 from ticketing import auth, catalog, service
+from ticketing.grants import EVERYTHING
 from ticketing.model import SYSTEM
 
 COUNTER_FLOOR = 1000
 
 # name, token, dialects, groups, permissions, partner id, user id, enabled
 CLIENTS: list[dict[str, Any]] = [
-    {"name": "Demo canonical client", "token": "tkt_demo_canonical", "dialects": ["canonical"]},
+    {
+        "name": "Demo canonical client",
+        "token": "tkt_demo_canonical",
+        "dialects": ["canonical"],
+        "permissions": ["reference:write"],
+    },
     {
         "name": "Demo MyHRW partner 17",
         "token": "tkt_demo_myhrw",
@@ -65,6 +71,29 @@ CLIENTS: list[dict[str, Any]] = [
         "permissions": ["ticket_access", "ticket_management"],
         "partner_id": 20,
     },
+]
+
+# Next to the all-access demo clients above: per dialect, one client scoped to the queue
+# ``facilities`` (demo ticket 1001), which it may change, and able to read ``maintenance`` (demo
+# ticket 1002) but not change it; every other ticket is not found for it (ticketing.grants).
+SCOPED_GRANTS = {"facilities": "write", "maintenance": "read"}
+_SCOPED_BASE = {
+    "canonical": {},
+    "myhrw": {"groups": ["PartnerInteraction"], "partner_id": 17},
+    "spp": {"permissions": ["ticket_access", "ticket_management"], "user_id": 1},
+    "particlespace": {},
+    "kapture": {"user_id": 209803},
+    "servicedesk": {},
+}
+CLIENTS += [
+    {
+        "name": f"Demo {dialect} client scoped to facilities",
+        "token": f"tkt_demo_{dialect}_facilities",
+        "dialects": [dialect],
+        "grants": dict(SCOPED_GRANTS),
+        **extra,
+    }
+    for dialect, extra in _SCOPED_BASE.items()
 ]
 
 TICKETS: list[dict[str, Any]] = [
@@ -125,7 +154,7 @@ def seed(dynamodb: Any = None) -> dict[str, Any]:
         if not enabled:
             auth.save_client(client.model_copy(update={"enabled": False}), auth.hash_token(token))
     repo.set_counter_floor(COUNTER_FLOOR)
-    tickets = [service.create_ticket(service.NewTicket.model_validate(t), SYSTEM) for t in TICKETS]
+    tickets = [service.create_ticket(service.NewTicket.model_validate(t), SYSTEM, access=EVERYTHING) for t in TICKETS]
     for module in dialect_seeders():
         module.seed()
     return {"tickets": [t.id for t in tickets], "clients": [c["token"] for c in CLIENTS]}

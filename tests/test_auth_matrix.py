@@ -95,11 +95,19 @@ class Denied:
     why: str
     status: int = 403
     client: dict[str, Any] | None = None
+    routes: tuple[str, ...] | None = None  # the routes (paths) it applies to; None: all of the dialect's
 
 
 # Per dialect: the clients its security group / permission refuses, or why no such case applies.
 GROUP_CASES: dict[str, list[Denied] | str] = {
-    "canonical": "no security group or permission: every enabled canonical client may use every canonical route",
+    "canonical": [
+        Denied(
+            "tkt_matrix_canonical_noref",
+            "without the reference:write permission, on the reference data routes",
+            client={"name": "Matrix: tickets only", "dialects": ["canonical"]},
+            routes=("/users/{id}", "/orders/{number}"),
+        )
+    ],
     "myhrw": [
         Denied("tkt_demo_myhrw_nogroup", "not in the PartnerInteraction security group"),
         Denied(
@@ -246,7 +254,9 @@ def cases(route: tuple[str, str]) -> list[tuple[str, str | None, int]]:
     ]
     group = GROUP_CASES[op.dialect]
     for denied in group if isinstance(group, list) else []:
-        out.append((f"wrong security group or permission ({denied.why})", f"{scheme} {denied.token}", denied.status))
+        if denied.routes is None or route[1] in denied.routes:
+            why = f"wrong security group or permission ({denied.why})"
+            out.append((why, f"{scheme} {denied.token}", denied.status))
     return out
 
 

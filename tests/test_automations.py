@@ -13,6 +13,7 @@ import pytest
 from test_particlespace import EXAMPLE, KEY, QUIET, REMINDER, emails, notice_of, pump, put, schedules
 from ticketing import automations, scheduling, service
 from ticketing.errors import Unavailable
+from ticketing.grants import EVERYTHING
 
 from devkit import apigw, metering
 from devkit.streams import StreamPump, matches
@@ -86,7 +87,7 @@ def test_tickets_without_the_automation_switched_on_cost_nothing(aws, seeded):
     s = streams(aws)
     s.pump()  # the demo data
     patch(aws, 1001, {"status": "in_progress"})
-    service_ticket = service.get_ticket("1001")
+    service_ticket = service.get_ticket("1001", access=EVERYTHING)
     assert service_ticket.notify is None
     with metering.aws_calls("scheduler") as calls:
         s.pump()
@@ -158,7 +159,7 @@ def test_a_new_ticket_that_calls_for_a_reminder_gets_it_and_a_removed_one_nothin
 
     put(aws, EXAMPLE)
     scheduling.cancel(1002, "particlespace-reminder")
-    image = marshal({"pk": "TICKET#1002", "sk": "TICKET", **ticket_doc(service.get_ticket("1002"))})
+    image = marshal({"pk": "TICKET#1002", "sk": "TICKET", **ticket_doc(service.get_ticket("1002", access=EVERYTHING))})
     [outcome] = automations.apply_change(None, image)
     assert outcome.action == "armed" and notice_of(schedules()[REMINDER])["expect"]["status"] == "on_hold"
     assert automations.apply_change(image, None) == []

@@ -213,8 +213,8 @@ def test_rekey_racing_a_create_of_the_same_id_is_409(aws, seeded, v0, monkeypatc
     writes: the conditional write fails, the command runs again on the winner, refuses."""
     real_get = service.get_ticket
 
-    def read_then_lose_the_race(identifier):
-        current = real_get(identifier)
+    def read_then_lose_the_race(identifier, **kwargs):
+        current = real_get(identifier, **kwargs)
         monkeypatch.setattr(service, "get_ticket", real_get)
         created = call(aws, "POST", "/tickets/1001/tasks/1/partnertickets", {"id": "TKT0300", "status": "New"})
         assert created[0] == 201

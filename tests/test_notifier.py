@@ -10,6 +10,7 @@ import boto3
 import pytest
 from pydantic import ValidationError
 from ticketing import notifications, notifier, scheduling, service
+from ticketing.grants import EVERYTHING
 from ticketing.model import Actor, utcnow
 from ticketing.settings import get_settings
 
@@ -86,7 +87,7 @@ def test_arming_needs_the_notifier_and_role(aws, seeded, monkeypatch):
 
 
 def test_delivery_keys_and_expect_maps(aws, seeded):
-    ticket = service.get_ticket(1002)
+    ticket = service.get_ticket(1002, access=EVERYTHING)
     assert scheduling.delivery_key(1, "x", {"a": 1}) == scheduling.delivery_key(1, "x", {"a": 1})
     assert scheduling.delivery_key(1, "x", {"a": 1}) != scheduling.delivery_key(1, "x", {"a": 2})
     expect = scheduling.expect_of(ticket, "status", "sub_status", "status_since", "notify.automated")

@@ -12,11 +12,13 @@ import hashlib
 import secrets
 import time
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from ticketing import aws
 from ticketing.errors import Forbidden, Unauthenticated
+from ticketing.grants import EVERYTHING, Access
 from ticketing.model import utcnow
 from ticketing.repository import call, marshal, unmarshal
 from ticketing.settings import get_settings
@@ -36,6 +38,13 @@ class Client(BaseModel):
     enabled: bool = True
     created_at: datetime
     expires_at: datetime | None = None
+    # queue (or "*") -> "read" | "write" (ticketing.grants); absent: a client made before grants
+    # existed, which keeps the access it had (every queue); an empty map: no ticket at all
+    grants: dict[str, Literal["read", "write"]] | None = None
+
+    @property
+    def access(self) -> Access:
+        return EVERYTHING if self.grants is None else Access(dict(self.grants))
 
     def allows(self, dialect: str) -> bool:
         return "*" in self.dialects or dialect in self.dialects
@@ -119,6 +128,7 @@ def create_client(
     permissions: list[str] | None = None,
     partner_id: int | None = None,
     user_id: int | None = None,
+    grants: dict[str, str] | None = None,
     token: str | None = None,
     dynamodb=None,
     table: str | None = None,
@@ -133,6 +143,7 @@ def create_client(
         permissions=permissions or [],
         partner_id=partner_id,
         user_id=user_id,
+        grants=grants,
         created_at=utcnow(),
     )
     save_client(client, hash_token(token), dynamodb=dynamodb, table=table)
@@ -155,6 +166,29 @@ def set_enabled(client_id: str, enabled: bool, *, dynamodb=None, table: str | No
                 Key={"token_hash": item["token_hash"]},
                 UpdateExpression="SET enabled = :e",
                 ExpressionAttributeValues={":e": {"BOOL": enabled}},
+            )
+            changed += 1
+    _cache.clear()
+    return changed
+
+
+def set_grant(client_id: str, queue: str, level: str | None, *, dynamodb=None, table: str | None = None) -> int:
+    """Give every token of a client ``level`` on ``queue`` (None: take the grant away); a client
+    from before grants (every queue) keeps every other queue.  Returns how many were changed."""
+    ddb, table = dynamodb or aws.dynamodb(), table or _table()
+    changed = 0
+    for page in ddb.get_paginator("scan").paginate(
+        TableName=table, FilterExpression="client_id = :c", ExpressionAttributeValues={":c": {"S": client_id}}
+    ):
+        for item in page.get("Items", []):
+            client = Client.model_validate(unmarshal(item))
+            grants = dict(client.grants) if client.grants is not None else {"*": "write"}
+            if level is None:
+                grants.pop(queue, None)
+            else:
+                grants[queue] = level
+            save_client(
+                client.model_copy(update={"grants": grants}), item["token_hash"]["S"], dynamodb=ddb, table=table
             )
             changed += 1
     _cache.clear()

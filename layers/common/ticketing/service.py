@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import ids
 from ticketing.catalog import Catalog, get_catalog
-from ticketing.commands import Command, UpdateResult, answering
-from ticketing.errors import FieldError, NotFound, ValidationFailed
+from ticketing.commands import ChangeSet, Command, UpdateResult, answering
+from ticketing.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from ticketing.grants import Access
 from ticketing.model import Actor, AuditEntry, Task, Ticket, utcnow
 from ticketing.repository import Repository
 
@@ -95,15 +96,44 @@ def resolve_id(identifier: str | int) -> int:
     return parsed.ticket_id
 
 
-def get_ticket(identifier: str | int) -> Ticket:
-    """The ticket any identifier names (id, number, key or REF, old REFs included)."""
+def get_ticket(identifier: str | int, *, access: Access) -> Ticket:
+    """The ticket any identifier names (id, number, key or REF, old REFs included), if ``access``
+    may read it: outside its grants a ticket is not found (its existence does not leak)."""
     parsed = ids.parse(str(identifier))
     if parsed is None:
         raise NotFound(f"Ticket {identifier} was not found.")
     ticket = repository().get(parsed.ticket_id)
-    if ticket is None or not _ref_matches(ticket, parsed):
+    if ticket is None or not _ref_matches(ticket, parsed) or not access.can_read(ticket.queue):
         raise NotFound(f"Ticket {identifier} was not found.")
     return ticket
+
+
+def get_tickets(ticket_ids: list[int], *, access: Access) -> dict[int, Ticket]:
+    """The tickets among ``ticket_ids`` that exist and ``access`` may read, by id (batched reads)."""
+    return {tid: t for tid, t in repository().get_many(ticket_ids).items() if access.can_read(t.queue)}
+
+
+def readable(ticket: Ticket | None, access: Access) -> Ticket | None:
+    """The ticket, if ``access`` may read it (for tickets read in bulk: a Kapture batch)."""
+    return ticket if ticket is not None and access.can_read(ticket.queue) else None
+
+
+def _may_write(ticket: Ticket, access: Access) -> None:
+    if not access.can_write(ticket.queue):
+        raise Forbidden(f"This client may read ticket {ticket.id} but not change it.", reason="grant")
+
+
+def _within_grants(command: Command, access: Access) -> Command:
+    """``command``, refused when it would move the ticket to a queue ``access`` may not write;
+    checked on each ticket it is applied to (a racing move is checked again)."""
+
+    def guarded(ticket: Ticket, cs: ChangeSet) -> None:
+        _may_write(ticket, access)
+        command(ticket, cs)
+        if not access.can_write(ticket.queue):
+            raise Forbidden(f"This client may not move tickets to the queue {ticket.queue!r}.", reason="grant")
+
+    return guarded
 
 
 def _ref_matches(ticket: Ticket, parsed: ids.Identifier) -> bool:
@@ -118,7 +148,9 @@ def current_ref(ticket: Ticket) -> str:
     return ticket.ref(ticket_type.ref_prefix if ticket_type else "TIC")
 
 
-def create_ticket(spec: NewTicket, actor: Actor, *, ticket_id: int | None = None) -> Ticket:
+def create_ticket(spec: NewTicket, actor: Actor, *, access: Access, ticket_id: int | None = None) -> Ticket:
+    if not access.can_write(spec.queue):
+        raise Forbidden(f"This client may not create tickets in the queue {spec.queue!r}.", reason="grant")
     catalog = get_catalog()
     errors = []
     if catalog.ticket_type(spec.type) is None:
@@ -150,14 +182,21 @@ def update_ticket(
     actor: Actor,
     *,
     if_match: int | None = None,
+    access: Access,
     respond: Callable[[UpdateResult], Any] | None = None,
     current: Ticket | None = None,
 ) -> UpdateResult:
     """Change the ticket ``identifier`` names.  ``respond``: renders the request's answer from the
     result before it is written (``result.answer``; for a change an earlier try of the same
     request made, the answer that try gave, when it was kept).  ``current``: the ticket, when the
-    caller has just read it (by ``get_ticket``)."""
-    ticket = current if current is not None else get_ticket(identifier)
+    caller has just read it (by ``get_ticket``).  ``access``: the client's grants; a ticket it may
+    read but not write is a 403, one it may not read a 404, and so is a move out of its grants."""
+    ticket = current if current is not None else get_ticket(identifier, access=access)
+    if readable(ticket, access) is None:
+        raise NotFound(f"Ticket {identifier} was not found.")
+    _may_write(ticket, access)
+    if not access.unrestricted:
+        command = _within_grants(command, access)
     if respond is None:
         return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
     with answering(respond):
@@ -167,7 +206,9 @@ def update_ticket(
     return result
 
 
-def history(identifier: str | int, *, limit: int, cursor: str | None) -> tuple[Ticket, list[AuditEntry], str | None]:
-    ticket = get_ticket(identifier)
+def history(
+    identifier: str | int, *, access: Access, limit: int, cursor: str | None
+) -> tuple[Ticket, list[AuditEntry], str | None]:
+    ticket = get_ticket(identifier, access=access)
     entries, next_cursor = repository().history(ticket.id, limit=limit, cursor=cursor, newest=ticket.version)
     return ticket, entries, next_cursor

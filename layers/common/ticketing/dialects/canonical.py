@@ -103,15 +103,15 @@ def create_ticket(request: Request, context: Any) -> Response:
 
     def run() -> Response:
         spec = validate(NewTicketBody, _json_body(request))
-        ticket = service.create_ticket(spec, actor_for(client, NAME, request))
+        ticket = service.create_ticket(spec, actor_for(client, NAME, request), access=client.access)
         return _ticket_response(201, ticket, Location=f"/tickets/{ticket.id}")
 
     return idempotency.once(request, client.client_id, run, context)
 
 
 def get_ticket(request: Request, context: Any) -> Response:
-    _client(request)
-    ticket = service.get_ticket(request.path_params.get("id", ""))
+    client = _client(request)
+    ticket = service.get_ticket(request.path_params.get("id", ""), access=client.access)
     if request.header("if-none-match") == etag(ticket.version):
         return Response(304, None, headers={"ETag": etag(ticket.version)})
     return _ticket_response(200, ticket)
@@ -124,10 +124,10 @@ class HistoryQuery(BaseModel):
 
 
 def ticket_history(request: Request, context: Any) -> Response:
-    _client(request)
+    client = _client(request)
     query = validate(HistoryQuery, request.query)
     ticket, entries, next_cursor = service.history(
-        request.path_params.get("id", ""), limit=query.limit, cursor=query.cursor
+        request.path_params.get("id", ""), access=client.access, limit=query.limit, cursor=query.cursor
     )
     headers = {}
     if next_cursor:
@@ -199,6 +199,7 @@ def patch_ticket(request: Request, context: Any) -> Response:
             command,
             actor_for(client, NAME, request),
             if_match=if_match(request),
+            access=client.access,
             respond=lambda result: _ticket_response(200, result.ticket),
         ).answer
 
@@ -238,6 +239,7 @@ def add_task(request: Request, context: Any) -> Response:
             command,
             actor_for(client, NAME, request),
             if_match=if_match(request),
+            access=client.access,
             respond=respond,
         ).answer
 

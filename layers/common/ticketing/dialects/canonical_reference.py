@@ -30,7 +30,7 @@ from ticketing.dialects.spp import (
     SppUser,
     ts,
 )
-from ticketing.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationFailed
+from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed
 from ticketing.http import Request, Response, entrypoint
 from ticketing.model import utcnow
 from ticketing.moments import UtcDateTimeNaiveAsUtc
@@ -205,8 +205,19 @@ def _path_order_number(request: Request) -> str:
     return raw
 
 
-def put_user(request: Request, context: Any) -> Response:
+REFERENCE_WRITE = "reference:write"
+
+
+def _reference_writer(request: Request) -> Any:
+    """A client that may change reference data: users (whose email reminders go to), orders."""
     client = _client(request)
+    if not client.has_permission(REFERENCE_WRITE):
+        raise Forbidden(f"This client may not change reference data: it needs the {REFERENCE_WRITE} permission.")
+    return client
+
+
+def put_user(request: Request, context: Any) -> Response:
+    client = _reference_writer(request)
 
     def run() -> Response:
         user_id = _path_user_id(request)
@@ -218,7 +229,7 @@ def put_user(request: Request, context: Any) -> Response:
 
 
 def put_order(request: Request, context: Any) -> Response:
-    client = _client(request)
+    client = _reference_writer(request)
 
     def run() -> Response:
         number = _path_order_number(request)

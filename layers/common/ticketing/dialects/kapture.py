@@ -492,7 +492,7 @@ class Batch:
         workers = min(MAX_WORKERS, len({u.ticket_id for u in updates}) + 2)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kapture") as pool:
             # 1. the tickets, and the queues named, side by side (one BatchGetItem each)
-            tickets_read = pool.submit(self.repo.get_many, [u.ticket_id for u in updates])
+            tickets_read = pool.submit(service.get_tickets, [u.ticket_id for u in updates], access=self.client.access)
             queues_read = pool.submit(self.refs.load, QUEUE_KIND, queues) if queues else None
             try:
                 tickets = tickets_read.result()
@@ -548,7 +548,9 @@ class Batch:
             try:
                 command = command_for(update, self.vocab, self.actor, self.client.user_id)
                 with idempotency.step(update.index):  # the update's place in the batch, the same when resent
-                    result = self.repo.update(current.id, command, self.actor, current=current)
+                    result = service.update_ticket(
+                        current.id, command, self.actor, access=self.client.access, current=current
+                    )
                 current = result.ticket
                 if update.callback is not None or self._closed_with_callback(current):
                     self._schedule(current, update, users_read)

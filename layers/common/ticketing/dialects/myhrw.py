@@ -267,7 +267,12 @@ def update_partner_ticket(request: Request, context: Any) -> Response:
             )
 
         return service.update_ticket(
-            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request), respond=respond
+            ticket_uid,
+            command,
+            actor_for(client, NAME, request),
+            if_match=if_match(request),
+            access=client.access,
+            respond=respond,
         ).answer
 
     return idempotency.once(request, client.client_id, run, context)
@@ -309,7 +314,12 @@ def create_partner_ticket(request: Request, context: Any) -> Response:
             )
 
         return service.update_ticket(
-            ticket_uid, command, actor_for(client, NAME, request), if_match=if_match(request), respond=respond
+            ticket_uid,
+            command,
+            actor_for(client, NAME, request),
+            if_match=if_match(request),
+            access=client.access,
+            respond=respond,
         ).answer
 
     return idempotency.once(request, client.client_id, run, context)

@@ -498,6 +498,7 @@ def update_ticket(request: Request, context: Any) -> Response:
             command,
             actor_for(client, NAME, request),
             if_match=if_match(request),
+            access=client.access,
             respond=lambda result: Response(200, render(result.ticket, flows)),
         )
         schedule_notifications(result.ticket, flows, client.client_id)

@@ -489,7 +489,7 @@ def workflow_push(request: Request, context: Any) -> Response:
     def run() -> Response:
         workflow = get_workflow()
         post = parse_post(request, workflow)
-        ticket = service.get_ticket(_ticket_identifier(post))
+        ticket = service.get_ticket(_ticket_identifier(post), access=client.access)
         workflow.check(ticket, post.action)  # refused early; re-checked on the ticket really written
         args, service_doc = _arguments(post)
         ref_before = service.current_ref(ticket)
@@ -513,6 +513,7 @@ def workflow_push(request: Request, context: Any) -> Response:
             ticket.id,
             command,
             actor_for(client, NAME, request),
+            access=client.access,
             respond=lambda result: _respond(request, 200, *push_result(result.ticket)),
             current=ticket,
         ).answer
@@ -521,12 +522,12 @@ def workflow_push(request: Request, context: Any) -> Response:
 
 
 def get_ticket(request: Request, context: Any) -> Response:
-    _client(request)
+    client = _client(request)
     raw = request.path_params.get("id", "").strip()
     parsed = ids.parse(raw)
     if parsed is None or not (raw.isdigit() or parsed.ref_prefix is not None):
         raise NotFound(f"Ticket {_quote(raw)} was not found: give its TicketId or TicketREF.")
-    ticket = service.get_ticket(raw)
+    ticket = service.get_ticket(raw, access=client.access)
     return _respond(request, 200, *ticket_result(ticket))
 
 

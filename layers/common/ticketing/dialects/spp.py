@@ -42,6 +42,7 @@ from ticketing.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from ticketing.grants import Access
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Message, Ticket
 from ticketing.moments import UtcDateTimeNaiveAsUtc
@@ -505,11 +506,11 @@ def check_version(request: Request) -> None:
         raise invalid([FieldError(VERSION_HEADER, message)])
 
 
-def find_ticket(identifier: str) -> Ticket:
+def find_ticket(identifier: str, access: Access) -> Ticket:
     """``{ticket}``: the ticket's 8-hex-digit number or its numeric id."""
     if not _TICKET_PATH.match(identifier):
         raise NotFound(f"Ticket {identifier} was not found.")
-    return service.get_ticket(identifier)
+    return service.get_ticket(identifier, access=access)
 
 
 def update_ticket(request: Request, context: Any) -> Response:
@@ -520,7 +521,7 @@ def update_ticket(request: Request, context: Any) -> Response:
         raise Forbidden("This action is unauthorized: the token lacks the ticket_management permission.")
 
     def run() -> Response:
-        ticket = find_ticket(request.path_params.get("ticket", ""))
+        ticket = find_ticket(request.path_params.get("ticket", ""), client.access)
         body, given = parse_body(request)
         refs = References()
         term, errors = plan(body, given, refs)
@@ -539,6 +540,7 @@ def update_ticket(request: Request, context: Any) -> Response:
             command_for(body, given, term),
             actor_for(client, NAME, request),
             if_match=if_match(request),
+            access=client.access,
             respond=respond,
             current=ticket,
         ).answer
