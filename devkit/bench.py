@@ -11,7 +11,11 @@
   changing different fields or the same one: accepted, refused, latency, lost updates,
   whether the history's versions are contiguous;
 * capacity: the DynamoDB calls and read/write request units (by DynamoDB's rules) of one
-  update through each dialect, and of Kapture batches, on moto in process.
+  update through each dialect, and of Kapture batches, on moto in process;
+* cost: USD per million requests of each dialect's main write and of the canonical GET, by
+  service (API Gateway, Lambda requests and GB-s at the measured warm time, DynamoDB units,
+  CloudWatch Logs bytes, X-Ray traces) at the list prices of ``PRICES``, and the levers that
+  would lower it, with what each saves.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -944,7 +950,377 @@ def capacity() -> dict:
     return out
 
 
-SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers", "capacity"]
+# -- cost per million requests, at list prices ----------------------------------------------------
+@dataclass(frozen=True)
+class Prices:
+    """List prices in USD, us-east-1, as of ``as_of``: written from memory of AWS's pricing pages
+    at that date, not fetched. Check them (https://aws.amazon.com/pricing/) before relying on any
+    figure; the bench prints the date beside every table made from them."""
+
+    as_of: str
+    region: str
+    api_rest_per_million: float  # API Gateway REST API requests, first 333 million a month
+    api_http_per_million: float  # API Gateway HTTP API requests, first 300 million a month (a lever only)
+    lambda_requests_per_million: float
+    lambda_gb_second_arm64: float  # duration, first 7.5 billion GB-s a month
+    lambda_gb_second_x86_64: float  # duration, first 6 billion GB-s a month
+    ddb_wru_per_million: float  # on-demand write request units, Standard table class (since November 2024)
+    ddb_rru_per_million: float  # on-demand read request units, Standard table class
+    logs_ingested_per_gb: float  # CloudWatch Logs Standard ingestion (Lambda's own logs: first 10 TB a month)
+    xray_traces_per_million: float  # X-Ray traces recorded (retrieving and scanning them is billed apart)
+
+    def gb_second(self, architecture: str) -> float:
+        return {"arm64": self.lambda_gb_second_arm64, "x86_64": self.lambda_gb_second_x86_64}[architecture]
+
+
+PRICES = Prices(
+    as_of="January 2025",
+    region="us-east-1",
+    api_rest_per_million=3.50,
+    api_http_per_million=1.00,
+    lambda_requests_per_million=0.20,
+    lambda_gb_second_arm64=0.0000133334,
+    lambda_gb_second_x86_64=0.0000166667,
+    ddb_wru_per_million=0.625,
+    ddb_rru_per_million=0.125,
+    logs_ingested_per_gb=0.50,
+    xray_traces_per_million=5.00,
+)
+LOG_GB = 1024**3  # bytes in the GB of the logs price
+# Assumptions (stated with the table):
+AUTH_CACHE_HIT_RATIO = 0.9  # requests that find their client in the container's cache (AUTH_CACHE_SECONDS)
+XRAY_RESERVOIR, XRAY_FIXED_RATE = 1, 0.05  # X-Ray's default rule: the first request each second, 5% of the rest
+XRAY_RATES = (10, 100)  # steady requests per second across the API, for the default rule
+COST_REQUESTS = 20  # timed requests per row, each on its own fresh ticket
+COST_BATCH = 100  # the Kapture batch costed per element
+COST_BATCH_REPEATS = 2  # timed batches of COST_BATCH
+PLATFORM_MAX_MEMORY_MB = 80  # "Max Memory Used" in the REPORT line (the cold section's peak is 57-69 MB)
+
+
+def xray_sampled(rate: float, reservoir: float = XRAY_RESERVOIR, fixed_rate: float = XRAY_FIXED_RATE) -> float:
+    """The share of requests a sampling rule records at a steady ``rate`` per second: the
+    reservoir's requests each second, then ``fixed_rate`` of the rest."""
+    if rate <= reservoir:
+        return 1.0
+    return (reservoir + fixed_rate * (rate - reservoir)) / rate
+
+
+@dataclass(frozen=True)
+class CostInputs:
+    """What one invocation uses, measured; it serves ``elements`` requests (a Kapture batch: its updates)."""
+
+    duration_ms: float  # warm, as measured (billed: rounded up to the millisecond)
+    memory_mb: int
+    architecture: str
+    wru: float
+    rru: float  # with the client's key cached
+    auth_rru: float  # the auth lookup's read, made on a cache miss
+    log_bytes: float  # every log event the invocation causes: handler, EMF, Lambda's own lines, access log
+    elements: int = 1
+
+
+COST_COLUMNS = ("api", "lambda_requests", "lambda_duration", "ddb_writes", "ddb_reads", "logs")
+
+
+def cost_per_million(
+    q: CostInputs,
+    prices: Prices = PRICES,
+    *,
+    auth_hit_ratio: float = AUTH_CACHE_HIT_RATIO,
+    rates: tuple[float, ...] = XRAY_RATES,
+) -> dict[str, float]:
+    """USD per million requests (elements) of ``q``, by service; ``xray`` at 100% sampled and
+    ``xray@<rate>`` at the default rule, and a total for each."""
+    invocations = 1e6 / q.elements
+    gb_seconds = q.memory_mb / 1024 * math.ceil(q.duration_ms) / 1000
+    out = {
+        "api": invocations * prices.api_rest_per_million / 1e6,
+        "lambda_requests": invocations * prices.lambda_requests_per_million / 1e6,
+        "lambda_duration": invocations * gb_seconds * prices.gb_second(q.architecture),
+        "ddb_writes": invocations * q.wru * prices.ddb_wru_per_million / 1e6,
+        "ddb_reads": invocations * (q.rru + (1 - auth_hit_ratio) * q.auth_rru) * prices.ddb_rru_per_million / 1e6,
+        "logs": invocations * q.log_bytes / LOG_GB * prices.logs_ingested_per_gb,
+        "xray": invocations * prices.xray_traces_per_million / 1e6,
+    }
+    base = sum(out[c] for c in COST_COLUMNS)
+    for rate in rates:
+        out[f"xray@{rate:g}"] = out["xray"] * xray_sampled(rate)
+        out[f"total@{rate:g}"] = base + out[f"xray@{rate:g}"]
+    out["total"] = base + out["xray"]
+    return out
+
+
+@dataclass(frozen=True)
+class CostCase:
+    label: str
+    dialect: str  # a dialect of ``load.DIALECTS`` (its writers-section request), or "get"
+    ticket: str = "fresh"  # or "demo": a copy of CAPACITY_DEMO_TICKET
+    idempotency_key: bool = False
+    batch: int = 0  # Kapture: updates per batch
+
+
+COST_CASES = (
+    CostCase("canonical PATCH /tickets/{id}", "canonical"),
+    CostCase("canonical PATCH, 1.7 KB ticket", "canonical", ticket="demo"),
+    CostCase("canonical PATCH + Idempotency-Key", "canonical", idempotency_key=True),
+    CostCase("SPP PUT /api/tickets/{ticket}", "spp"),
+    CostCase("ParticleSpace PUT /api/v1/ticket/{id}", "particlespace"),
+    CostCase("Kapture POST, batch of 1", "kapture", batch=1),
+    CostCase(f"Kapture POST, batch of {COST_BATCH}, per element", "kapture", batch=COST_BATCH),
+    CostCase("servicedesk WorkflowPush", "servicedesk"),
+    CostCase("MyHRW PUT partner ticket", "myhrw"),
+    CostCase("canonical GET /tickets/{id}", "get"),
+)
+
+
+def _architecture(template: tpl.Template, logical_id: str) -> str:
+    """A function's architecture as deployed: its Architectures (or the Globals'), resolved with the
+    parameters' defaults; Lambda's own default when none is given."""
+    glob = template.doc.get("Globals", {}).get("Function", {})
+    props = {**glob, **template.resources[logical_id].get("Properties", {})}
+    return str(template.resolve((props.get("Architectures") or ["x86_64"])[0]))
+
+
+def access_log_line(template: tpl.Template, event: dict, response: dict, duration_ms: float) -> str:
+    """The stage's access log line for this request: the template's ``AccessLogSetting`` format
+    with each ``$context`` variable as API Gateway would fill it (the request's own values, and
+    representative ones for what only API Gateway knows: client address and agent, ids, latencies)."""
+    api = next(iter(template.of_type("AWS::Serverless::Api").values()), {})
+    fmt = ((api.get("Properties") or {}).get("AccessLogSetting") or {}).get("Format", "")
+    ctx = event["requestContext"]
+    body = response.get("body") or ""
+    length = len(base64.b64decode(body)) if response.get("isBase64Encoded") else len(body.encode())
+    latency = math.ceil(duration_ms)
+    values = {
+        "requestId": ctx["requestId"],
+        "extendedRequestId": "Hq0RZGQ9oAMEbXw=",
+        "requestTime": ctx["requestTime"],
+        "identity.sourceIp": "203.0.113.10",
+        "identity.userAgent": "python-requests/2.32.3",
+        "httpMethod": ctx["httpMethod"],
+        "resourcePath": ctx["resourcePath"],
+        "path": ctx["path"],
+        "protocol": ctx["protocol"],
+        "status": str(response["statusCode"]),
+        "responseLength": str(length),
+        "responseLatency": str(latency + 15),  # API Gateway's own time on top of the integration's
+        "integration.status": str(response["statusCode"]),
+        "integration.latency": str(latency + 5),
+        "integration.error": "-",
+        "error.message": "-",
+        "xrayTraceId": "1-6784a1f0-5c1e2b3a4d5f6a7b8c9d0e1f",
+    }
+    return re.sub(r"\$context\.([A-Za-z.]+[A-Za-z])", lambda m: values.get(m.group(1), "-"), fmt)
+
+
+def platform_log_lines(request_id: str, duration_ms: float, memory_mb: int) -> list[str]:
+    """Lambda's own log events of one warm invocation (text format, active tracing): START, END,
+    and REPORT with its XRAY line."""
+    return [
+        f"START RequestId: {request_id} Version: 12",
+        f"END RequestId: {request_id}",
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: "
+        f"{math.ceil(duration_ms)} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {PLATFORM_MAX_MEMORY_MB} MB\t\n"
+        "XRAY TraceId: 1-6784a1f0-5c1e2b3a4d5f6a7b8c9d0e1f\tSegmentId: 2b3c4d5e6f708192\tSampled: true\t",
+    ]
+
+
+class _Captured:
+    """What handlers write while it is open: the layer's Powertools logger (its handler's stream)
+    and stdout (Powertools' EMF documents), with metrics switched on."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.buffer = io.StringIO()
+
+    def __enter__(self) -> _Captured:
+        import contextlib
+
+        from ticketing.observability import logger
+
+        self._metrics = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "0"
+        self._stream = logger.registered_handler.setStream(self.buffer)
+        self._stdout = contextlib.redirect_stdout(self.buffer)
+        self._stdout.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from ticketing.observability import logger
+
+        self._stdout.__exit__(*exc)
+        logger.registered_handler.setStream(self._stream)
+        if self._metrics is None:
+            os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+        else:
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = self._metrics
+
+    def lines(self) -> Counter:
+        """Bytes (UTF-8, one log event per line) by kind: ``emf``, the logger's level, ``other``."""
+        out: Counter = Counter()
+        for line in filter(None, self.buffer.getvalue().splitlines()):
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                doc = None
+            kind = "emf" if isinstance(doc, dict) and "_aws" in doc else None
+            if kind is None:
+                kind = str(doc.get("level", "other")) if isinstance(doc, dict) else "other"
+            out[kind] += len(line.encode())
+            out[f"{kind}_lines"] += 1
+        return out
+
+
+def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS) -> list[dict]:
+    """On moto in process, per ``COST_CASES`` row: the handler's warm time (median of ``requests``
+    invocations, each on its own fresh ticket, timed around the handler alone), the bytes it logs
+    (the layer's logger and EMF, captured), its DynamoDB request units (``CapacityMeter``, on one more
+    request with the client's key cached, and one with it not cached: the auth lookup's read), and
+    the function's memory and architecture from template.yaml."""
+    import boto3
+    from moto import mock_aws
+    from ticketing import auth, aws, service
+    from ticketing.model import SYSTEM
+
+    from devkit import apigw, demo, localstack
+    from devkit.inprocess import item_level_transactions, serialised_moto
+
+    os.environ.update(localstack.FAKE_ENV)
+    rows = []
+    with mock_aws(), serialised_moto(), item_level_transactions():
+        template = tpl.default()
+        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
+        localstack.create_resources(template)
+        demo.seed()
+        creds = demo.credentials()
+        reader = boto3.client("dynamodb")
+        spec = service.NewTicket.model_validate(WRITERS_TICKET)
+        repo = service.repository()
+        demo_key = {"pk": {"S": f"TICKET#{CAPACITY_DEMO_TICKET}"}, "sk": {"S": "TICKET"}}
+        demo_item = reader.get_item(TableName=repo.table, Key=demo_key, ConsistentRead=True)["Item"]
+
+        def ticket(which: str) -> BenchTicket:
+            if which == "demo":  # the demo ticket's item under a new id, as the capacity section's
+                new = repo.allocate_id()
+                reader.put_item(
+                    TableName=repo.table, Item={**demo_item, "pk": {"S": f"TICKET#{new}"}, "id": {"N": str(new)}}
+                )
+                t = service.get_ticket(new)
+            else:
+                t = service.create_ticket(spec, SYSTEM)
+            return BenchTicket(t.id, t.number, t.key, service.current_ref(t))
+
+        def invocation(op: Any, tag: str) -> tuple[tpl.Function, Any, dict, Any]:
+            path, _, query = op.path.partition("?")
+            fn, route, params = apigw.find_route(template, op.method, path)
+            event = apigw.build_event(
+                method=op.method,
+                path=path,
+                route=route,
+                path_params=params,
+                headers=list(op.headers.items()),
+                query=query,
+                body=op.body,
+                binary_types=template.binary_media_types(),
+                stage=template.stage_name(),
+            )
+            # all the time it needs on moto (a batch of 100 with a slow table), as the capacity section's
+            context = apigw.LambdaContext(fn.logical_id, fn.memory, 900, f"bench-cost-{tag}", fn.logical_id)
+            return fn, apigw.load_handler(fn), event, context
+
+        def call(op: Any, tag: str) -> dict:
+            _, handler, event, context = invocation(op, tag)
+            resp = handler(event, context)
+            assert resp["statusCode"] < 300, resp.get("body", "")[:500]
+            return resp
+
+        def metered(op: Any, tag: str) -> CapacityMeter:
+            with CapacityMeter(aws.dynamodb(), reader) as meter:  # the request alone, not its fresh tickets
+                call(op, tag)
+            return meter
+
+        def request(case: CostCase, tag: str, batch: int | None = None) -> Any:
+            n = case.batch if batch is None else batch
+            if case.batch:
+                tickets = [ticket(case.ticket) for _ in range(n)]
+                updates = [
+                    {"ticket_id": str(t.id), "sub_status": WRITERS_TERM, "comment": f"cost {tag} #{k}"}
+                    for k, t in enumerate(tickets)
+                ]
+                return load.kapture_batch(creds["kapture"]["kapture"], updates)
+            t = ticket(case.ticket)
+            if case.dialect == "get":
+                headers = {"Authorization": creds["canonical"]["canonical"]}
+                return load.Op("canonical", "get", "GET", f"/tickets/{t.id}", headers)
+            if case.dialect == "myhrw":  # the partner ticket the update replaces
+                partner = {"id": "BENCH-0", "status": "New"}
+                call(load.myhrw_create(creds["myhrw"]["myhrw"], t.id, WRITERS_TASK, partner), f"{tag}-partner")
+            op = writer_op(case.dialect, "different", 0, t, creds, tag)
+            if case.idempotency_key:
+                op.headers["Idempotency-Key"] = f"bench-cost-{tag}"
+            return op
+
+        for case in COST_CASES:
+            call(request(case, "warm"), "warm")  # the handler loaded, the client's key cached
+            times, logged = [], Counter()
+            repeats = batch_repeats if case.batch > 1 else requests
+            for r in range(repeats):
+                op = request(case, f"t{r}")
+                fn, handler, event, context = invocation(op, f"t{r}")
+                with _Captured() as captured:
+                    t0 = time.perf_counter()
+                    resp = handler(event, context)
+                    elapsed = (time.perf_counter() - t0) * 1000
+                assert resp["statusCode"] < 300, resp.get("body", "")[:500]
+                times.append(elapsed)
+                logged.update(captured.lines())
+                lines = [access_log_line(template, event, resp, elapsed)]
+                lines += platform_log_lines(context.aws_request_id, elapsed, fn.memory)
+                logged["access"] += len(lines[0].encode())
+                logged["platform"] += sum(len(line.encode()) for line in lines[1:])
+                logged["platform_lines"] += len(lines) - 1
+            meter = metered(request(case, "metered"), "metered")
+            warm_rru = sum(meter.rru.values())
+            # the auth lookup's read: a request with the client's key not cached (one lookup per
+            # invocation), less the same request's reads with it cached (for a batch: both of one)
+            probe = request(case, "auth", batch=1 if case.batch else None)
+            auth.reset()
+            missed = sum(metered(probe, "auth").rru.values())
+            if case.batch > 1:
+                missed -= sum(metered(request(case, "auth-warm", batch=1), "auth-warm").rru.values())
+            else:
+                missed -= warm_rru
+            tx_calls = meter.calls.get("TransactWriteItems", 0)
+            tx_items = sum(1 for w in meter.writes if w[0] == "TransactWriteItems")
+            duration = statistics.median(times)
+            per = {k: v / repeats for k, v in logged.items()}
+            rows.append(
+                {
+                    "label": case.label,
+                    "case": case,
+                    "function": fn.logical_id,
+                    "inputs": CostInputs(
+                        duration_ms=duration,
+                        memory_mb=fn.memory,
+                        architecture=_architecture(template, fn.logical_id),
+                        wru=sum(meter.wru.values()),
+                        rru=warm_rru,
+                        auth_rru=missed,
+                        log_bytes=sum(v for k, v in per.items() if not k.endswith("_lines")),
+                        elements=max(1, case.batch),
+                    ),
+                    "logs": per,
+                    "calls": dict(meter.calls),
+                    "tx_wru": meter.wru.get("TransactWriteItems", 0),
+                    "tx_items": tx_items / tx_calls if tx_calls else 0.0,
+                }
+            )
+    localstack.reset_caches()
+    return rows
+
+
+SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers", "capacity", "cost"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -986,6 +1362,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += _writers_section()
     if "capacity" in args.sections:
         lines += _capacity_section()
+    if "cost" in args.sections:
+        lines += _cost_section()
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
@@ -1180,6 +1558,216 @@ def _capacity_section() -> list[str]:
             f"| {n} | {_calls(row['calls'], n)} | {sum(row['calls'].values()) / n:.2f} | {row['rru'] / n:.2f} "
             f"| {row['wru'] / n:.2f} |"
         )
+    return lines
+
+
+def cost_levers(row: dict, prices: Prices = PRICES) -> dict[str, float]:
+    """USD saved per million requests of a ``cost()`` row by each lever, against its total with
+    X-Ray at 100% (each lever alone; the memory lever as if the duration stayed the same)."""
+    import dataclasses
+
+    q: CostInputs = row["inputs"]
+    logs = row["logs"]
+    base = cost_per_million(q, prices)
+
+    def saving(**changes: Any) -> float:
+        return base["total"] - cost_per_million(dataclasses.replace(q, **changes), prices)["total"]
+
+    info_bytes = sum(logs.get(level, 0) for level in ("INFO", "DEBUG"))
+    http = cost_per_million(q, dataclasses.replace(prices, api_rest_per_million=prices.api_http_per_million))
+    return {
+        "xray_default": base["xray"] - base[f"xray@{XRAY_RATES[0]:g}"],
+        "xray_rule": base["xray"] * (1 - xray_sampled(XRAY_RATES[0], reservoir=0)),
+        "http_api": base["api"] - http["api"],
+        "no_transaction": saving(wru=q.wru - row["tx_wru"] / 2),
+        "memory_512": saving(memory_mb=min(q.memory_mb, 512)),
+        "platform_logs": saving(log_bytes=q.log_bytes - logs.get("platform", 0)),
+        "access_log": saving(log_bytes=q.log_bytes - logs.get("access", 0)),
+        "log_level": saving(log_bytes=q.log_bytes - info_bytes),
+    }
+
+
+LEVERS = {  # what each lever is, and what it would cost beside the money
+    "xray_default": (
+        f"X-Ray: the default rule at {XRAY_RATES[0]} req/s instead of 100% sampled",
+        "nothing to change: the template has no sampling rule, so the default applies; below 1 req/s "
+        "(about 2.6 million requests a month) its reservoir records every request, as the 100% column",
+    ),
+    "xray_rule": (
+        "X-Ray: a sampling rule of 5% with no reservoir (AWS::XRay::SamplingRule), at any rate",
+        "1 request in 20 traced (none guaranteed each second); the logs, EMF metrics and the access "
+        "log's requestId/xrayTraceId still cover every request",
+    ),
+    "http_api": (
+        "API Gateway HTTP API instead of REST",
+        "not free: HTTP APIs have no X-Ray tracing, WAF, resource policies or usage plans; a new "
+        "stage, URL and access log format",
+    ),
+    "no_transaction": (
+        "plain writes instead of TransactWriteItems (half the WRU)",
+        "not free: each write commits the ticket with its audit entry (and messages, idempotency "
+        "marker) in one transaction; apart, a change could land without its history or twice",
+    ),
+    "memory_512": (
+        "MemorySize 512 instead of 1024 (if the duration stayed the same)",
+        "an upper bound: CPU is allotted by memory, so the CPU-bound part (pydantic, JSON, the "
+        "init) takes up to twice as long; measure on AWS before taking it",
+    ),
+    "platform_logs": (
+        "Lambda's START/END/REPORT lines off (LogFormat JSON, SystemLogLevel WARN)",
+        "loses the per-invocation duration and memory lines (Lambda's metrics keep Duration); the JSON "
+        "format also changes how the other lines are written: check them",
+    ),
+    "access_log": (
+        "the stage's access log off",
+        "loses the one line per request that joins API Gateway's requestId to the functions' logs",
+    ),
+    "log_level": (
+        "POWERTOOLS_LOG_LEVEL WARNING instead of INFO",
+        "loses the INFO lines (notifications cancelled, batch failures); a successful request logs none",
+    ),
+}
+
+
+def _usd(value: float) -> str:
+    if not value:
+        return "0"
+    return f"{value:.2f}" if value >= 0.095 else f"{value:.3f}" if value >= 0.0005 else f"{value:.4f}"
+
+
+def _cost_section() -> list[str]:
+    rows = cost()
+    p, rate, rate2 = PRICES, f"{XRAY_RATES[0]:g}", f"{XRAY_RATES[-1]:g}"
+    lines = [f"\n## Cost per million requests (list prices as of {p.as_of}, {p.region}: check them)\n"]
+    lines.append(
+        f"Prices (`bench.PRICES`, written from the pricing pages as known in {p.as_of}, not fetched: they must "
+        f"be checked before use): API Gateway REST ${p.api_rest_per_million:.2f} per million requests; Lambda "
+        f"${p.lambda_requests_per_million:.2f} per million requests and ${p.lambda_gb_second_arm64:.10f} per GB-s "
+        f"on arm64 (${p.lambda_gb_second_x86_64:.10f} on x86_64); DynamoDB on-demand ${p.ddb_wru_per_million:.3f} "
+        f"per million WRU and ${p.ddb_rru_per_million:.3f} per million RRU; CloudWatch Logs ingestion "
+        f"${p.logs_ingested_per_gb:.2f} per GB (2^30 bytes); X-Ray ${p.xray_traces_per_million:.2f} per million "
+        "traces recorded. First tiers, no free tier.\n"
+    )
+    lines.append(
+        f"Measured on moto in process, per row: the handler's warm time (median of {COST_REQUESTS} invocations, "
+        f"{COST_BATCH_REPEATS} for the batch of {COST_BATCH}, each on its own fresh ticket like the writers "
+        "section's; the handler alone, timed as the warm section does), billed rounded up to the millisecond "
+        "at the function's MemorySize and architecture from template.yaml (Globals); its DynamoDB calls and "
+        "request units (the capacity section's meter, on one more request); the bytes it logs (the layer's "
+        "Powertools logger and its EMF document, captured as tests/conftest.py's log_output does, one log event "
+        "per line), plus Lambda's START/END/REPORT lines (text format, with the XRAY line of active tracing) and "
+        "the stage's access log line (its template format filled for the request). The warm time is moto's: "
+        "on AWS each DynamoDB call is a network round trip of a few milliseconds, and 1024 MB is a part of a "
+        "vCPU, so the Lambda duration here is a floor.\n"
+    )
+    lines.append(
+        f"Assumptions: the auth lookup (a consistent GetItem of the client, on a cache miss) costed at "
+        f"{AUTH_CACHE_HIT_RATIO:.0%} cache hits (AUTH_CACHE_SECONDS 30: one miss per container and token each 30 s, "
+        f"so 90% is one request every 3 s per container and token; busier is higher); the catalog's read (once "
+        "per container each 300 s) not counted. X-Ray: the 100% column is every request traced; the default "
+        f"rule (no sampling rule in the template) records the first request each second and {XRAY_FIXED_RATE:.0%} "
+        f"of the rest, {xray_sampled(XRAY_RATES[0]):.1%} of requests at a steady {rate} req/s and "
+        f"{xray_sampled(XRAY_RATES[-1]):.2%} at {rate2} req/s across the API. Not in the table: the automations "
+        "function on the table's stream (one invocation per batch of changes), data transfer, storage (tables, "
+        "point-in-time recovery, logs kept), KMS (the data keys are cached), custom metrics and alarms (per month, "
+        "not per request).\n"
+    )
+    lines.append(
+        "| request | function | warm ms | billed GB-s | DynamoDB calls | WRU | RRU (+ auth miss) "
+        "| log bytes: handler + EMF + Lambda + access |"
+    )
+    lines.append("|---|---|---:|---:|---|---:|---:|---:|")
+    for row in rows:
+        q, logs, per = row["inputs"], row["logs"], row["inputs"].elements
+        handler = sum(v for k, v in logs.items() if k not in ("emf", "access", "platform") and not k.endswith("_lines"))
+        gb_s = q.memory_mb / 1024 * math.ceil(q.duration_ms) / 1000
+        each = f" / {per}" if per > 1 else ""
+        lines.append(
+            f"| {row['label']} | {row['function']} ({q.memory_mb} MB, {q.architecture}) | {q.duration_ms:.1f}{each} "
+            f"| {gb_s:.3f}{each} | {_calls(row['calls'], per)} | {q.wru / per:g} | {q.rru / per:g} "
+            f"(+ {q.auth_rru / per:g}) | {handler / per:.0f} + {logs.get('emf', 0) / per:.0f} + "
+            f"{logs.get('platform', 0) / per:.0f} + {logs.get('access', 0) / per:.0f} = {q.log_bytes / per:.0f} |"
+        )
+    lines.append("\nUSD per million requests (a batch's row: per million updates sent in batches of that size):\n")
+    lines.append(
+        "| request | API Gateway | Lambda requests | Lambda duration | DynamoDB writes | DynamoDB reads | "
+        f"CloudWatch Logs | X-Ray 100% | **total, X-Ray 100%** | X-Ray default rule {rate} req/s | "
+        f"total, {rate} req/s | total, {rate2} req/s |"
+    )
+    lines.append("|---|" + "---:|" * 11)
+    costs = {}
+    for row in rows:
+        c = costs[row["label"]] = cost_per_million(row["inputs"])
+        cells = [_usd(c[k]) for k in (*COST_COLUMNS, "xray")]
+        lines.append(
+            f"| {row['label']} | " + " | ".join(cells) + f" | **{_usd(c['total'])}** | {_usd(c['xray@' + rate])} | "
+            f"{_usd(c['total@' + rate])} | {_usd(c['total@' + rate2])} |"
+        )
+    writes = [row for row in rows if row["inputs"].wru]
+    canonical = [row for row in rows if row["case"].dialect == "canonical"]
+    ref = canonical[0]
+    big = next(row for row in canonical if row["case"].ticket == "demo")
+    keyed = next(row for row in canonical if row["case"].idempotency_key)
+    batched = next(row for row in rows if row["case"].batch > 1)
+    c = costs[ref["label"]]
+    top = sorted(((k, c[k]) for k in (*COST_COLUMNS, "xray")), key=lambda kv: -kv[1])
+    names = {
+        "api": "API Gateway",
+        "lambda_requests": "Lambda requests",
+        "lambda_duration": "Lambda duration",
+        "ddb_writes": "DynamoDB writes",
+        "ddb_reads": "DynamoDB reads",
+        "logs": "CloudWatch Logs",
+        "xray": "X-Ray",
+    }
+    spread = [costs[row["label"]]["total"] for row in canonical]
+    lines.append(
+        f"\nWhere a canonical update's ${min(spread):.2f}-{max(spread):.2f} per million (X-Ray 100%; the fresh "
+        f"ticket, the 1.7 KB one, with an Idempotency-Key) comes from, for the first: "
+        + ", ".join(f"{names[k]} ${_usd(v)} ({v / c['total']:.0%})" for k, v in top)
+        + f". X-Ray at 100% and API Gateway REST are {(c['xray'] + c['api']) / c['total']:.0%} of it; DynamoDB "
+        f"is {ref['inputs'].wru:g} WRU ({ref['tx_items']:g} items in one TransactWriteItems, each counted twice) and "
+        f"{ref['inputs'].rru:g} RRU. At the default rule and {rate} req/s the same update is "
+        f"${c['total@' + rate]:.2f}. The 1.7 KB ticket adds ${costs[big['label']]['total'] - c['total']:.2f} (its "
+        f"write is over 1 KB: {big['inputs'].wru:g} WRU); an Idempotency-Key adds "
+        f"${costs[keyed['label']]['total'] - c['total']:.2f} ({keyed['inputs'].wru:g} WRU: Powertools' record, "
+        f"put in progress then updated with the answer, and the marker with the answer in the transaction). "
+        f"Sent in batches of {COST_BATCH}, an "
+        f"update is ${costs[batched['label']]['total']:.2f}: API Gateway, Lambda's requests and X-Ray are shared "
+        "by the batch, DynamoDB is not.\n"
+    )
+    saved = {row["label"]: cost_levers(row) for row in writes}
+    ref_saved = saved[ref["label"]]
+    lines.append(
+        f"Levers: USD saved per million requests, each alone, from the total with X-Ray at 100%; first for the "
+        f"{ref['label']} row, then the least and most over the {len(writes)} write rows (the least of the "
+        f"per-request levers is the batch of {COST_BATCH}'s, per element). Nothing here is changed in the "
+        "template or the layer.\n"
+    )
+    lines.append("| lever | saves, canonical PATCH | over the writes | what it costs |")
+    lines.append("|---|---:|---:|---|")
+    for key in sorted(LEVERS, key=lambda k: -ref_saved[k]):
+        what, price = LEVERS[key]
+        over = [s[key] for s in saved.values()]
+        lines.append(f"| {what} | {_usd(ref_saved[key])} | {_usd(min(over))}-{_usd(max(over))} | {price} |")
+    single = [row for row in writes if row["tx_items"] < 2]
+    rest = sorted((k for k in LEVERS if not k.startswith("xray")), key=lambda k: -ref_saved[k])
+    lines.append(
+        f"\nLargest: X-Ray sampling, ${_usd(ref_saved['xray_rule'])} per million with a 5% rule, and the one that "
+        f"costs no feature of the API (every request keeps its logs, metrics and access log line; only 19 in 20 "
+        f"lose their trace). Of it, ${_usd(ref_saved['xray_default'])} comes without any change once the API "
+        f"serves {rate} req/s or more (the default rule); below 1 req/s, where every request is traced, only a "
+        f"sampling rule takes it. Next: {LEVERS[rest[0]][0]} (${_usd(ref_saved[rest[0]])}) and "
+        f"{LEVERS[rest[1]][0]} (${_usd(ref_saved[rest[1]])}), neither free; the logs and memory levers are "
+        f"${_usd(sum(ref_saved[k] for k in rest[2:]))} together. Transactions: "
+        + (
+            "every write measured commits two or more items in its TransactWriteItems (the ticket and its audit "
+            "entry; Kapture's message, the idempotency marker), so no write here lacks an audit item: "
+            '"no transaction where no audit item is written" has no case to take.'
+            if not single
+            else "one item or none per transaction in: " + ", ".join(row["label"] for row in single) + "."
+        )
+    )
     return lines
 
 
