@@ -50,6 +50,9 @@ PART_BYTES = 300_000  # of base64 text per item: well inside DynamoDB's 400 KB
 
 _KEY: ContextVar[str | None] = ContextVar("idempotency_key", default=None)
 _STEP: ContextVar[int] = ContextVar("idempotency_step", default=0)
+# the marker that holds this request's answer, when one does: Powertools' record then points to
+# it instead of holding the answer a second time (one write of it, not two)
+_ON_MARKER: ContextVar[str | None] = ContextVar("idempotency_answer_on_marker", default=None)
 
 
 class _NotKept(Exception):
@@ -111,6 +114,7 @@ class _Marker:
             answer = _pack(_to_doc(result.answer))
             if len(answer) <= MAX_KEPT_ANSWER:
                 item["answer"] = {"S": answer}
+                _ON_MARKER.set(f"w{_STEP.get()}")
         return [
             {
                 "Put": {
@@ -232,6 +236,8 @@ def _serializer():
         item would not hold it (``<key>#part<i>``, written before the record completes)."""
 
         def to_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+            if _ON_MARKER.get() is not None:
+                return {"marker": _ON_MARKER.get()}
             raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
             if len(raw) <= COMPRESS_ABOVE:
                 return data
@@ -250,6 +256,9 @@ def _serializer():
             return {"parts": len(parts), "sha256": hashlib.sha256(packed.encode()).hexdigest()}
 
         def from_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+            if set(data) == {"marker"}:  # the answer is on the change's marker
+                item = aws.dynamodb().get_item(TableName=_table(), Key=_item_key(data["marker"]), ConsistentRead=True)
+                return _unpack(item["Item"]["answer"]["S"])
             if set(data) == {"gzip"}:
                 return json.loads(gzip.decompress(base64.b64decode(data["gzip"])))
             if set(data) == {"parts", "sha256"}:
@@ -333,7 +342,7 @@ def once(
         "key": key,
         "body_sha256": hashlib.sha256(request.body).hexdigest(),
     }
-    token = _KEY.set(None)
+    token, on_marker = _KEY.set(None), _ON_MARKER.set(None)
     try:
         stored = idempotent_function(
             execute,
@@ -363,6 +372,7 @@ def once(
         raise Unavailable("The idempotency store is unavailable; nothing was changed.") from err
     finally:
         _KEY.reset(token)
+        _ON_MARKER.reset(on_marker)
     return _to_response(stored)
 
 
