@@ -16,10 +16,16 @@ REST proxy integration in front of the handlers that ``template.yaml`` declares.
 * DynamoDB Streams: the records of a table with a stream go to the functions whose
   ``DynamoDB`` event names it, filtered and batched as the event source says
   (``devkit.streams``).
+* Lambda: ``Invoke`` of the template's functions (``devkit.lambdas``), from the handlers in
+  this process and, through the embedded AWS's ``POST /2015-03-31/functions/<name>/invocations``,
+  from other processes (``sam local invoke``).  ``InvocationType=Event`` answers 202 and runs
+  the handler on a thread: failures are retried as the function's ``EventInvokeConfig`` says
+  (0.2 s, then 0.4 s apart) and then go to its ``OnFailure`` queue.
 * Dev endpoints: ``GET /_local/credentials``, ``GET /_local/outbox``,
-  ``POST /_local/reset``, ``GET /_local/health``, ``GET /_local/schedules`` (pending
-  schedules), ``POST /_local/schedules/fire[?now=<ISO 8601>]`` (fire what is due, by
-  ``now`` if given: a reminder due in two days fires now).
+  ``POST /_local/reset``, ``GET /_local/health`` (and the embedded AWS's URL),
+  ``GET /_local/schedules`` (pending schedules), ``POST /_local/schedules/fire[?now=<ISO 8601>]``
+  (fire what is due, by ``now`` if given: a reminder due in two days fires now),
+  ``GET /_local/invocations`` (Lambda invocations: function, at, type, outcome, attempts).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devkit import apigw, demo, localstack
+from devkit import apigw, demo, lambdas, localstack
 from devkit import template as tpl
 from devkit.inprocess import item_level_transactions
 from devkit.streams import BackgroundPump, StreamPump
@@ -58,6 +64,7 @@ class EmbeddedAWS:
         self._server = None
         self._thread: threading.Thread | None = None
         self._tokens = TransactionTokens()
+        self.lambdas: lambdas.LocalLambdas | None = None  # answers Lambda's Invoke of the template's functions
 
     def start(self) -> None:
         from moto.core.model_instances import reset_model_data
@@ -69,6 +76,11 @@ class EmbeddedAWS:
         tokens = self._tokens
 
         def serialised(environ, start_response):
+            invoked = self.lambdas.answer_wsgi(environ) if self.lambdas else None
+            if invoked is not None:  # not under the lock: the function calls this AWS itself
+                status, headers, data = invoked
+                start_response(status, headers)
+                return [data]
             with lock:
                 try:
                     return tokens.handle(app, environ, start_response)
@@ -401,6 +413,7 @@ class LocalRun:
         self.api: LocalApi | None = None
         self.scheduler: SchedulerPump | None = None
         self.streams: StreamPump | None = None
+        self.lambdas: lambdas.LocalLambdas | None = None
         self._reset_lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -412,6 +425,7 @@ class LocalRun:
         self.aws.start()
         self.prepare()
         self.api = LocalApi(self.template)
+        self.lambdas = self.aws.lambdas = lambdas.install(self.template, self.aws.endpoint)
         self.scheduler = SchedulerPump(self.api, self.aws.endpoint)
         self.scheduler.start()
         self.streams = StreamPump(self.template, self.aws.endpoint)
@@ -471,11 +485,12 @@ class LocalRun:
 
             return 200, json_type, openapi.render().encode()
         if path == "/_local/health" and method == "GET":
-            return 200, json_type, b'{"status":"ok"}'
+            return 200, json_type, json.dumps({"status": "ok", "aws": self.aws.endpoint}).encode()
         if path == "/_local/reset" and method == "POST":
             with self._reset_lock:
                 self.aws.reset()
                 self.streams.forget()
+                self.lambdas.forget()
                 self.prepare()
             return 200, json_type, b'{"status":"reset"}'
         if path == "/_local/schedules" and method == "GET":
@@ -490,6 +505,8 @@ class LocalRun:
             if at is not None and at.tzinfo is None:
                 at = at.replace(tzinfo=UTC)
             return 200, json_type, json.dumps({"fired": self.scheduler.pump(at)}).encode()
+        if path == "/_local/invocations" and method == "GET":
+            return 200, json_type, json.dumps(self.lambdas.invocations, indent=2, default=str).encode()
         return 404, json_type, b'{"message":"no such dev endpoint"}'
 
     def serve_forever(self) -> None:
@@ -500,6 +517,8 @@ class LocalRun:
             self.scheduler.stop()
         if self.streams:
             self.streams.stop()
+        if self.lambdas:
+            lambdas.uninstall(self.lambdas, timeout=2.0)
         if self.httpd:
             self.httpd.shutdown()
             self.httpd.server_close()

@@ -74,6 +74,16 @@ class StreamSource:
     on_failure_queue: str | None = None  # logical id of the SQS queue
 
 
+@dataclass(frozen=True)
+class AsyncInvoke:
+    """What Lambda does with a function's failed asynchronous invocations (its ``EventInvokeConfig``)."""
+
+    max_retries: int = 2  # MaximumRetryAttempts: Lambda's default
+    max_age: int = 21600  # MaximumEventAgeInSeconds
+    on_failure: str | None = None  # the destination's ARN (DestinationConfig.OnFailure)
+    on_success: str | None = None
+
+
 @dataclass
 class Function:
     logical_id: str
@@ -85,6 +95,8 @@ class Function:
     layers: list[Path] = field(default_factory=list)
     timeout: int = 3
     memory: int = 128
+    alias: str | None = None  # AutoPublishAlias
+    async_invoke: AsyncInvoke = AsyncInvoke()
 
     @property
     def module_file(self) -> Path:
@@ -206,8 +218,24 @@ class Template:
                 layers=layers,
                 timeout=int(props.get("Timeout", 3)),
                 memory=int(props.get("MemorySize", 128)),
+                alias=self.resolve(props["AutoPublishAlias"]) if props.get("AutoPublishAlias") else None,
+                async_invoke=self._async_invoke(props.get("EventInvokeConfig") or {}),
             )
         return out
+
+    def _async_invoke(self, props: dict[str, Any]) -> AsyncInvoke:
+        destinations = props.get("DestinationConfig") or {}
+
+        def destination(kind: str) -> str | None:
+            found = (destinations.get(kind) or {}).get("Destination")
+            return str(self.resolve(found)) if found else None
+
+        return AsyncInvoke(
+            max_retries=int(props.get("MaximumRetryAttempts", 2)),
+            max_age=int(props.get("MaximumEventAgeInSeconds", 21600)),
+            on_failure=destination("OnFailure"),
+            on_success=destination("OnSuccess"),
+        )
 
     @staticmethod
     def _stream_source(props: dict[str, Any]) -> StreamSource:

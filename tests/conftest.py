@@ -25,15 +25,25 @@ from devkit import template as tpl
 @pytest.fixture
 def aws():
     """moto in process (one request at a time, as the local run), with every resource
-    template.yaml declares."""
+    template.yaml declares, and Lambda's ``Invoke`` of its functions (``devkit.lambdas``:
+    retries 10 ms apart; leaving waits for asynchronous invocations still running)."""
+    from devkit import lambdas
     from devkit.inprocess import item_level_transactions, serialised_moto
 
-    with mock_aws(), serialised_moto(), item_level_transactions():
-        template = tpl.default()
+    template = tpl.default()
+    with mock_aws(), serialised_moto(), item_level_transactions(), lambdas.installed(template, retry_delay=0.01):
         localstack.apply_environment(template)
         localstack.create_resources(template)
         yield template
         localstack.reset_caches()
+
+
+@pytest.fixture
+def lambdas(aws):
+    """What answers ``lambda.Invoke`` in the ``aws`` fixture: its ``invocations``, ``wait()``."""
+    from devkit import lambdas as local_lambdas
+
+    return local_lambdas.active()
 
 
 _SEEDED: dict = {}
