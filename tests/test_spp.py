@@ -327,6 +327,7 @@ def test_the_change_is_reapplied_on_a_racing_writers_ticket(aws, seeded):
     def racing(ticket, cs):
         if not raced:  # between this command's read and its write, another writer commits
             raced.append(True)
+
             def other(t, c):
                 t.queue, t.tags = "raced", ["other"]
 
