@@ -28,15 +28,35 @@ log = logging.getLogger("local.streams")
 
 
 def matches(record: Any, pattern: Any) -> bool:
-    """Whether ``record`` matches an event filter ``pattern`` (equality lists and nesting: the
-    part of the pattern syntax template.yaml uses)."""
+    """Whether ``record`` matches an event filter ``pattern``: the part of the pattern syntax
+    template.yaml uses (nesting; a leaf is a list of values, any of which matches: a value
+    equal to the record's, or ``{"prefix": "..."}`` for a string starting with it).  Other
+    content filters are refused, never ignored."""
     if isinstance(pattern, dict):
         return isinstance(record, dict) and all(k in record and matches(record[k], v) for k, v in pattern.items())
     if isinstance(pattern, list):
-        if any(isinstance(p, dict) for p in pattern):
-            raise ValueError(f"content filters are not emulated locally: {pattern}")
-        return record in pattern
+        return any(_leaf(record, p) for p in pattern)
     raise ValueError(f"a filter pattern's leaves are lists of values, not {pattern!r}")
+
+
+def check(pattern: Any) -> None:
+    """Refuse a pattern ``matches`` does not emulate (at start, not on the first record)."""
+    if isinstance(pattern, dict):
+        for value in pattern.values():
+            check(value)
+    elif isinstance(pattern, list):
+        for value in pattern:
+            _leaf(None, value)
+    else:
+        raise ValueError(f"a filter pattern's leaves are lists of values, not {pattern!r}")
+
+
+def _leaf(record: Any, value: Any) -> bool:
+    if not isinstance(value, dict):
+        return record == value
+    if set(value) == {"prefix"} and isinstance(value["prefix"], str):
+        return isinstance(record, str) and record.startswith(value["prefix"])
+    raise ValueError(f"content filters other than prefix are not emulated locally: {value}")
 
 
 def _as_lambda_gives_it(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -103,7 +123,7 @@ class StreamPump(BackgroundPump):
         self.sources = [_Source(fn, spec) for fn in template.functions().values() for spec in fn.streams]
         for source in self.sources:
             for pattern in source.spec.filters:
-                matches({}, pattern)  # an unsupported pattern fails now, not on the first record
+                check(pattern)  # an unsupported pattern fails now, not on the first record
         self.delivered: list[dict[str, Any]] = []  # (function, records, result): what tests look at
 
     def _client(self, service: str) -> Any:

@@ -1,8 +1,11 @@
-"""Timed automations follow a ticket's changes through every dialect (ticketing.automations).
+"""The notifications that follow a ticket's changes through every dialect (ticketing.automations).
 
 The tickets table's stream is read by the local run's event source emulation
 (``devkit.streams.StreamPump``), in process on moto, and handed to TicketAutomationsFunction
-as Lambda would hand it; over HTTP, the local run does the same by itself."""
+as Lambda would hand it; over HTTP, the local run does the same by itself.  The dialect that
+switched an automation on arms nothing in its own request: every reminder is derived from the
+ticket's old and new image, whichever dialect made the change, and named by an id that is a
+function of the ticket's state, so nothing asks Scheduler what is pending."""
 
 from __future__ import annotations
 
@@ -10,16 +13,29 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from test_particlespace import EXAMPLE, KEY, QUIET, REMINDER, emails, notice_of, pump, put, schedules
+from test_particlespace import (
+    EXAMPLE,
+    KEY,
+    QUIET,
+    REMINDER,
+    Consumer,
+    armed,
+    emails,
+    notice_of,
+    pump,
+    put,
+    the,
+)
 from ticketing import automations, scheduling, service
 from ticketing.errors import Unavailable
 from ticketing.grants import EVERYTHING
 
 from devkit import apigw, metering
-from devkit.streams import StreamPump, matches
+from devkit.streams import check, matches
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 SCHEDULER_CALLS = {"CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule"}
+CALLBACK = "kapture-callback"
 
 
 def patch(template, ticket_id: int, body: dict) -> dict:
@@ -28,87 +44,81 @@ def patch(template, ticket_id: int, body: dict) -> dict:
     return json.loads(resp["body"])
 
 
-def streams(template) -> StreamPump:
+@pytest.fixture
+def stream(aws, seeded, lambdas) -> Consumer:
     """The stream records not yet handled, handed to the function (one pump per test: it reads
     from the stream's start, as the event source of a new function does)."""
-    return StreamPump(template, endpoint=None)
+    return Consumer(aws, lambdas)
 
 
-def outcomes(pump_: StreamPump) -> list:
-    return [d.get("result") or d.get("error") for d in pump_.delivered]
+def outcomes(c: Consumer) -> list:
+    return [d.get("result") or d.get("error") for d in c.pump.delivered]
 
 
-def test_a_move_through_another_dialect_rearms_the_reminder_for_the_new_stay(aws, seeded):
+def test_a_move_through_another_dialect_rearms_the_reminder_for_the_new_stay(aws, stream):
     put(aws, EXAMPLE)  # ParticleSpace: automated reminder of the ON_HOLD stay (2 days)
-    on_hold = notice_of(schedules()[REMINDER])
-    s = streams(aws)
-    s.pump()
-    assert notice_of(schedules()[REMINDER]) == on_hold  # ParticleSpace armed it itself: kept as it is
+    stream.settle()
+    on_hold = notice_of(the(REMINDER))
     moved = patch(aws, 1002, {"status": "in_progress"})
     with metering.aws_calls("scheduler") as calls:
-        assert s.pump() == 1  # the ticket's change (its audit entry is filtered out by the event source)
-    assert calls == {"GetSchedule": 1, "CreateSchedule": 1, "UpdateSchedule": 1}  # create: it exists; replace
-    rearmed = notice_of(schedules()[REMINDER])
+        assert stream.pump.pump() == 1  # the ticket's change (its audit entry is filtered out by the event source)
+    assert calls == {"CreateSchedule": 1, "DeleteSchedule": 1}  # the new stay's armed, the old one's cancelled
+    rearmed = notice_of(the(REMINDER))
     assert rearmed["expect"]["status"] == "in_progress" and rearmed["delivery"] != on_hold["delivery"]
-    assert rearmed["armed_by"] == "automations"
+    assert rearmed["armed_by"] == "automations" and rearmed["id"] != on_hold["id"]
     due = datetime.fromisoformat(moved["status_since"]) + timedelta(minutes=1440)  # the flow's default limit
     assert datetime.fromisoformat(rearmed["due"]) == due
-    assert all(o == {"batchItemFailures": []} for o in outcomes(s))
+    assert all(o == {"batchItemFailures": []} for o in outcomes(stream))
     # when it comes due, the notifier finds the ticket still in that stay and reminds once
     fired = pump(aws, due + timedelta(minutes=1)).fired
-    assert [f["result"]["outcome"] for f in fired] == ["sent", "sent"]  # the first update's notice, the reminder
+    assert [f["result"]["outcome"] for f in fired] == ["sent"]  # (the update's own notice went at once)
     assert [m["subject"] for m in emails("Reminder")] == [
         f"Reminder: ticket {KEY} has been in In progress for over 1 day"
     ]
 
 
-def test_a_move_elsewhere_into_a_flow_without_a_limit_cancels_the_reminder(aws, seeded):
+def test_a_move_elsewhere_into_a_flow_without_a_limit_cancels_the_reminder(aws, stream):
     put(aws, EXAMPLE)
-    s = streams(aws)
-    s.pump()
+    stream.settle()
     patch(aws, 1002, {"status": "resolved"})  # DONE: time limit 0
-    s.pump()
-    assert REMINDER not in schedules()
+    stream.settle()
+    assert armed(REMINDER) == []
 
 
-def test_changes_an_automation_does_not_watch_cost_no_scheduler_call(aws, seeded):
+def test_changes_an_automation_does_not_watch_cost_no_scheduler_call(aws, stream):
     put(aws, EXAMPLE)
-    s = streams(aws)
-    s.pump()
-    before = notice_of(schedules()[REMINDER])
+    stream.settle()
+    before = notice_of(the(REMINDER))
     patch(aws, 1002, {"title": "Leaking faucet, kitchen", "priority": 3})
     with metering.aws_calls("scheduler") as calls:
-        assert s.pump() >= 1
+        assert stream.pump.pump() >= 1
     assert not SCHEDULER_CALLS & set(calls), calls
-    assert notice_of(schedules()[REMINDER]) == before
+    assert notice_of(the(REMINDER)) == before
 
 
-def test_tickets_without_the_automation_switched_on_cost_nothing(aws, seeded):
-    s = streams(aws)
-    s.pump()  # the demo data
+def test_tickets_without_the_automation_switched_on_cost_nothing(aws, stream):
     patch(aws, 1001, {"status": "in_progress"})
     service_ticket = service.get_ticket("1001", access=EVERYTHING)
     assert service_ticket.notify is None
-    with metering.aws_calls("scheduler") as calls:
-        s.pump()
-    assert not SCHEDULER_CALLS & set(calls), calls
-    assert REMINDER.replace("1002", "1001") not in schedules()
+    with metering.aws_calls() as calls:
+        stream.pump.pump()
+    assert not SCHEDULER_CALLS & set(calls) and "Invoke" not in calls, calls
+    assert armed(REMINDER, 1001) == []
 
 
-def test_switching_the_automation_off_in_particlespace_and_moving_elsewhere(aws, seeded):
+def test_switching_the_automation_off_in_particlespace_and_moving_elsewhere(aws, stream):
     put(aws, EXAMPLE)
-    put(aws, {**QUIET, "status": "ON_HOLD"})  # notify 0: ParticleSpace cancels the reminder itself
-    assert REMINDER not in schedules()
-    s = streams(aws)
+    put(aws, {**QUIET, "status": "ON_HOLD"})  # notify 0: the reminder is called for no more
+    stream.settle()
+    assert armed(REMINDER) == []
     patch(aws, 1002, {"status": "open"})
-    s.pump()
-    assert REMINDER not in schedules()  # nothing is called for: nothing is armed again
+    stream.settle()
+    assert armed(REMINDER) == []  # nothing is called for: nothing is armed again
 
 
-def test_a_scheduler_outage_fails_the_record_and_its_retry_arms(aws, seeded, monkeypatch):
+def test_a_scheduler_outage_fails_the_record_and_its_retry_arms(aws, stream, monkeypatch):
     put(aws, EXAMPLE)
-    s = streams(aws)
-    s.pump()
+    stream.settle()
     patch(aws, 1002, {"status": "in_progress"})
     real_arm = scheduling.arm
 
@@ -116,33 +126,54 @@ def test_a_scheduler_outage_fails_the_record_and_its_retry_arms(aws, seeded, mon
         raise Unavailable("The scheduler is busy")
 
     monkeypatch.setattr(scheduling, "arm", busy)
-    s.pump()
-    failed = s.delivered[-1]["result"]["batchItemFailures"]
-    assert [f["itemIdentifier"] for f in failed] == [s.delivered[-1]["records"][0]["dynamodb"]["SequenceNumber"]]
-    assert notice_of(schedules()[REMINDER])["expect"]["status"] == "on_hold"  # not yet
+    stream.pump.pump()
+    last = stream.pump.delivered[-1]
+    failed = last["result"]["batchItemFailures"]
+    assert [f["itemIdentifier"] for f in failed] == [last["records"][0]["dynamodb"]["SequenceNumber"]]
+    assert notice_of(the(REMINDER))["expect"]["status"] == "on_hold"  # not yet; the old one is kept meanwhile
     monkeypatch.setattr(scheduling, "arm", real_arm)
-    s.pump()  # the event source hands the failed record again, and what came after it
-    assert s.delivered[-1]["result"] == {"batchItemFailures": []}
-    assert notice_of(schedules()[REMINDER])["expect"]["status"] == "in_progress"
+    stream.pump.pump()  # the event source hands the failed record again, and what came after it
+    assert stream.pump.delivered[-1]["result"] == {"batchItemFailures": []}
+    assert notice_of(the(REMINDER))["expect"]["status"] == "in_progress"
 
 
-def test_a_record_failing_past_its_retries_goes_to_the_on_failure_queue(aws, seeded, monkeypatch):
+def test_records_after_a_failed_one_wait_for_it(aws, stream, monkeypatch):
+    """The first record that fails is the batch's failure, and the ones after it are not handled
+    before it: side effects happen in the stream's order."""
+    put(aws, EXAMPLE)
+    stream.settle()
+    patch(aws, 1002, {"status": "in_progress"})
+    patch(aws, 1002, {"status": "resolved"})
+    calls = []
+
+    def busy(*args, **kwargs):
+        calls.append(args)
+        raise Unavailable("The scheduler is busy")
+
+    monkeypatch.setattr(scheduling, "arm", busy)
+    stream.pump.pump()
+    last = stream.pump.delivered[-1]
+    assert len(last["records"]) == 2 and len(calls) == 1  # the second change was not looked at
+    assert last["result"]["batchItemFailures"] == [{"itemIdentifier": last["records"][0]["dynamodb"]["SequenceNumber"]}]
+
+
+def test_a_record_failing_past_its_retries_goes_to_the_on_failure_queue(aws, stream, monkeypatch):
     import boto3
 
     put(aws, EXAMPLE)
-    s = streams(aws)
-    s.pump()
+    stream.settle()
+    handed = len(stream.pump.delivered)
     patch(aws, 1002, {"status": "in_progress"})
 
     def busy(*args, **kwargs):
         raise Unavailable("The scheduler is busy")
 
     monkeypatch.setattr(scheduling, "arm", busy)
-    retries = s.sources[0].spec.max_retries
+    retries = stream.pump.sources[0].spec.max_retries
     for _ in range(retries + 1):
-        s.pump()
-    failing = s.delivered[-1]["records"][0]["dynamodb"]["SequenceNumber"]
-    assert len(s.delivered) == 1 + retries + 1  # the first batch, then the same record each time
+        stream.pump.pump()
+    failing = stream.pump.delivered[-1]["records"][0]["dynamodb"]["SequenceNumber"]
+    assert len(stream.pump.delivered) == handed + retries + 1  # the same record each time
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName="AutomationsDeadLetterQueue")["QueueUrl"]
     [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
@@ -150,42 +181,59 @@ def test_a_record_failing_past_its_retries_goes_to_the_on_failure_queue(aws, see
     assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert info["DDBStreamBatchInfo"]["startSequenceNumber"] == failing
     monkeypatch.setattr(scheduling, "arm", lambda *a, **k: pytest.fail("a record given up on came again"))
-    s.pump()
-    assert len(s.delivered) == 1 + retries + 1
+    stream.pump.pump()
+    assert len(stream.pump.delivered) == handed + retries + 1
 
 
 def test_a_new_ticket_that_calls_for_a_reminder_gets_it_and_a_removed_one_nothing(aws, seeded):
     from ticketing.repository import marshal, ticket_doc
 
     put(aws, EXAMPLE)
-    scheduling.cancel(1002, "particlespace-reminder")
     image = marshal({"pk": "TICKET#1002", "sk": "TICKET", **ticket_doc(service.get_ticket("1002", access=EVERYTHING))})
-    [outcome] = automations.apply_change(None, image)
-    assert outcome.action == "armed" and notice_of(schedules()[REMINDER])["expect"]["status"] == "on_hold"
+    [outcome] = [o for o in automations.apply_change(None, image) if o.action != "none"]
+    assert (outcome.purpose, outcome.action) == ("particlespace-reminder", "armed")
+    assert notice_of(the(REMINDER))["expect"]["status"] == "on_hold"
+    assert [o.action for o in automations.apply_change(None, image) if o.action != "none"] == ["kept"]  # again
     assert automations.apply_change(image, None) == []
 
 
 @pytest.mark.parametrize(
-    ("record", "pattern", "expected"),
+    ("record", "expected"),
     [
-        ({"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "TICKET"}}}}, None, True),
-        ({"eventName": "REMOVE", "dynamodb": {"Keys": {"sk": {"S": "TICKET"}}}}, None, False),
-        ({"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "AUDIT#0000000002"}}}}, None, False),
-        ({"eventName": "MODIFY", "dynamodb": {}}, None, False),
+        ({"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "TICKET"}}}}, True),
+        ({"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "TICKET"}}}}, True),
+        ({"eventName": "REMOVE", "dynamodb": {"Keys": {"sk": {"S": "TICKET"}}}}, False),
+        ({"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "OUTBOX#0a1b"}}}}, True),
+        ({"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "OUTBOX#0a1b"}}}}, True),
+        ({"eventName": "REMOVE", "dynamodb": {"Keys": {"sk": {"S": "OUTBOX#0a1b"}}}}, False),  # its TTL expiry
+        ({"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": "AUDIT#0000000002"}}}}, False),
+        ({"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"S": "DELIVERY#0a1b"}}}}, False),
+        ({"eventName": "MODIFY", "dynamodb": {}}, False),
     ],
 )
-def test_the_event_filter_of_the_template(aws, record, pattern, expected):
-    [source] = streams(aws).sources
+def test_the_event_filter_of_the_template(aws, record, expected):
+    [source] = _sources(aws)
     assert any(matches(record, p) for p in source.spec.filters) is expected
 
 
-def test_content_filters_are_refused_rather_than_ignored():
-    with pytest.raises(ValueError):
-        matches({"a": "x"}, {"a": [{"prefix": "x"}]})
+def _sources(template):
+    from devkit.streams import StreamPump
+
+    return StreamPump(template, endpoint=None).sources
+
+
+def test_prefix_filters_are_emulated_and_other_content_filters_refused_rather_than_ignored():
+    assert matches({"a": "xyz"}, {"a": [{"prefix": "x"}]}) and not matches({"a": "yx"}, {"a": [{"prefix": "x"}]})
+    assert matches({"a": "b"}, {"a": ["b", {"prefix": "x"}]}) and not matches({"a": 1}, {"a": [{"prefix": "1"}]})
+    for unsupported in ({"a": [{"anything-but": "x"}]}, {"a": [{"numeric": [">", 1]}]}, {"a": "x"}):
+        with pytest.raises(ValueError):
+            check(unsupported)
+        with pytest.raises(ValueError):
+            matches({"a": "x"}, unsupported)
 
 
 # -- Kapture's callback reminder: started by a Kapture callback, kept in step by every dialect ---------------
-def _kapture_callback(template, due: datetime, comment: str = "Call after lunch.") -> dict:
+def _kapture_callback(template, c: Consumer, due: datetime, comment: str = "Call after lunch.") -> dict:
     from test_kapture import element, local
     from test_kapture import post as kapture_post
 
@@ -193,78 +241,78 @@ def _kapture_callback(template, due: datetime, comment: str = "Call after lunch.
         template, [element(ticket_id="1004", sub_status="PS", callback_time=local(due), comment=comment)]
     )
     assert status == 200, body
-    return notice_of(schedules()[CALLBACK])
+    c.settle()
+    return notice_of(the(CALLBACK, 1004))
 
 
-CALLBACK = "ticket-1004-kapture-callback"
-
-
-def test_a_follow_up_moved_elsewhere_moves_the_callback_reminder_with_its_comment(aws, seeded):
+def test_a_follow_up_moved_elsewhere_moves_the_callback_reminder_with_its_comment(aws, stream):
     from ticketing.model import utcnow
 
     due = (utcnow() + timedelta(days=1)).replace(microsecond=0)
-    armed = _kapture_callback(aws, due)
-    s = streams(aws)
-    s.pump()
-    assert notice_of(schedules()[CALLBACK]) == armed  # Kapture armed it itself: kept
+    first = _kapture_callback(aws, stream, due)
+    assert first["armed_by"] == "automations"  # Kapture's own request armed nothing
     later = due + timedelta(hours=5)
     patch(aws, 1004, {"follow_up_at": later.isoformat()})
-    s.pump()
-    moved = notice_of(schedules()[CALLBACK])
-    assert datetime.fromisoformat(moved["due"]) == later and moved["message"]["to"] == armed["message"]["to"]
-    assert moved["note"] == "Call after lunch." and moved["message"]["body"].endswith("\n\nCall after lunch.")
+    stream.settle()
+    moved = notice_of(the(CALLBACK, 1004))
+    assert datetime.fromisoformat(moved["due"]) == later and moved["message"]["to"] == first["message"]["to"]
+    assert moved["message"]["body"].endswith("\n\nCall after lunch.")  # the comment is ticket state
     assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=1)).fired] == []  # not at the old time
     assert [f["result"]["outcome"] for f in pump(aws, later + timedelta(minutes=1)).fired] == ["sent"]
 
 
-def test_a_reassignment_elsewhere_sends_the_callback_reminder_to_the_new_assignee(aws, seeded):
+def test_a_reassignment_elsewhere_sends_the_callback_reminder_to_the_new_assignee(aws, stream):
     from ticketing.model import utcnow
 
-    _kapture_callback(aws, (utcnow() + timedelta(days=1)).replace(microsecond=0))
+    _kapture_callback(aws, stream, (utcnow() + timedelta(days=1)).replace(microsecond=0))
     user = {"name": "Asha Rao", "email": "asha.rao@example.com"}
     resp = apigw.request(aws, "PUT", "/users/5001", body=json.dumps(user), headers=CANONICAL)
     assert resp["statusCode"] in (200, 201), resp["body"]
-    s = streams(aws)
     patch(aws, 1004, {"assignee_ids": [5001]})
-    s.pump()
-    assert notice_of(schedules()[CALLBACK])["message"]["to"] == ["asha.rao@example.com"]
+    stream.settle()
+    assert notice_of(the(CALLBACK, 1004))["message"]["to"] == ["asha.rao@example.com"]
     patch(aws, 1004, {"assignee_ids": []})  # nobody to tell
-    s.pump()
-    assert CALLBACK not in schedules()
+    stream.settle()
+    assert armed(CALLBACK, 1004) == []
 
 
-def test_closing_or_clearing_the_follow_up_elsewhere_cancels_the_callback_reminder(aws, seeded):
+def test_closing_or_clearing_the_follow_up_elsewhere_cancels_the_callback_reminder(aws, stream):
     from ticketing.model import utcnow
 
-    _kapture_callback(aws, (utcnow() + timedelta(days=1)).replace(microsecond=0))
-    s = streams(aws)
-    patch(aws, 1004, {"follow_up_at": None})
-    s.pump()
-    assert CALLBACK not in schedules()
+    _kapture_callback(aws, stream, (utcnow() + timedelta(days=1)).replace(microsecond=0))
+    patch(aws, 1004, {"status": "closed"})
+    stream.settle()
+    assert armed(CALLBACK, 1004) == []
+    patch(aws, 1004, {"status": "open", "follow_up_at": None})
+    stream.settle()
+    assert armed(CALLBACK, 1004) == []
 
 
-def test_a_follow_up_set_elsewhere_starts_no_callback_reminder(aws, seeded):
+def test_a_follow_up_set_elsewhere_starts_no_callback_reminder(aws, stream):
     from ticketing.model import utcnow
 
-    s = streams(aws)
-    s.pump()  # the demo data
     patch(aws, 1004, {"follow_up_at": (utcnow() + timedelta(days=1)).isoformat()})
-    with metering.aws_calls("scheduler") as calls:
-        s.pump()
-    assert calls == {"GetSchedule": 1} and CALLBACK not in schedules()  # only Kapture starts one
+    with metering.aws_calls() as calls:
+        stream.pump.pump()
+    assert not SCHEDULER_CALLS & set(calls) and armed(CALLBACK, 1004) == []  # only a Kapture callback starts one
 
 
-def test_a_late_record_never_undoes_a_later_arming(aws, seeded):
-    """The stream hands changes on in order, but after the requests that armed later states:
-    a record older than the pending notice is left alone, and the last one settles it."""
+def test_records_handed_on_late_settle_on_the_last_state(aws, stream):
+    """The stream hands changes on after the requests that made them, in order: whatever the
+    consumer saw in between, it ends on what the latest state calls for (and so does a replay)."""
+    from test_kapture import element, local
+    from test_kapture import post as kapture_post
     from ticketing.model import utcnow
 
     first = (utcnow() + timedelta(days=1)).replace(microsecond=0)
-    _kapture_callback(aws, first)
-    patch(aws, 1004, {"follow_up_at": None})  # elsewhere: the callback is dropped (a record for later)
     second = first + timedelta(hours=2)
-    latest = _kapture_callback(aws, second, comment="Second try.")  # Kapture arms it again, at once
-    s = streams(aws)
-    s.pump()  # all three changes come now, the clearing one after the second arming
-    assert notice_of(schedules()[CALLBACK]) == latest
-    assert datetime.fromisoformat(latest["due"]) == second and latest["note"] == "Second try."
+    assert kapture_post(aws, [element(ticket_id="1004", sub_status="PS", callback_time=local(first))])[0] == 200
+    patch(aws, 1004, {"follow_up_at": None})  # elsewhere: the callback is dropped
+    update = element(ticket_id="1004", sub_status="PS", callback_time=local(second), comment="Second try.")
+    assert kapture_post(aws, [update])[0] == 200  # Kapture sets it again
+    for _ in range(2):  # all three changes now; then the whole stream again
+        stream.settle()
+        [latest] = [notice_of(s) for s in armed(CALLBACK, 1004)]
+        assert datetime.fromisoformat(latest["due"]) == second and latest["message"]["body"].endswith("Second try.")
+        stream.pump.forget()
+    assert [f["result"]["outcome"] for f in pump(aws, second + timedelta(minutes=1)).fired] == ["sent"]

@@ -46,34 +46,58 @@ def history(ticket_id: int = 1002):
 
 
 # -- scheduling ------------------------------------------------------------------------------------
-def test_arm_creates_a_named_one_time_schedule_and_arming_again_replaces_it(aws, seeded):
+def test_arm_creates_one_schedule_per_notice_named_by_its_id(aws, seeded):
     due = datetime(2031, 3, 4, 5, 6, 7, 890, tzinfo=UTC)
-    assert scheduling.arm(notice(due=due)) == "ticket-1002-test-reminder"
-    got = schedule("ticket-1002-test-reminder")
+    assert scheduling.arm(notice(id="n-1", due=due)) == "armed"
+    got = schedule("ticket-1002-test-reminder-n-1")
     assert got["ScheduleExpression"] == "at(2031-03-04T05:06:07)" and got["ScheduleExpressionTimezone"] == "UTC"
-    assert got["ActionAfterCompletion"] == "DELETE"
+    assert got["ActionAfterCompletion"] == "DELETE" and got["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert got["Target"]["RetryPolicy"] == scheduling.RETRY_POLICY
     assert got["Target"]["Arn"] == get_settings().notifier_arn
+    assert get_settings().notifier_arn.endswith(":function:NotifierFunction:live")  # the live alias
     assert got["Target"]["DeadLetterConfig"] == {"Arn": get_settings().scheduler_dlq_arn}
+    assert scheduling.Notice.model_validate_json(got["Target"]["Input"]).id == "n-1"
 
-    scheduling.arm(notice(due=due + timedelta(days=1), delivery="d-2"))
-    assert group_names() == ["ticket-1002-test-reminder"]
-    got = schedule("ticket-1002-test-reminder")
-    assert got["ScheduleExpression"] == "at(2031-03-05T05:06:07)"
-    assert scheduling.Notice.model_validate_json(got["Target"]["Input"]).delivery == "d-2"
+    # the same notice again is armed already; another one never replaces it
+    assert scheduling.arm(notice(id="n-1", due=due)) == "kept"
+    assert scheduling.arm(notice(id="n-2", due=due + timedelta(days=1), delivery="d-2")) == "armed"
+    assert sorted(group_names()) == ["ticket-1002-test-reminder-n-1", "ticket-1002-test-reminder-n-2"]
+    assert schedule("ticket-1002-test-reminder-n-1")["ScheduleExpression"] == "at(2031-03-04T05:06:07)"
 
 
-def test_a_due_time_in_the_past_fires_at_once(aws, seeded):
-    now = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
-    scheduling.arm(notice(due=datetime(2020, 1, 1, tzinfo=UTC)), now=now)
-    assert schedule("ticket-1002-test-reminder")["ScheduleExpression"] == "at(2030-01-01T12:00:00)"
+def test_a_notice_due_within_a_minute_is_sent_never_scheduled(aws, seeded, lambdas):
+    now = utcnow()
+    for due in (datetime(2020, 1, 1, tzinfo=UTC), now, now + timedelta(seconds=59)):
+        with pytest.raises(ValueError, match="too soon"):
+            scheduling.arm(notice(id="n-soon", due=due), now=now)
+    assert scheduling.carry_out(notice(id="n-past", due=datetime(2020, 1, 1, tzinfo=UTC)), now=now) == "sent"
+    assert scheduling.carry_out(notice(id="n-soon", due=now + timedelta(seconds=59), delivery="d-2"), now=now) == "sent"
+    assert (
+        scheduling.carry_out(notice(id="n-later", due=now + timedelta(seconds=61), delivery="d-3"), now=now) == "armed"
+    )
+    assert lambdas.wait()
+    assert [(i["function"], i["type"], i["outcome"]) for i in lambdas.invocations] == [
+        ("NotifierFunction", "Event", "succeeded")
+    ] * 2
+    assert len(serve.outbox()["emails"]) == 2 and group_names() == ["ticket-1002-test-reminder-n-later"]
 
 
 def test_cancel_deletes_and_says_whether_there_was_one(aws, seeded):
-    scheduling.arm(notice())
-    assert scheduling.cancel(1002, "test-reminder") is True
-    assert scheduling.cancel(1002, "test-reminder") is False
+    scheduling.arm(notice(id="n-1", due=utcnow() + timedelta(days=1)))
+    assert scheduling.cancel(1002, "test-reminder", "n-1") is True
+    assert scheduling.cancel(1002, "test-reminder", "n-1") is False
     assert group_names() == []
+
+
+def test_schedule_names_fit_schedulers_limit():
+    long_purpose = "p" * 40
+    name = scheduling.schedule_name(4_294_967_295, long_purpose, "f" * 40)
+    assert len(name) == 64 and name.startswith(f"ticket-4294967295-{long_purpose}-")
+    assert (
+        scheduling.schedule_name(1002, "particlespace-reminder", "0" * 40)
+        == "ticket-1002-particlespace-reminder-" + "0" * 29
+    )
+    assert notice().schedule == "ticket-1002-test-reminder"  # a notice armed before ids: one per ticket and purpose
 
 
 def test_arming_needs_the_notifier_and_role(aws, seeded, monkeypatch):
@@ -82,7 +106,9 @@ def test_arming_needs_the_notifier_and_role(aws, seeded, monkeypatch):
     monkeypatch.setenv("NOTIFIER_ARN", "")
     settings.reset()
     with pytest.raises(RuntimeError, match="NOTIFIER_ARN"):
-        scheduling.arm(notice())
+        scheduling.arm(notice(id="n-1", due=utcnow() + timedelta(days=1)))
+    with pytest.raises(RuntimeError, match="NOTIFIER_ARN"):
+        scheduling.send_now(notice(id="n-1"))
     settings.reset()
 
 
@@ -226,9 +252,9 @@ def test_a_failing_notifier_invocation_lands_in_the_dead_letter_queue(aws, seede
     """The local run's pump, as the scheduler would: a target that fails goes to the DLQ."""
     from types import SimpleNamespace
 
-    scheduling.arm(notice(ticket_id=1002, expect={"status": "open"}))
+    scheduling.arm(notice(ticket_id=1002, id="n-1", due=utcnow() + timedelta(minutes=5), expect={"status": "open"}))
     raw = boto3.client("scheduler")
-    name = "ticket-1002-test-reminder"
+    name = "ticket-1002-test-reminder-n-1"
     bad = schedule(name)
     bad["Target"]["Input"] = json.dumps({"ticket_id": 1002})  # a notice the notifier cannot read
     raw.update_schedule(
@@ -241,9 +267,45 @@ def test_a_failing_notifier_invocation_lands_in_the_dead_letter_queue(aws, seede
     )
     api = SimpleNamespace(template=aws, functions={"NotifierFunction": aws.functions()["NotifierFunction"]})
     pump = serve.SchedulerPump(api, endpoint=None)
-    assert pump.pump() == 1 and "error" in pump.fired[0]
+    assert pump.pump(utcnow() + timedelta(minutes=6)) == 1 and "error" in pump.fired[0]
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().scheduler_dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
     [message] = sqs.receive_message(QueueUrl=url)["Messages"]
     assert json.loads(message["Body"])["schedule"] == name
     assert group_names() == []
+
+
+def test_a_notice_armed_before_ids_still_fires(aws, seeded):
+    """A schedule armed by the earlier version (one per ticket and purpose, the notifier's
+    unqualified ARN, no notice id) still fires, and the notifier sends it."""
+    from types import SimpleNamespace
+
+    settings = get_settings()
+    legacy = {
+        "v": 1,
+        "ticket_id": 1002,
+        "purpose": "particlespace-reminder",
+        "delivery": "0123456789abcdef0123456789abcdef01234567",
+        "due": "2030-01-01T00:00:00Z",
+        "expect": {"status": "open"},
+        "message": {"channel": "email", "to": ["ops@example.com"], "subject": "Hi", "body": "Still open."},
+        "armed_by": "cli_demo_particlespace",
+        "version": 1,
+        "note": "",
+    }
+    boto3.client("scheduler").create_schedule(
+        Name="ticket-1002-particlespace-reminder",
+        GroupName=settings.schedule_group,
+        ScheduleExpression="at(2030-01-01T00:00:00)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": aws.arn("NotifierFunction"),
+            "RoleArn": settings.scheduler_role_arn,
+            "Input": json.dumps(legacy),
+        },
+    )
+    api = SimpleNamespace(template=aws, functions={"NotifierFunction": aws.functions()["NotifierFunction"]})
+    pump = serve.SchedulerPump(api, endpoint=None)
+    assert pump.pump(datetime(2030, 1, 1, 0, 1, tzinfo=UTC)) == 1
+    assert pump.fired[0]["result"]["outcome"] == "sent"
+    assert history()[0].detail["schedule"] == "ticket-1002-particlespace-reminder"

@@ -1,7 +1,10 @@
 """ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
 
-Through the handlers on moto (schedules fired by the local run's scheduler pump, in
-process), and over HTTP on the local run."""
+Through the handlers on moto, in process: the request commits its notification with the ticket
+(the outbox), the tickets table's stream is handed to TicketAutomationsFunction by the local
+run's event source emulation (``stream``), which sends what is due now and schedules the rest,
+and due schedules are fired by the local run's scheduler pump (``pump``).  And over HTTP on the
+local run, which does all of that by itself."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from ticketing import catalog, service
 from ticketing.settings import get_settings
 
 from devkit import apigw, serve
+from devkit.streams import StreamPump
 
 AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -35,7 +39,7 @@ EXAMPLE = {
     "automated": 1,
 }
 QUIET = {**EXAMPLE, "notify": 0, "automated": 0}
-NOTIFY, REMINDER = "ticket-1002-particlespace-notify", "ticket-1002-particlespace-reminder"
+NOTIFY, REMINDER = "particlespace-notify", "particlespace-reminder"  # the two purposes
 
 
 def put(template, fields, ident=KEY, headers=None, as_json=False):
@@ -55,6 +59,45 @@ def schedules() -> dict[str, dict]:
 
 def notice_of(schedule: dict) -> dict:
     return json.loads(schedule["Target"]["Input"])
+
+
+def armed(purpose: str, ticket_id: int = 1002) -> list[dict]:
+    """The pending schedules of one purpose for one ticket (each named ticket-<id>-<purpose>-<notice id>)."""
+    prefix = f"ticket-{ticket_id}-{purpose}-"
+    return [v for name, v in sorted(schedules().items()) if name.startswith(prefix)]
+
+
+def the(purpose: str, ticket_id: int = 1002) -> dict:
+    """The one pending schedule of ``purpose``."""
+    [schedule] = armed(purpose, ticket_id)
+    return schedule
+
+
+class Consumer:
+    """TicketAutomationsFunction behind the tickets table's stream, as Lambda's event source
+    hands it on (``devkit.streams``), in process; its asynchronous invokes of the notifier run
+    on the ``lambdas`` fixture's threads."""
+
+    def __init__(self, template, local_lambdas):
+        self.pump, self.lambdas = StreamPump(template, endpoint=None), local_lambdas
+        self.pump.pump()  # the demo data's records
+
+    def settle(self) -> StreamPump:
+        """Until the stream has nothing more to hand on and no invocation is running."""
+        for _ in range(20):
+            handled = self.pump.pump()
+            assert self.lambdas.wait(10)
+            if not handled:
+                return self.pump
+        raise AssertionError("the stream never settled")
+
+    def failures(self) -> list[str]:
+        return [f["itemIdentifier"] for d in self.pump.delivered for f in (d.get("result") or {})["batchItemFailures"]]
+
+
+@pytest.fixture
+def stream(aws, seeded, lambdas) -> Consumer:
+    return Consumer(aws, lambdas)
 
 
 def pump(template, now: datetime | None = None) -> serve.SchedulerPump:
@@ -107,10 +150,11 @@ def test_json_body_numeric_id_and_phone_numbers_in_e164(aws, seeded):
     assert body["contacts"] == "+11112223333,+14445556666,+442079460958"  # normalised, duplicates dropped
 
 
-def test_time_is_read_as_utc_without_offset_and_converted_with_one(aws, seeded):
+def test_time_is_read_as_utc_without_offset_and_converted_with_one(aws, seeded, stream):
     assert put(aws, {**EXAMPLE, "time": "2031-05-01 10:00:00"})[2]["time"] == "2031-05-01T10:00:00Z"
     assert put(aws, {**EXAMPLE, "time": "2031-05-01T12:00:00+02:00"})[2]["time"] == "2031-05-01T10:00:00Z"
-    assert schedules()[NOTIFY]["ScheduleExpression"] == "at(2031-05-01T10:00:00)"
+    stream.settle()
+    assert the(NOTIFY)["ScheduleExpression"] == "at(2031-05-01T10:00:00)"  # the same time: one notice
 
 
 BAD = [
@@ -135,7 +179,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("change", "field"), BAD, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD)])
-def test_each_invalid_field_is_a_400_naming_it_and_nothing_is_stored_or_scheduled(aws, seeded, change, field):
+def test_each_invalid_field_is_a_400_naming_it_and_nothing_is_stored_or_scheduled(aws, seeded, stream, change, field):
     fields = {k: v for k, v in {**EXAMPLE, **change}.items() if v is not None}
     status, _, body = put(aws, fields)
     assert status == 400, body
@@ -143,7 +187,8 @@ def test_each_invalid_field_is_a_400_naming_it_and_nothing_is_stored_or_schedule
     assert [e["field"] for e in body["errors"]] == [field]
     assert field in body["message"]
     assert service.repository().get(1002).version == 1
-    assert schedules() == {}
+    stream.settle()
+    assert schedules() == {} and emails() == []
 
 
 def test_every_bad_field_is_named_at_once_without_echoing_contacts(aws, seeded):
@@ -157,11 +202,12 @@ def test_every_bad_field_is_named_at_once_without_echoing_contacts(aws, seeded):
     assert "secret-contact" not in json.dumps(body)
 
 
-def test_notify_fields_are_ignored_when_notify_is_0(aws, seeded):
+def test_notify_fields_are_ignored_when_notify_is_0(aws, seeded, stream):
     status, _, body = put(aws, {**QUIET, "type": "fax", "contacts": "nonsense", "time": "never"})
     assert status == 200
     assert (body["notify"], body["type"], body["contacts"], body["time"]) == (0, None, None, None)
-    assert schedules() == {}
+    stream.settle()
+    assert schedules() == {} and emails() == []
 
 
 @pytest.mark.parametrize(
@@ -192,74 +238,81 @@ def test_other_media_types_are_415(aws, seeded):
 
 
 # -- notifications ---------------------------------------------------------------------------
-def test_immediate_email_goes_through_a_one_time_schedule_into_the_notifier(aws, seeded):
+def test_an_immediate_email_is_committed_with_the_update_and_sent_by_the_stream_consumer(aws, seeded, stream):
     put(aws, EXAMPLE)
-    schedule = schedules()[NOTIFY]
-    target = schedule["Target"]
-    assert schedule["ScheduleExpression"].startswith("at(") and schedule["ScheduleExpressionTimezone"] == "UTC"
-    assert schedule["ActionAfterCompletion"] == "DELETE" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    assert target["Arn"] == aws.arn("NotifierFunction")
-    assert target["RoleArn"] == aws.arn("NotificationSchedulerRole")
-    assert target["DeadLetterConfig"]["Arn"] == aws.arn("NotificationDeadLetterQueue")
-    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
-    assert notice_of(schedule)["expect"]["notify"]["contacts"] == ["example@example.com"]
-
-    fired = pump(aws).fired
-    assert [f["result"]["outcome"] for f in fired] == ["sent"]
+    assert emails() == [] and schedules() == {}  # the request sent and armed nothing itself
+    stream.settle()
     [mail] = emails()
     assert mail["to"] == ["example@example.com"] and mail["from"] == get_settings().sender_email
     assert mail["subject"] == f"Ticket {KEY}: Leaking faucet"
     assert "On hold (ON_HOLD)" in mail["body"]
-    assert NOTIFY not in schedules() and REMINDER in schedules()
+    [invoked] = [i for i in stream.lambdas.invocations if i["function"] == "NotifierFunction"]
+    assert invoked["type"] == "Event" and invoked["outcome"] == "succeeded"  # due now: never a schedule
+    assert armed(NOTIFY) == []
+    # the automated reminder, 2 days on: a one-time schedule into the notifier
+    reminder = the(REMINDER)
+    target = reminder["Target"]
+    assert reminder["ScheduleExpression"].startswith("at(") and reminder["ScheduleExpressionTimezone"] == "UTC"
+    assert reminder["ActionAfterCompletion"] == "DELETE" and reminder["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert target["Arn"] == aws.arn("NotifierFunction") + ":live"
+    assert target["RoleArn"] == aws.arn("NotificationSchedulerRole")
+    assert target["DeadLetterConfig"]["Arn"] == aws.arn("NotificationDeadLetterQueue")
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert notice_of(reminder)["expect"]["notify.contacts"] == ["example@example.com"]
     entry = history()[0]
     assert entry.event == "notification.sent" and entry.actor == "notifier"
     assert entry.detail["recipients"][0]["recipient"] == "e***@example.com"
     assert "example@example.com" not in json.dumps(entry.detail)
 
 
-def test_custom_subject_and_message(aws, seeded):
+def test_custom_subject_and_message(aws, seeded, stream):
     put(aws, {**EXAMPLE, "notifySubject": "Faucet update", "notifyMessage": "The plumber comes at 10."})
-    pump(aws)
+    stream.settle()
     [mail] = emails()
     assert (mail["subject"], mail["body"]) == ("Faucet update", "The plumber comes at 10.")
 
 
-def test_a_replayed_update_never_sends_twice(aws, seeded):
+def test_the_same_update_again_changes_nothing_and_sends_nothing(aws, seeded, stream):
     assert put(aws, EXAMPLE)[0] == 200
-    pump(aws)
-    assert put(aws, EXAMPLE)[0] == 200  # the same update again: changes nothing, re-arms the same delivery
-    assert NOTIFY in schedules()
-    results = [f["result"]["outcome"] for f in pump(aws).fired]
-    assert results == ["duplicate"]
+    stream.settle()
+    assert put(aws, EXAMPLE)[0] == 200  # the same update again: nothing new to tell, nothing written
+    assert service.repository().get(1002).version == 3  # the update, and the notifier's history entry
+    stream.settle()
     assert len(emails()) == 1
+    stream.pump.forget()  # and the stream handed on again from its start (a replayed shard)
+    stream.settle()
+    assert len(emails()) == 1 and [i["outcome"] for i in stream.lambdas.invocations].count("succeeded") >= 2
 
 
-def test_the_same_idempotency_key_replays_the_answer_without_arming_again(aws, seeded):
+def test_the_same_idempotency_key_replays_the_answer_without_arming_again(aws, seeded, stream):
     key = {"Idempotency-Key": "ps-1"}
     first = put(aws, EXAMPLE, headers=key)
-    pump(aws)
+    stream.settle()
     second = put(aws, EXAMPLE, headers=key)
     assert second[1].get("Idempotent-Replayed") == "true" and second[2] == first[2]
-    assert NOTIFY not in schedules()  # nothing was armed by the replay
     assert put(aws, {**EXAMPLE, "title": "Other"}, headers=key)[0] == 422
-    assert len(emails()) == 1
+    stream.settle()
+    assert len(emails()) == 1 and len(armed(REMINDER)) == 1
 
 
-def test_a_new_update_notifies_again(aws, seeded):
+def test_a_new_update_notifies_again(aws, seeded, stream):
     put(aws, EXAMPLE)
-    pump(aws)
+    stream.settle()
     put(aws, {**EXAMPLE, "description": "The new part is ordered."})
-    pump(aws)
+    stream.settle()
     assert [m["body"].split("\n\n")[1] for m in emails()] == [EXAMPLE["description"], "The new part is ordered."]
 
 
-def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded):
+def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded, stream):
     when = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333,4445556666", "time": when.strftime("%Y-%m-%d %H:%M:%S")}
     fields["notifyMessage"], fields["automated"] = "Plumber at 10.", 0
     status, _, body = put(aws, fields)
     assert status == 200 and body["time"] == when.isoformat().replace("+00:00", "Z")
-    assert schedules()[NOTIFY]["ScheduleExpression"] == f"at({when:%Y-%m-%dT%H:%M:%S})"
+    stream.settle()
+    notice = notice_of(the(NOTIFY))
+    assert the(NOTIFY)["ScheduleExpression"] == f"at({when:%Y-%m-%dT%H:%M:%S})"
+    assert notice["expect"]["notify"]["notice"] == notice["id"]  # the next notifying update supersedes it
     assert pump(aws).fired == [] and serve.outbox()["sms"] == []
     assert [f["result"]["outcome"] for f in pump(aws, when + timedelta(seconds=1)).fired] == ["sent"]
     assert sorted((m["to"], m["message"]) for m in serve.outbox()["sms"]) == [
@@ -268,39 +321,59 @@ def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded):
     ]
 
 
-def test_a_time_in_the_past_means_now(aws, seeded):
+def test_a_time_in_the_past_or_within_a_minute_means_now(aws, seeded, stream):
     put(aws, {**EXAMPLE, "time": "2001-01-01 00:00:00", "automated": 0})
-    assert [f["result"]["outcome"] for f in pump(aws).fired] == ["sent"]
+    stream.settle()
+    soon = datetime.now(UTC) + timedelta(seconds=40)  # Scheduler only gets times a minute ahead or more
+    put(aws, {**EXAMPLE, "time": soon.strftime("%Y-%m-%d %H:%M:%S"), "automated": 0})
+    stream.settle()
+    assert len(emails()) == 2 and schedules() == {}
 
 
-def test_notify_0_cancels_a_pending_notification(aws, seeded):
+def test_a_later_notifying_update_supersedes_a_timed_notification(aws, seeded, stream):
+    put(aws, {**EXAMPLE, "time": "2031-01-01 00:00:00", "automated": 0})
+    stream.settle()
+    first = notice_of(the(NOTIFY))
+    put(aws, {**EXAMPLE, "title": "Leaking faucet, kitchen", "time": "2031-01-01 00:00:00", "automated": 0})
+    stream.settle()
+    second = notice_of(the(NOTIFY))  # the first one's schedule is cancelled: one pending, not two
+    assert second["id"] != first["id"] and "kitchen" in second["message"]["body"]
+    fired = pump(aws, datetime(2031, 1, 1, 0, 1, tzinfo=UTC)).fired
+    assert [f["result"]["outcome"] for f in fired] == ["sent"] and len(emails()) == 1
+
+
+def test_notify_0_cancels_a_pending_notification(aws, seeded, stream):
     put(aws, {**EXAMPLE, "time": "2031-01-01 00:00:00"})
-    assert NOTIFY in schedules()
+    stream.settle()
+    assert len(armed(NOTIFY)) == 1 and len(armed(REMINDER)) == 1
     put(aws, QUIET)
+    stream.settle()
     assert schedules() == {}
 
 
 # -- automated reminders ------------------------------------------------------------------------
-def test_automated_reminder_fires_once_when_the_ticket_stays_in_its_flow(aws, seeded):
+def test_automated_reminder_fires_once_when_the_ticket_stays_in_its_flow(aws, seeded, stream):
     _, _, body = put(aws, EXAMPLE)
     due = datetime.fromisoformat(body["reminderAt"])
-    assert schedules()[REMINDER]["ScheduleExpression"] == f"at({due:%Y-%m-%dT%H:%M:%S})"
-    pump(aws)  # the immediate notification only
+    stream.settle()  # the immediate notification, sent; the reminder, armed
+    assert the(REMINDER)["ScheduleExpression"] == f"at({due:%Y-%m-%dT%H:%M:%S})"
     assert emails("Reminder") == []
     fired = pump(aws, due + timedelta(minutes=1)).fired
     assert [f["result"]["outcome"] for f in fired] == ["sent"]
     [reminder] = emails("Reminder")
     assert reminder["subject"] == f"Reminder: ticket {KEY} has been in On hold for over 2 days"
     assert history()[0].detail["purpose"] == "particlespace-reminder"
-    # re-arming the same stay (a replay) never reminds twice
-    put(aws, EXAMPLE)
-    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=2)).fired] == ["duplicate", "duplicate"]
+    # the stream handed on again from its start (a replayed shard): the reminder is armed again,
+    # and its notifier finds the stay reminded of already
+    stream.pump.forget()
+    stream.settle()
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=2)).fired] == ["duplicate"]
     assert len(emails("Reminder")) == 1
 
 
-def test_a_move_through_another_dialect_makes_the_pending_reminder_stale(aws, seeded):
+def test_a_move_the_consumer_has_not_seen_makes_the_pending_reminder_stale(aws, seeded, stream):
     _, _, body = put(aws, EXAMPLE)
-    pump(aws)
+    stream.settle()
     patch = apigw.request(
         aws,
         "PATCH",
@@ -309,35 +382,51 @@ def test_a_move_through_another_dialect_makes_the_pending_reminder_stale(aws, se
         headers={"Authorization": "Bearer tkt_demo_canonical"},
     )
     assert patch["statusCode"] == 200
-    assert REMINDER in schedules()  # the canonical API knows nothing of schedules (no stream here)...
+    assert len(armed(REMINDER)) == 1  # the stream has not been handed on (it lags, or fails)...
     fired = pump(aws, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)).fired
-    assert [f["result"]["outcome"] for f in fired] == ["stale"]  # ...the notifier's re-check does
-    assert emails("Reminder") == [] and REMINDER not in schedules()
+    assert [f["result"]["outcome"] for f in fired] == ["stale"]  # ...the notifier's re-check is the safety net
+    assert emails("Reminder") == [] and armed(REMINDER) == []
 
 
-def test_a_move_back_into_the_flow_is_a_new_stay(aws, seeded):
+def test_a_move_back_into_the_flow_is_a_new_stay(aws, seeded, stream):
     put(aws, EXAMPLE)
-    first = notice_of(schedules()[REMINDER])
+    stream.settle()
+    first = notice_of(the(REMINDER))
     put(aws, {**EXAMPLE, "status": "OPEN"})
     put(aws, EXAMPLE)
-    again = notice_of(schedules()[REMINDER])
+    stream.settle()
+    again = notice_of(the(REMINDER))
     assert again["expect"]["status"] == "on_hold"
     assert again["expect"]["status_since"] > first["expect"]["status_since"]
     assert again["expect"]["status_since"] == service.repository().get(1002).model_dump(mode="json")["status_since"]
     assert again["delivery"] != first["delivery"]  # each stay may be reminded of once
 
 
-def test_particlespace_moves_replace_or_cancel_the_reminder(aws, seeded):
+def test_particlespace_moves_replace_or_cancel_the_reminder(aws, seeded, stream):
     put(aws, EXAMPLE)
-    on_hold = notice_of(schedules()[REMINDER])
+    stream.settle()
+    on_hold = notice_of(the(REMINDER))
     _, _, body = put(aws, {**EXAMPLE, "status": "OPEN"})  # no limit of its own: the default, 1440 minutes
-    replaced = notice_of(schedules()[REMINDER])
+    stream.settle()
+    replaced = notice_of(the(REMINDER))
     assert replaced["expect"]["status"] == "open" and replaced["delivery"] != on_hold["delivery"]
     assert datetime.fromisoformat(body["reminderAt"]) == datetime.fromisoformat(body["statusSince"]) + timedelta(
         minutes=1440
     )
     _, _, body = put(aws, {**EXAMPLE, "status": "DONE"})  # time limit 0: no reminder
-    assert body["reminderAt"] is None and REMINDER not in schedules()
+    stream.settle()
+    assert body["reminderAt"] is None and armed(REMINDER) == []
+
+
+def test_new_contacts_in_the_same_stay_redirect_the_reminder(aws, seeded, stream):
+    put(aws, EXAMPLE)
+    stream.settle()
+    before = notice_of(the(REMINDER))
+    put(aws, {**EXAMPLE, "contacts": "other@example.com"})
+    stream.settle()
+    after = notice_of(the(REMINDER))
+    assert after["message"]["to"] == ["other@example.com"] and after["id"] != before["id"]
+    assert after["delivery"] == before["delivery"]  # the same stay: reminded of once, whoever gets it
 
 
 def test_staying_in_the_same_flow_keeps_the_stay_and_its_reminder_time(aws, seeded):
@@ -346,27 +435,30 @@ def test_staying_in_the_same_flow_keeps_the_stay_and_its_reminder_time(aws, seed
     assert second["statusSince"] == first["statusSince"] and second["reminderAt"] == first["reminderAt"]
 
 
-def test_automated_without_notify_has_nobody_to_tell(aws, seeded):
+def test_automated_without_notify_has_nobody_to_tell(aws, seeded, stream):
     _, _, body = put(aws, {**QUIET, "automated": 1})
+    stream.settle()
     assert body["automated"] == 1 and body["reminderAt"] is None and schedules() == {}
 
 
-def test_time_limits_come_from_the_stored_catalog(aws, seeded):
+def test_time_limits_come_from_the_stored_catalog(aws, seeded, stream):
     doc = catalog.default_catalog().model_dump(mode="json")
     terms = doc["vocabularies"]["particlespace"]["terms"]
-    next(t for t in terms if t["term"] == "ON_HOLD")["attrs"]["time_limit_minutes"] = 1
+    next(t for t in terms if t["term"] == "ON_HOLD")["attrs"]["time_limit_minutes"] = 5
     service.repository().store_catalog_document(json.dumps(doc))
     catalog.reset()
     _, _, body = put(aws, {**EXAMPLE, "type": "sms", "contacts": "1112223333"})
     due = datetime.fromisoformat(body["reminderAt"])
-    assert due == datetime.fromisoformat(body["statusSince"]) + timedelta(minutes=1)
+    assert due == datetime.fromisoformat(body["statusSince"]) + timedelta(minutes=5)
+    stream.settle()
     fired = pump(aws, due + timedelta(seconds=1)).fired
-    assert sorted(f["result"]["outcome"] for f in fired) == ["sent", "sent"]
-    assert any("time limit of 1 minute." in m["message"] for m in serve.outbox()["sms"])
+    assert [f["result"]["outcome"] for f in fired] == ["sent"]
+    assert len(serve.outbox()["sms"]) == 2  # the update's, at once; the reminder, at its time
+    assert any("time limit of 5 minutes." in m["message"] for m in serve.outbox()["sms"])
 
 
 # -- failure and privacy -----------------------------------------------------------------------------
-def test_a_scheduler_outage_is_a_503_and_the_retry_arms(aws, seeded, monkeypatch):
+def test_a_scheduler_outage_is_the_consumers_to_retry_not_the_requests(aws, seeded, stream, monkeypatch):
     client = layer_aws.client("scheduler")
     real = client.create_schedule
 
@@ -374,34 +466,33 @@ def test_a_scheduler_outage_is_a_503_and_the_retry_arms(aws, seeded, monkeypatch
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "CreateSchedule")
 
     monkeypatch.setattr(client, "create_schedule", throttled)
-    key = {"Idempotency-Key": "ps-retry"}
-    status, _, body = put(aws, EXAMPLE, headers=key)
-    assert status == 503 and body["code"] == "unavailable"
-    assert service.repository().get(1002).version == 2  # the update itself was stored
+    status, _, body = put(aws, EXAMPLE, headers={"Idempotency-Key": "ps-retry"})
+    assert status == 200 and body["reminderAt"]  # the update was stored, and its answer says so
+    assert service.repository().get(1002).version == 2
+    stream.settle()
+    assert stream.failures()  # the record that arms the reminder: reported, to be handed on again
+    assert armed(REMINDER) == []
     monkeypatch.setattr(client, "create_schedule", real)
-    status, headers, _ = put(aws, EXAMPLE, headers=key)  # the refusal was not kept: the retry runs
-    assert status == 200 and "Idempotent-Replayed" not in headers
-    assert set(schedules()) == {NOTIFY, REMINDER}
-    pump(aws)
-    assert len(emails()) == 1
+    stream.settle()
+    assert len(armed(REMINDER)) == 1 and len(emails()) == 1
 
 
-def test_contacts_never_reach_the_logs_in_clear(aws, seeded, monkeypatch):
+def test_contacts_never_reach_the_logs_in_clear(aws, seeded, stream, monkeypatch):
     import io
 
     from ticketing.observability import logger
 
-    stream = io.StringIO()  # what the functions write to CloudWatch
-    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    log = io.StringIO()  # what the functions write to CloudWatch
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
     monkeypatch.setattr(logger._logger, "level", 10)
     put(aws, {**EXAMPLE, "contacts": "jane.doe@example.org"})
-    pump(aws)
+    stream.settle()
     put(aws, {**EXAMPLE, "type": "sms", "contacts": "4445556666"})
-    pump(aws)
+    stream.settle()
     put(aws, {**EXAMPLE, "contacts": "jane.doe@example.org,broken"})  # refused: the error is logged too
-    text = stream.getvalue()
-    assert "notification armed" in text and "notification sent" in text
-    assert "j***@example.org" in text
+    text = log.getvalue()
+    assert "outbox notice sent" in text and "automation armed a notification" in text
+    assert "notification sent" in text and "j***@example.org" in text
     assert "jane.doe@example.org" not in text and "4445556666" not in text
 
 
@@ -432,15 +523,17 @@ def _fire(http, at: datetime) -> int:
     return body["fired"]
 
 
-def _pending(http, expected: set[str] | None = None, timeout: float = 10.0) -> set[str]:
-    """The pending schedules' names; with ``expected``, once they are that (a fired
-    schedule is deleted just after its notifier returns)."""
+def _pending(http, expected: list[str] | None = None, timeout: float = 10.0) -> list[str]:
+    """The purposes of ticket 1002's pending schedules; with ``expected``, once they are that (the
+    stream's consumer arms them a moment after the answer; a fired schedule is deleted just after
+    its notifier returns)."""
     deadline = time.monotonic() + timeout
     while True:
-        names = {s["name"] for s in http.json("GET", "/_local/schedules")[2]}
-        if expected is None or names == expected or time.monotonic() > deadline:
-            return names
-        time.sleep(0.2)
+        names = [s["name"] for s in http.json("GET", "/_local/schedules")[2]]
+        purposes = sorted(p for p in (NOTIFY, REMINDER) for n in names if n.startswith(f"ticket-1002-{p}-"))
+        if expected is None or purposes == sorted(expected) or time.monotonic() > deadline:
+            return purposes
+        time.sleep(0.1)
 
 
 def test_http_immediate_email_shows_in_the_outbox(http):
@@ -450,23 +543,35 @@ def test_http_immediate_email_shows_in_the_outbox(http):
     assert [(m["to"], m["subject"]) for m in box["emails"]] == [
         (["example@example.com"], f"Ticket {KEY}: Leaking faucet")
     ]
-    assert _pending(http, {REMINDER}) == {REMINDER}
+    assert _pending(http, [REMINDER]) == [REMINDER]
 
 
-def test_http_scheduled_sms_fires_later(http):
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+def test_http_a_time_within_a_minute_is_sent_at_once(http):
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333", "time": soon.strftime("%Y-%m-%d %H:%M:%S")}
+    assert _put(http, {**fields, "automated": 0})[0] == 200
+    started = time.monotonic()
+    box = _wait_for(http, lambda b: b["sms"], timeout=5)
+    assert [m["to"] for m in box["sms"]] == ["+11112223333"] and time.monotonic() - started < 2
+    assert _pending(http) == []  # never a schedule at(now)
+
+
+def test_http_scheduled_sms_fires_at_its_time(http):
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
     fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333", "time": due.strftime("%Y-%m-%d %H:%M:%S")}
     assert _put(http, {**fields, "automated": 0})[0] == 200
+    assert _pending(http, [NOTIFY]) == [NOTIFY]
     assert http.json("GET", "/_local/outbox")[2]["sms"] == []
-    assert _pending(http) == {NOTIFY}
+    assert _fire(http, due - timedelta(seconds=1)) == 0
+    assert _fire(http, due) == 1
     box = _wait_for(http, lambda b: b["sms"])
-    assert datetime.now(UTC) >= due
-    assert [m["to"] for m in box["sms"]] == ["+11112223333"] and _pending(http, set()) == set()
+    assert [m["to"] for m in box["sms"]] == ["+11112223333"] and _pending(http, []) == []
 
 
 def test_http_automated_reminder_fires(http):
     _, _, body = _put(http, EXAMPLE)
     _wait_for(http, lambda b: b["emails"])
+    assert _pending(http, [REMINDER]) == [REMINDER]
     assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
     box = http.json("GET", "/_local/outbox")[2]
     assert [m["subject"] for m in box["emails"]] == [
@@ -478,16 +583,19 @@ def test_http_automated_reminder_fires(http):
 def test_http_a_move_elsewhere_rearms_the_reminder_for_the_new_stay(http):
     _, _, body = _put(http, EXAMPLE)
     _wait_for(http, lambda b: b["emails"])
+    assert _pending(http, [REMINDER]) == [REMINDER]
     canonical = {"Authorization": "Bearer tkt_demo_canonical"}
     assert http.json("PATCH", "/tickets/1002", {"status": "in_progress"}, canonical)[0] == 200
     # the local run's stream event source hands the change to TicketAutomationsFunction
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        [reminder] = [s for s in http.json("GET", "/_local/schedules")[2] if s["name"] == REMINDER]
-        if reminder["input"]["expect"]["status"] == "in_progress":
+        reminders = [
+            s for s in http.json("GET", "/_local/schedules")[2] if s["name"].startswith(f"ticket-1002-{REMINDER}-")
+        ]
+        if [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]:
             break
-        time.sleep(0.2)
-    assert reminder["input"]["expect"]["status"] == "in_progress"
+        time.sleep(0.1)
+    assert [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]
     assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
     box = http.json("GET", "/_local/outbox")[2]
     assert [m["subject"] for m in box["emails"]] == [
@@ -501,20 +609,20 @@ def test_http_a_move_elsewhere_rearms_the_reminder_for_the_new_stay(http):
 def test_http_a_particlespace_move_cancels_the_reminder(http):
     _put(http, EXAMPLE)
     _wait_for(http, lambda b: b["emails"])
-    assert _pending(http, {REMINDER}) == {REMINDER}
+    assert _pending(http, [REMINDER]) == [REMINDER]
     assert _put(http, {**QUIET, "status": "DONE"})[2]["status"] == "DONE"
-    assert _pending(http) == set()
+    assert _pending(http, []) == []
 
 
 def test_http_refused_and_replayed_requests(http):
     status, _, body = _put(http, {**EXAMPLE, "contacts": "nobody"})
     assert status == 400 and body["errors"][0]["field"] == "contacts"
-    assert _pending(http) == set()
+    assert _pending(http) == []
     key = {"Idempotency-Key": "http-replay"}
     assert _put(http, {**EXAMPLE, "automated": 0}, key)[0] == 200
     _wait_for(http, lambda b: b["emails"])
     _, headers, _ = _put(http, {**EXAMPLE, "automated": 0}, key)
     assert headers.get("Idempotent-Replayed") == "true"
-    assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # same update without the key: re-armed, deduplicated
-    assert _pending(http, set()) == set()  # fired (the pump runs every 0.5 s): a duplicate, not sent
-    assert len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
+    assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # the same update without the key: nothing new
+    time.sleep(1)  # five rounds of the stream's pump
+    assert _pending(http) == [] and len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1

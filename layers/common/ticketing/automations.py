@@ -1,25 +1,31 @@
-"""Timed automations that follow the ticket, whichever dialect changed it.
+"""The tickets table's stream consumer: it carries out the notifications ticket changes call for.
 
-A dialect that arms a timed notification does it in its own request, from the ticket it
-has just written (``ticketing.scheduling``).  But a ticket is changed through every
-dialect, and an automation a partner switched on must keep up with changes made through
-the others: ParticleSpace's automated reminder is due a flow's time limit after the
-ticket *entered* its flow, so a move made through SPP, Kapture, servicedesk or the
-canonical API must re-arm it for the new stay (or cancel it, in a flow with no limit).
+Nothing that can fail runs after a request's commit.  A request decides, purely, what its
+change calls for and commits it with the change; this function (``TicketAutomationsFunction``,
+on the tickets table's DynamoDB stream: INSERT and MODIFY records of ticket items and outbox
+items) carries it out, idempotently, from the records:
 
-The tickets table streams every change of a ticket item (old and new image) to the
-``TicketAutomations`` function, which hands each one to :func:`apply_change`:
+* **Outbox items** (``pk=TICKET#<id>, sk=OUTBOX#<item id>``, written by the repository in the
+  ticket's own ``TransactWriteItems`` from ``ChangeSet.emit``): kind ``notice`` is a
+  ``scheduling.Notice`` a request asked for (ParticleSpace's notification of an update), handed
+  to ``scheduling.carry_out``: sent at once if due within a minute, else one schedule named by
+  the notice's id.  Each notice has its own id, so two never replace each other.
+* **Ticket items** (old and new image): every ``Automation`` (``ticketing.scheduling``) says from
+  the ticket alone which notice it calls for, and its id: ParticleSpace's automated reminder
+  (one per stay in a flow), Kapture's callback reminder (one per follow-up time and assignee),
+  and the supersession of ParticleSpace's timed notification.  These follow the ticket
+  whichever dialect changed it, the automation's own dialect included (its request arms
+  nothing): the id the old image called for is cancelled and the one the new image calls for
+  carried out, when they differ.  Nothing asks Scheduler what is pending: ids are deterministic,
+  so the records alone say what to do.  A change that touches none of an automation's
+  ``watch`` fields costs nothing.
 
-* an ``Automation`` (``ticketing.scheduling``) names the stored fields it depends on (``watch``) and says, from
-  the stored ticket alone, which notice it calls for (``notice``), or none;
-* a change that touches none of an automation's fields costs nothing;
-* otherwise: no notice called for -> the pending schedule is cancelled; a notice -> unless
-  the pending schedule already carries that very notice (the dialect that made the change
-  armed it in its request), it is armed, replacing the pending one.
-
-Arming, cancelling and the notifier are idempotent (schedule names per ticket and
-purpose, delivery keys the notifier claims once), so a record handled twice, or a stream
-behind the dialect's own arming, changes nothing.
+Records are handled in stream order; the first that fails (Scheduler or Lambda throttled or
+out of reach) is reported as the batch item failure, and the records after it are left for the
+event source to hand on again, in order, after it (then its on-failure queue, after its
+retries).  Every step is idempotent (schedule names per notice id, creating one that exists is
+"already armed", cancelling one that is gone is nothing, the notifier claims each delivery
+once), so a record handled twice sends nothing twice.
 """
 
 from __future__ import annotations
@@ -29,26 +35,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
 from ticketing import scheduling
 from ticketing.model import Ticket, utcnow
 from ticketing.observability import count, emit_metrics, logger, own_log_keys
 from ticketing.repository import unmarshal
 from ticketing.scheduling import Automation
 
+TICKET_SORT_KEY = "TICKET"
+OUTBOX_PREFIX = "OUTBOX#"
+
 
 @dataclass(frozen=True)
 class Outcome:
     purpose: str
-    action: str  # "armed" | "cancelled" | "kept" (already pending) | "newer" (a later state's) | "none"
+    # "armed" (a schedule created) | "kept" (it was armed already) | "sent" (handed to the notifier)
+    # | "cancelled" (the old one's schedule deleted) | "none" (nothing to do)
+    action: str
+    cancelled: bool = False  # the notice the old image called for was cancelled on the way
 
 
 def registered() -> list[Automation]:
     """Every automation of the hub (imported here, so that only this function pays for them)."""
     from ticketing.dialects import kapture, particlespace
 
-    return [particlespace.REMINDER_AUTOMATION, kapture.CALLBACK_AUTOMATION]
+    return [particlespace.REMINDER_AUTOMATION, particlespace.NOTIFY_AUTOMATION, kapture.CALLBACK_AUTOMATION]
 
 
 def _watched(doc: Mapping[str, Any] | None, paths: Iterable[str]) -> tuple[Any, ...]:
@@ -76,101 +86,100 @@ def apply_change(
     for automation in registered() if automations is None else automations:
         if old_doc is not None and _watched(old_doc, automation.watch) == _watched(new_doc, automation.watch):
             continue
-        if automation.only_while_pending and old_doc is None:
-            continue  # a new ticket has nothing pending
         new = new or Ticket.model_validate(new_doc)
-        if automation.only_while_pending:
-            outcomes.append(_keep_in_step(automation, new, now))
-            continue
         old = old or (Ticket.model_validate(old_doc) if old_doc is not None else None)
-        wanted = automation.notice(new, now, None)
-        before = automation.notice(old, now, None) if old is not None else None
-        outcomes.append(_bring_up_to_date(automation, new, wanted, before))
+        outcomes.append(_follow(automation, old, new, now))
     return outcomes
 
 
-def _same(a: scheduling.Notice, b: scheduling.Notice) -> bool:
-    """The same notification, whoever armed it."""
-    return a.model_dump(exclude={"armed_by"}) == b.model_dump(exclude={"armed_by"})
+def _context(automation: Automation, ticket: Ticket, notice_id: str) -> dict[str, Any]:
+    return {"ticket_id": ticket.id, "purpose": automation.purpose, "notice": notice_id, "version": ticket.version}
 
 
-def _context(automation: Automation, ticket: Ticket) -> dict[str, Any]:
-    return {"ticket_id": ticket.id, "purpose": automation.purpose, "version": ticket.version}
-
-
-def _bring_up_to_date(
-    automation: Automation, ticket: Ticket, wanted: scheduling.Notice | None, before: scheduling.Notice | None
-) -> Outcome:
-    """``wanted``: what the new state calls for; ``before``: what the state before it did."""
-    if wanted is None and before is None:
-        return Outcome(automation.purpose, "none")  # nothing was called for, nothing is
-    if wanted is not None and before is not None and _same(before, wanted):
+def _follow(automation: Automation, old: Ticket | None, new: Ticket, now: datetime) -> Outcome:
+    """Carry out the notice the new image calls for, then cancel the one the old image called
+    for (in that order: a failure between the two leaves the old one, which the change made
+    stale, never neither)."""
+    before = automation.key(old) if old is not None else None
+    wanted = automation.key(new)
+    if before == wanted:
         return Outcome(automation.purpose, "none")  # the change does not concern it after all
-    pending = scheduling.pending(ticket.id, automation.purpose)
-    if _newer(pending, ticket):
-        return Outcome(automation.purpose, "newer")
-    if wanted is None:
-        return _cancel(automation, ticket) if pending is not None else Outcome(automation.purpose, "none")
-    if pending is not None and _same(pending, wanted):
-        return Outcome(automation.purpose, "kept")  # the dialect armed it in its own request
-    return _arm(automation, ticket, wanted)
+    action = "none"
+    if wanted is not None and automation.notice is not None:
+        notice = automation.notice(new, wanted, now)
+        if notice is None:
+            logger.info("notification called for, but nobody to tell", extra=_context(automation, new, wanted))
+        else:
+            action = scheduling.carry_out(notice, now=now)
+            extra = {**_context(automation, new, wanted), "due": notice.due.isoformat()}
+            logger.info(f"automation {action} a notification", extra=extra)
+    cancelled = before is not None and scheduling.cancel(new.id, automation.purpose, before)
+    if cancelled:
+        logger.info("notification no longer called for: cancelled", extra=_context(automation, new, before or ""))
+    return Outcome(automation.purpose, "cancelled" if cancelled and action == "none" else action, cancelled)
 
 
-def _newer(pending: scheduling.Notice | None, ticket: Ticket) -> bool:
-    """The pending notice was made from a later state of the ticket than this record's: the
-    record came late (the stream hands the later change on after it), so it must not undo it."""
-    return pending is not None and pending.version > ticket.version
-
-
-def _keep_in_step(automation: Automation, ticket: Ticket, now: datetime) -> Outcome:
-    """An automation that only follows a notification its dialect started."""
-    pending = scheduling.pending(ticket.id, automation.purpose)
-    if pending is None:
-        return Outcome(automation.purpose, "none")
-    if _newer(pending, ticket):
-        return Outcome(automation.purpose, "newer")
-    wanted = automation.notice(ticket, now, pending)
-    if wanted is None:
-        return _cancel(automation, ticket)
-    if _same(pending, wanted):
-        return Outcome(automation.purpose, "kept")
-    return _arm(automation, ticket, wanted)
-
-
-def _cancel(automation: Automation, ticket: Ticket) -> Outcome:
-    if not scheduling.cancel(ticket.id, automation.purpose):
-        return Outcome(automation.purpose, "none")
-    logger.info("automation cancelled its pending notification", extra=_context(automation, ticket))
-    return Outcome(automation.purpose, "cancelled")
-
-
-def _arm(automation: Automation, ticket: Ticket, wanted: scheduling.Notice) -> Outcome:
-    scheduling.arm(wanted)
+def carry_out_item(new_image: Mapping[str, Any], now: datetime | None = None) -> Outcome:
+    """An outbox item, carried out.  A kind this consumer does not know fails the record (it is
+    retried, then lands in the on-failure queue): an intent is never dropped unseen."""
+    item = unmarshal(dict(new_image))
+    if item.get("kind") != "notice":
+        raise ValueError(f"outbox item {item.get('sk')} of ticket {item.get('ticket_id')}: unknown kind")
+    notice = scheduling.Notice.model_validate(item.get("doc"))
+    action = scheduling.carry_out(notice, now=now)
     logger.info(
-        "automation armed a notification", extra={**_context(automation, ticket), "due": wanted.due.isoformat()}
+        f"outbox notice {action}",
+        extra={
+            "ticket_id": notice.ticket_id,
+            "purpose": notice.purpose,
+            "notice": notice.id,
+            "due": notice.due.isoformat(),
+            "request_id": item.get("request_id"),
+        },
     )
-    return Outcome(automation.purpose, "armed")
+    return Outcome(notice.purpose, action)
 
 
 # -- the TicketAutomations function: DynamoDB Streams records of the tickets table -----------------
-TICKET_SORT_KEY = "TICKET"
+_METRICS = {"armed": "AutomationArmed", "sent": "AutomationSent", "cancelled": "AutomationCancelled"}
 
 
-def _record(record: Any) -> None:
-    change = record.raw_event.get("dynamodb") or {}
-    if (change.get("Keys") or {}).get("sk", {}).get("S") != TICKET_SORT_KEY:
-        return  # audit entries, messages, deliveries...: the event source's filter keeps them out
-    for outcome in apply_change(change.get("OldImage"), change.get("NewImage")):
-        if outcome.action in ("armed", "cancelled"):
-            count(f"Automation{outcome.action.capitalize()}")
+def handle(record: Mapping[str, Any]) -> list[Outcome]:
+    """One stream record: a ticket's change, or an outbox item (anything else is left alone: the
+    event source's filter keeps it out)."""
+    if record.get("eventName") not in ("INSERT", "MODIFY"):
+        return []
+    change = record.get("dynamodb") or {}
+    sort_key = (change.get("Keys") or {}).get("sk", {}).get("S", "")
+    if sort_key == TICKET_SORT_KEY:
+        outcomes = apply_change(change.get("OldImage"), change.get("NewImage"))
+    elif sort_key.startswith(OUTBOX_PREFIX) and change.get("NewImage"):
+        outcomes = [carry_out_item(change["NewImage"])]
+    else:
+        return []
+    for outcome in outcomes:
+        if outcome.cancelled and outcome.action != "cancelled":
+            count(_METRICS["cancelled"])
+        if outcome.action in _METRICS:
+            count(_METRICS[outcome.action])
+    return outcomes
 
 
 @logger.inject_lambda_context(clear_state=True)
 @own_log_keys
 @emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Each ticket change in the batch on its own: a failed one is reported (and retried by the
-    event source from it on, in order), the others stand."""
-    # every failure is reported, even a whole batch's: the event source retries from the first one
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)
+    """The batch's records in order; the first that fails is reported (the event source hands it
+    on again, and every record after it), and the ones after it are not handled now."""
+    for record in event.get("Records") or []:
+        change = record.get("dynamodb") or {}
+        try:
+            handle(record)
+        except Exception:
+            logger.exception(
+                "stream record failed: it and the records after it are handed on again",
+                extra={"sequence_number": change.get("SequenceNumber"), "sk": (change.get("Keys") or {}).get("sk")},
+            )
+            count("AutomationFailures")
+            return {"batchItemFailures": [{"itemIdentifier": change.get("SequenceNumber", "")}]}
+    return {"batchItemFailures": []}

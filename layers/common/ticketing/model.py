@@ -59,6 +59,10 @@ class Notify(_Record):
     subject: str = ""
     message: str = ""
     automated: bool = False
+    # the id of the notification the latest update with these settings asked for (its delivery
+    # key): a timed notice expects it, so a later notifying update supersedes it; None: none asked
+    # (absent from the stored document, so that notices armed before it existed still match)
+    notice: str | None = None
 
 
 class Message(_Record):
@@ -100,6 +104,11 @@ class Ticket(_Record):
     notify: Notify | None = None
     follow_up_at: StoredDateTime | None = None
     last_follow_up_at: StoredDateTime | None = None
+    # A Kapture callback switched the follow-up reminder on (an email to the assignee at
+    # follow_up_at, ticketing.dialects.kapture): it then follows the follow-up, whichever dialect
+    # moves it; follow_up_note is the callback's comment, which the reminder quotes.
+    follow_up_reminder: bool = False
+    follow_up_note: str = ""
     message_count: int = 0
     last_message_at: StoredDateTime | None = None
     created_at: StoredDateTime

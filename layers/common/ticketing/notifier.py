@@ -1,4 +1,5 @@
-"""The notifier: the function every notification schedule wakes (see ``scheduling``).
+"""The notifier: the function every notification schedule wakes, and the tickets table's stream
+consumer invokes for a notice due now (see ``scheduling``, ``automations``).
 
 For each ``Notice`` it
 
@@ -153,5 +154,6 @@ def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
 @own_log_keys
 @emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The notifier Lambda function (target of every notification schedule)."""
+    """The notifier Lambda function (target of every notification schedule; invoked asynchronously
+    by the automations function for a notice due now)."""
     return process(event, request_id=getattr(context, "aws_request_id", "") or "")

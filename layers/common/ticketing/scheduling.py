@@ -1,21 +1,33 @@
-"""Timed notifications about a ticket: one-time EventBridge Scheduler schedules whose
-target is the notifier function.
+"""Timed notifications about a ticket: what a notice is, and how one is carried out.
 
-* A schedule is named from the ticket and its purpose (``ticket-1001-particlespace-reminder``),
-  so arming again *replaces* the pending one instead of adding a second, and
-  ``cancel`` needs nothing but the same two values.
-* It fires once (``at(...)``, UTC), is deleted after it ran (``ActionAfterCompletion:
-  DELETE``), retries under ``RETRY_POLICY`` and, if it cannot invoke the notifier,
-  lands in the dead-letter queue (``SCHEDULER_DLQ_ARN``).
-* Its input is a ``Notice``: the ticket, what to send to whom, a ``delivery`` key
-  (the notifier sends each delivery at most once, however often it is woken) and an
-  ``expect`` map of ticket fields that must still hold when it fires (dotted paths
-  into the stored ticket document, e.g. ``{"status": "on_hold", "status_since":
-  "...", "notify.automated": true}``).  Other dialects never learn about schedules:
-  the notifier's re-check of ``expect`` is what makes a stale one harmless.
+A ``Notice`` is what the notifier receives: the ticket, what to send to whom (``message``),
+when (``due``), what must still hold when it is sent (``expect``: dotted paths into the stored
+ticket document, e.g. ``{"status": "on_hold", "notify.automated": true}``; the notifier
+re-checks them, so a notice whose ticket moved on sends nothing), and a ``delivery`` key (the
+notifier sends each delivery at most once, however often it is woken).  Its ``id`` names it
+for good: it is a pure function of the ticket state the notice comes from, so the same
+notification always has the same id and another never has it.  Two notices never replace
+each other, and the schedule that carries one is named by it (``ticket-<id>-<purpose>-<id>``,
+64 characters at most).
 
-Arm schedules after ``service.update_ticket`` has returned, from the ticket it
-returned: they are side effects, and a command must stay pure.
+Notices are *decided* purely, where the change is made, and *carried out* from the tickets
+table's stream, never in a request:
+
+* a command emits the notices its request asks for into the change's outbox
+  (``ChangeSet.emit``): they commit in the ticket's own ``TransactWriteItems``;
+* an ``Automation`` says from a ticket's state alone which notice it calls for (a reminder that
+  follows the ticket, whichever dialect changes it);
+* the stream's consumer (``ticketing.automations``) hands each to ``carry_out``: due within
+  ``LEAD`` (a minute) or past, straight to the notifier with an asynchronous Lambda invoke
+  (``send_now``; never a schedule ``at(now)``, which is past by the time Scheduler reads it);
+  later, one one-time EventBridge Scheduler schedule (``arm``: ``at(...)`` in UTC, at least
+  ``LEAD`` ahead, ``ActionAfterCompletion: DELETE``, ``RETRY_POLICY``, the dead-letter queue
+  ``SCHEDULER_DLQ_ARN``); a schedule of that name existing already means it is armed.
+  ``cancel`` deletes the schedule of a notice the ticket no longer calls for.
+
+Each step is idempotent, so a stream record handled twice changes nothing.  A notice armed
+before ids existed has none: its schedule is the one per ticket and purpose
+(``ticket-<id>-<purpose>``), and it still fires.
 """
 
 from __future__ import annotations
@@ -24,14 +36,13 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import aws
-from ticketing.errors import Unavailable
 from ticketing.model import Ticket, utcnow
 from ticketing.notifications import MAX_RECIPIENTS
 from ticketing.repository import ticket_doc
@@ -40,10 +51,15 @@ from ticketing.settings import get_settings
 # A notification more than 6 hours late is not worth sending; the notifier is
 # idempotent, so a retried invocation costs nothing but an invocation.
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 10}
-_TRANSIENT = {"ThrottlingException", "InternalServerException", "ServiceQuotaExceededException"}
+# Scheduler only ever gets times at least this far ahead; a notice due sooner is sent at once
+# (so it may go out up to a minute early).
+LEAD = timedelta(seconds=60)
+MAX_SCHEDULE_NAME = 64  # Scheduler's limit; names are [0-9a-zA-Z-_.]
+MESSAGE_BODY_MAX = 65_536
 
 Purpose = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 DeliveryKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+NoticeId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z._-]{0,64}$")]
 
 
 class Message(BaseModel):
@@ -56,11 +72,11 @@ class Message(BaseModel):
         min_length=1, max_length=MAX_RECIPIENTS
     )
     subject: str = ""
-    body: Annotated[str, StringConstraints(min_length=1, max_length=65536)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_BODY_MAX)]
 
 
 class Notice(BaseModel):
-    """A schedule's input: the event the notifier receives."""
+    """A notification the notifier carries out: the event it receives (from a schedule, or invoked)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -71,36 +87,42 @@ class Notice(BaseModel):
     due: datetime
     expect: dict[str, Any] = Field(default_factory=dict)
     message: Message
+    # names the notice and its schedule (empty: a notice armed before ids, one schedule per
+    # ticket and purpose)
+    id: NoticeId = ""
     armed_by: str = ""
-    # the ticket version the notice was made from: a stream record older than it (delivered
-    # late) leaves it alone (ticketing.automations); 0: unknown
+    # kept so that notices armed by earlier versions still validate: the ticket version the
+    # notice was made from, and what the arming request said beside the ticket
     version: int = Field(default=0, ge=0)
-    # what the arming request said that the stored ticket does not hold (Kapture's callback
-    # comment): a notice armed again after another dialect's change carries it over
     note: Annotated[str, StringConstraints(max_length=10_000)] = ""
 
     @property
     def schedule(self) -> str:
-        return schedule_name(self.ticket_id, self.purpose)
+        return schedule_name(self.ticket_id, self.purpose, self.id)
 
 
 @dataclass(frozen=True)
 class Automation:
-    """A timed notification that follows the ticket whichever dialect changes it: ``watch``
-    names the stored fields it depends on, ``notice(ticket, now, pending)`` says from the
-    stored ticket (and the notice pending, if any) what it calls for (None: nothing).
-    ``only_while_pending``: it keeps a pending notification in step but never starts one (the
-    dialect's own request does, from what it was told).  Kept up to date by
-    ``ticketing.automations``."""
+    """A notification that follows the ticket whichever dialect changes it (kept in step by
+    ``ticketing.automations`` from each change's old and new image).
+
+    * ``watch``: the stored fields it depends on (a change touching none of them costs nothing);
+    * ``key(ticket)``: the id of the notice the ticket calls for (None: none), from the ticket
+      alone: the consumer cancels the id the old image called for and carries out the one the
+      new image calls for, without asking Scheduler what is pending;
+    * ``notice(ticket, id, now)``: that notice (it may read reference data, e.g. an assignee's
+      email; None: nobody to tell).  None instead of a function: the notices are emitted by the
+      dialect's command into the outbox, and the automation only cancels the one superseded."""
 
     purpose: str
     watch: tuple[str, ...]
-    notice: Callable[[Ticket, datetime, Notice | None], Notice | None]
-    only_while_pending: bool = False
+    key: Callable[[Ticket], str | None]
+    notice: Callable[[Ticket, str, datetime], Notice | None] | None = None
 
 
-def schedule_name(ticket_id: int, purpose: str) -> str:
-    return f"ticket-{ticket_id}-{purpose}"
+def schedule_name(ticket_id: int, purpose: str, notice_id: str = "") -> str:
+    base = f"ticket-{ticket_id}-{purpose}"
+    return f"{base}-{notice_id}"[:MAX_SCHEDULE_NAME] if notice_id else base
 
 
 def delivery_key(*parts: Any) -> str:
@@ -134,30 +156,44 @@ def at_expression(when: datetime) -> str:
     return f"at({when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})"
 
 
-def _settings_for_arming():
-    settings = get_settings()
-    if not settings.notifier_arn or not settings.scheduler_role_arn:
-        raise RuntimeError("NOTIFIER_ARN and SCHEDULER_ROLE_ARN must be set to arm schedules")
-    return settings
+def sent_at_once(notice: Notice, now: datetime) -> bool:
+    """Whether the notice is due too soon for a schedule (within ``LEAD``, or past)."""
+    return notice.due.astimezone(UTC).replace(microsecond=0) < now + LEAD
 
 
-def _unavailable() -> Unavailable:
-    return Unavailable("The scheduler is busy: the notification was not scheduled. Retry the request.")
+def carry_out(notice: Notice, *, now: datetime | None = None) -> str:
+    """Hand ``notice`` to the notifier now, or arm its schedule: ``"sent"`` (invoked),
+    ``"armed"`` (schedule created) or ``"kept"`` (its schedule was there already)."""
+    now = now or utcnow()
+    if sent_at_once(notice, now):
+        send_now(notice)
+        return "sent"
+    return arm(notice, now=now)
 
 
-def _is_transient(err: Exception) -> bool:
-    if isinstance(err, BotoCoreError):
-        return True
-    return isinstance(err, ClientError) and err.response.get("Error", {}).get("Code") in _TRANSIENT
+def send_now(notice: Notice, *, client: Any = None) -> None:
+    """An asynchronous invoke of the notifier with the notice (Lambda retries a failed run, then
+    sends it to the notifier's dead-letter queue)."""
+    arn = get_settings().notifier_arn
+    if not arn:
+        raise RuntimeError("NOTIFIER_ARN must be set to send notifications")
+    (client or aws.client("lambda")).invoke(
+        FunctionName=arn, InvocationType="Event", Payload=notice.model_dump_json().encode()
+    )
 
 
 def arm(notice: Notice, *, now: datetime | None = None, client: Any = None) -> str:
-    """Create, or replace, the schedule that hands ``notice`` to the notifier at ``notice.due``
-    (at once when that is past).  Returns the schedule's name."""
-    settings = _settings_for_arming()
-    client = client or aws.client("scheduler")
+    """Create the schedule that hands ``notice`` to the notifier at ``notice.due``: ``"armed"``,
+    or ``"kept"`` if a schedule of its name is there already (the same notice, armed before).
+    A notice due within ``LEAD`` is refused (``carry_out`` sends it instead)."""
+    settings = get_settings()
+    if not settings.notifier_arn or not settings.scheduler_role_arn:
+        raise RuntimeError("NOTIFIER_ARN and SCHEDULER_ROLE_ARN must be set to arm schedules")
+    if not notice.id:
+        raise ValueError("a notice without an id cannot be armed")
     now = now or utcnow()
-    when = max(notice.due, now)
+    if sent_at_once(notice, now):
+        raise ValueError(f"the notice is due at {notice.due.isoformat()}, too soon for a schedule: send it now")
     target: dict[str, Any] = {
         "Arn": settings.notifier_arn,
         "RoleArn": settings.scheduler_role_arn,
@@ -166,76 +202,33 @@ def arm(notice: Notice, *, now: datetime | None = None, client: Any = None) -> s
     }
     if settings.scheduler_dlq_arn:
         target["DeadLetterConfig"] = {"Arn": settings.scheduler_dlq_arn}
-    params = {
-        "Name": notice.schedule,
-        "GroupName": settings.schedule_group,
-        "ScheduleExpression": at_expression(when),
-        "ScheduleExpressionTimezone": "UTC",
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "ActionAfterCompletion": "DELETE",
-        "State": "ENABLED",
-        "Description": f"{notice.purpose} for ticket {notice.ticket_id}",
-        "Target": target,
-    }
     try:
-        for _ in range(3):  # create; if it exists, replace it; if it fired meanwhile, create again
-            try:
-                client.create_schedule(**params)
-                return notice.schedule
-            except ClientError as err:
-                if err.response["Error"]["Code"] != "ConflictException":
-                    raise
-            try:
-                client.update_schedule(**params)
-                return notice.schedule
-            except ClientError as err:
-                if err.response["Error"]["Code"] != "ResourceNotFoundException":
-                    raise
-    except (ClientError, BotoCoreError) as err:
-        if _is_transient(err):
-            raise _unavailable() from err
-        raise
-    raise _unavailable()
-
-
-def _found_or_none(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
-    """One scheduler call: its answer, None if the schedule is not there; Unavailable when
-    the scheduler is busy or unreachable."""
-    try:
-        return getattr(client, operation)(**params)
+        (client or aws.client("scheduler")).create_schedule(
+            Name=notice.schedule,
+            GroupName=settings.schedule_group,
+            ScheduleExpression=at_expression(notice.due),
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
+            State="ENABLED",
+            Description=f"{notice.purpose} for ticket {notice.ticket_id}",
+            Target=target,
+        )
     except ClientError as err:
-        if err.response["Error"]["Code"] == "ResourceNotFoundException":
-            return None
-        if _is_transient(err):
-            raise _unavailable() from err
+        if err.response.get("Error", {}).get("Code") == "ConflictException":
+            return "kept"
         raise
-    except BotoCoreError as err:
-        raise _unavailable() from err
+    return "armed"
 
 
-def pending(ticket_id: int, purpose: str, *, client: Any = None) -> Notice | None:
-    """The notice the pending schedule for this ticket and purpose carries (None: none pending,
-    or one this code did not arm)."""
-    schedule = _found_or_none(
-        client or aws.client("scheduler"),
-        "get_schedule",
-        GroupName=get_settings().schedule_group,
-        Name=schedule_name(ticket_id, purpose),
-    )
-    if schedule is None:
-        return None
+def cancel(ticket_id: int, purpose: str, notice_id: str, *, client: Any = None) -> bool:
+    """Delete the schedule of this notice; False if there was none (fired, or never armed)."""
     try:
-        return Notice.model_validate_json(schedule.get("Target", {}).get("Input") or "")
-    except ValueError:
-        return None
-
-
-def cancel(ticket_id: int, purpose: str, *, client: Any = None) -> bool:
-    """Delete the pending schedule for this ticket and purpose; False if there was none."""
-    deleted = _found_or_none(
-        client or aws.client("scheduler"),
-        "delete_schedule",
-        GroupName=get_settings().schedule_group,
-        Name=schedule_name(ticket_id, purpose),
-    )
-    return deleted is not None
+        (client or aws.client("scheduler")).delete_schedule(
+            GroupName=get_settings().schedule_group, Name=schedule_name(ticket_id, purpose, notice_id)
+        )
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return False
+        raise
+    return True

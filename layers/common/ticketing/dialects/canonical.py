@@ -307,6 +307,8 @@ class TicketView(BaseModel):
     notify: dict[str, Any] | None
     follow_up_at: datetime | None
     last_follow_up_at: datetime | None
+    follow_up_reminder: bool
+    follow_up_note: str
     message_count: int
     last_message_at: datetime | None
     created_at: datetime

@@ -10,8 +10,11 @@ succeeded and 207 otherwise.
 
 ``sub_status`` is a term of the catalog vocabulary ``kapture`` (``P``, ``PS``, ``CL``...);
 ``queue`` a key of the reference data kind ``queue``; ``callback_time`` sets the ticket's
-next follow-up and schedules a reminder email to its assignee at that time, through the
-scheduler and the notifier (``ticketing.scheduling``; one pending reminder per ticket).
+next follow-up and switches its reminder on (``follow_up_reminder``, with the update's comment
+as ``follow_up_note``): an email to its assignee at that time.  The request arms nothing: the
+reminder is a function of the stored ticket (``CALLBACK_AUTOMATION``), which the tickets
+table's stream consumer (``ticketing.automations``) keeps armed whichever dialect moves the
+follow-up, reassigns or closes the ticket.
 Keys the document does not name are kept in ``Ticket.extra`` and echoed under
 ``Additional_details``.
 
@@ -35,7 +38,7 @@ import math
 import re
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
@@ -43,21 +46,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing import auth, aws, idempotency, ids, moments, scheduling, service
+from ticketing import auth, idempotency, ids, moments, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
 from ticketing.dialects.common import MAX_NESTING, actor_for, merge_patch, unstorable, utf8
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, PayloadTooLarge
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Actor, Ticket, utcnow
-from ticketing.notifications import SUBJECT_MAX_CHARS, mask
+from ticketing.notifications import SUBJECT_MAX_CHARS
 from ticketing.observability import logger, metrics
 from ticketing.repository import MAX_TICKET_BYTES, ChangeSet, Command, Repository, ticket_bytes
 from ticketing.settings import get_settings
 
 NAME = "kapture"
 PATH = "/update-ticket-from-other-source.html/v.2.0"
-PURPOSE = "kapture-callback"  # one pending callback reminder per ticket: a new time replaces it
+PURPOSE = "kapture-callback"  # the callback reminder: one per follow-up time
 QUEUE_KIND, USER_KIND = "queue", "user"  # reference data kinds (Repository.put_reference)
 
 MAX_UPDATES = 100
@@ -346,10 +349,14 @@ def command_for(update: Update, vocab: Vocabulary, author: Actor, author_id: int
             ticket.queue = update.queue
         if update.disposition:
             ticket.disposition = update.disposition
-        if update.callback is not None and update.callback != ticket.follow_up_at:
-            if ticket.follow_up_at is not None:
-                ticket.last_follow_up_at = ticket.follow_up_at
-            ticket.follow_up_at = update.callback
+        if update.callback is not None:
+            if update.callback != ticket.follow_up_at:
+                if ticket.follow_up_at is not None:
+                    ticket.last_follow_up_at = ticket.follow_up_at
+                ticket.follow_up_at = update.callback
+            # the reminder is ticket state: the stream's consumer arms it from the stored ticket
+            ticket.follow_up_reminder = True
+            ticket.follow_up_note = update.comment
         if update.extras:
             merged = merge_patch(ticket.extra, update.extras)
             if len(merged) > MAX_TICKET_EXTRA_KEYS:
@@ -375,13 +382,15 @@ def format_time(when: datetime | None, zone: tzinfo) -> str:
 
 
 def reminder(
-    ticket: Ticket, to: str, vocab: Vocabulary, zone: tzinfo, armed_by: str, comment: str
+    ticket: Ticket, to: str, vocab: Vocabulary, zone: tzinfo, armed_by: str, notice_id: str = ""
 ) -> scheduling.Notice:
-    """The reminder of the ticket's callback, to its assignee, at its next follow-up.
+    """The reminder of the ticket's callback, to its assignee, at its next follow-up, quoting the
+    callback's comment (``follow_up_note``).
 
-    Keyed by ticket, time and recipient, so arming it again (a replayed update) never
-    sends it twice; it expects the same follow-up time and an open ticket when it fires,
-    so a callback moved or a ticket closed meanwhile (through any dialect) sends nothing."""
+    Delivered once per follow-up time (its delivery key: ticket and time), so arming it again
+    (a replayed record, a reassignment) never sends it twice; it expects the same follow-up,
+    assignee and an open ticket when it fires, so a callback moved, reassigned or closed
+    meanwhile (through any dialect) sends nothing."""
     due = ticket.follow_up_at
     term = vocab.for_status(ticket.status, ticket.sub_status)
     when = format_time(due, zone)
@@ -393,44 +402,57 @@ def reminder(
         lines.append(f"Queue: {ticket.queue}")
     if ticket.disposition:
         lines.append(f"Disposition: {ticket.disposition}")
-    if comment:
-        lines += ["", comment]
+    if ticket.follow_up_note:
+        lines += ["", ticket.follow_up_note]
     return scheduling.Notice(
+        id=notice_id or callback_id(ticket) or "",
         ticket_id=ticket.id,
         purpose=PURPOSE,
-        delivery=scheduling.delivery_key(ticket.id, PURPOSE, due.isoformat(), to.lower()),
+        delivery=scheduling.delivery_key(ticket.id, PURPOSE, due.isoformat()),
         due=due,
-        expect=scheduling.expect_of(ticket, "follow_up_at", "closed_at"),
+        expect=scheduling.expect_of(ticket, "follow_up_at", "closed_at", "assignee_ids", "follow_up_reminder"),
         message=scheduling.Message(
             channel="email",
             to=[to],
             subject=f"Callback due: ticket {ticket.id} {ticket.title}"[:SUBJECT_MAX_CHARS],
-            body="\n".join(lines)[:10_000],
+            body="\n".join(lines)[: scheduling.MESSAGE_BODY_MAX],
         ),
         armed_by=armed_by,
         version=ticket.version,
-        note=comment,
     )
 
 
-def _callback_follows(ticket: Ticket, now: datetime, pending: scheduling.Notice | None) -> scheduling.Notice | None:
-    """The pending callback reminder, brought in step with the ticket as another dialect left
-    it: at its follow-up time, to its assignee, with the comment it was armed with; none once
-    the follow-up is cleared, the ticket closed, or nobody with an email is assigned."""
-    if ticket.follow_up_at is None or ticket.closed_at is not None or not ticket.assignee_ids:
+def callback_id(ticket: Ticket) -> str | None:
+    """The id of the callback reminder the ticket calls for (None: none): a Kapture callback
+    switched it on, the follow-up is set, the ticket open and assigned.  From the ticket alone:
+    its follow-up time, its assignee's id and the callback's comment."""
+    if not ticket.follow_up_reminder or ticket.follow_up_at is None or ticket.closed_at is not None:
         return None
-    user = service.repository().get_references(USER_KIND, [ticket.assignee_ids[0]]).get(str(ticket.assignee_ids[0]))
+    if not ticket.assignee_ids:
+        return None
+    when = ticket.follow_up_at.isoformat()
+    return scheduling.delivery_key(ticket.id, PURPOSE, when, ticket.assignee_ids[0], ticket.follow_up_note)
+
+
+def _callback_called_for(ticket: Ticket, notice_id: str, now: datetime) -> scheduling.Notice | None:
+    """The callback reminder, to the assignee's email (reference data); None if they have none."""
+    assignee = ticket.assignee_ids[0]
+    user = service.repository().get_references(USER_KIND, [assignee]).get(str(assignee))
     recipient = (user or {}).get("email")
     if not recipient:
+        logger.warning("callback time stored, but the ticket's assignee has no email", extra={"ticket_id": ticket.id})
         return None
     vocab = get_catalog().vocabulary(NAME)
-    return reminder(ticket, recipient, vocab, zone_of(vocab), "automations", pending.note if pending else "")
+    return reminder(ticket, recipient, vocab, zone_of(vocab), "automations", notice_id)
 
 
-# Another dialect may move the follow-up, reassign or close the ticket: the pending reminder
-# follows (ticketing.automations).  Only a Kapture callback starts one.
+# Whichever dialect moves the follow-up, reassigns or closes the ticket (Kapture included), the
+# reminder follows (ticketing.automations).  Only a Kapture callback switches it on.
 CALLBACK_AUTOMATION = scheduling.Automation(
-    PURPOSE, ("follow_up_at", "closed_at", "assignee_ids"), _callback_follows, only_while_pending=True
+    PURPOSE,
+    ("follow_up_at", "closed_at", "assignee_ids", "follow_up_reminder", "follow_up_note"),
+    callback_id,
+    _callback_called_for,
 )
 
 
@@ -486,8 +508,6 @@ class Batch:
 
     def _apply(self, updates: list[Update], outcomes: dict[int, Outcome]) -> None:
         _ = self.repo.client  # one client for every thread, made before them
-        if any(u.callback for u in updates):
-            aws.client("scheduler")
         queues = [u.queue for u in updates if u.queue]
         workers = min(MAX_WORKERS, len({u.ticket_id for u in updates}) + 2)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kapture") as pool:
@@ -519,7 +539,7 @@ class Batch:
             queues_shown = pool.submit(self.refs.load, QUEUE_KIND, [t.queue for t in found])
             # each group in a copy of this context: the request's Idempotency-Key rides with its writes
             futures = [
-                pool.submit(contextvars.copy_context().run, self._apply_group, tickets[t], group, users_read)
+                pool.submit(contextvars.copy_context().run, self._apply_group, tickets[t], group)
                 for t, group in groups.items()
             ]
             for future in futures:
@@ -539,7 +559,7 @@ class Batch:
         self.refs.load(USER_KIND, [u for t in tickets for u in user_keys(t)])
         self.refs.load(QUEUE_KIND, [t.queue for t in tickets])
 
-    def _apply_group(self, current: Ticket, group: list[Update], users_read: Future) -> dict[int, Outcome]:
+    def _apply_group(self, current: Ticket, group: list[Update]) -> dict[int, Outcome]:
         out: dict[int, Outcome] = {}
         for update in group:
             if time.monotonic() > self.deadline:
@@ -552,46 +572,10 @@ class Batch:
                         current.id, command, self.actor, access=self.client.access, current=current
                     )
                 current = result.ticket
-                if update.callback is not None or self._closed_with_callback(current):
-                    self._schedule(current, update, users_read)
                 out[update.index] = Outcome(200, current, update)
             except Exception as err:  # one element's failure is its own
                 out[update.index] = self.fail(err)
         return out
-
-    def _closed_with_callback(self, ticket: Ticket) -> bool:
-        """Closed with a callback still ahead: its pending reminder is cancelled (it would find
-        the ticket closed and send nothing; cancelling spares the scheduler the invocation)."""
-        return ticket.closed_at is not None and ticket.follow_up_at is not None and ticket.follow_up_at > self.now
-
-    def _schedule(self, ticket: Ticket, update: Update, users_read: Future) -> None:
-        """Arm (or replace) the ticket's callback reminder; cancel it when there is nobody to
-        tell or the ticket is closed.  After the write: a side effect, never in the command."""
-        recipient = None
-        if update.callback is not None and ticket.closed_at is None and ticket.assignee_ids:
-            assignee = ticket.assignee_ids[0]
-            if users_read.exception() is not None or not self.refs.known(USER_KIND, assignee):
-                self.refs.load(USER_KIND, [assignee])  # read failed, or the assignee changed meanwhile
-            recipient = (self.refs.get(USER_KIND, assignee) or {}).get("email") or None
-        if recipient is None:
-            if scheduling.cancel(ticket.id, PURPOSE):
-                logger.info("callback reminder cancelled", extra={"ticket_id": ticket.id})
-            if update.callback is not None and ticket.closed_at is None:
-                logger.warning(
-                    "callback time stored, but the ticket's assignee has no email", extra={"ticket_id": ticket.id}
-                )
-            return
-        notice = reminder(ticket, recipient, self.vocab, self.zone, self.client.client_id, update.comment)
-        scheduling.arm(notice, now=self.now)
-        logger.info(
-            "callback reminder armed",
-            extra={
-                "ticket_id": ticket.id,
-                "schedule": notice.schedule,
-                "due": notice.due.isoformat(),
-                "to": mask(recipient),
-            },
-        )
 
 
 # -- the answer ----------------------------------------------------------------------------------

@@ -4,9 +4,11 @@
 ``status`` is a flow (column) of the ``particlespace`` vocabulary of the catalog.
 ``notify=1`` tells the contacts (email or SMS) about the update, at ``time`` or now;
 ``automated=1`` also tells them, once, if the ticket is still in the same stay in
-that flow when the flow's time limit has passed.  Both go through one-time
-EventBridge Scheduler schedules into the notifier (``ticketing.scheduling``), armed
-after the ticket is stored, from the stored ticket.  The choices made where the
+that flow when the flow's time limit has passed.  Neither is armed in the request:
+the update's notification is decided in its command and committed with the ticket (the
+change's outbox, ``notify_notice``), the reminder is derived from the stored ticket by the
+tickets table's stream consumer (``REMINDER_AUTOMATION``), and that consumer
+(``ticketing.automations``) sends or schedules both.  The choices made where the
 document is silent are written down in ``docs/particlespace.md``.
 """
 
@@ -32,14 +34,14 @@ from pydantic_core import PydanticCustomError
 
 from ticketing import auth, idempotency, scheduling, service
 from ticketing.catalog import Term, Vocabulary, get_catalog
+from ticketing.commands import OutboxItem
 from ticketing.dialects.common import actor_for, field_errors, if_match, json_body
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.errors import BadRequest, DomainError, NotFound, UnsupportedMediaType, ValidationFailed
 from ticketing.http import BaseDialect, Request, Response, entrypoint
-from ticketing.model import Notify, Ticket, utcnow
+from ticketing.model import Notify, Ticket
 from ticketing.moments import UtcDateTimeNaiveAsUtc
-from ticketing.notifications import MAX_RECIPIENTS, SMS_MAX_CHARS, SUBJECT_MAX_CHARS, mask
-from ticketing.observability import logger
+from ticketing.notifications import MAX_RECIPIENTS, SMS_MAX_CHARS, SUBJECT_MAX_CHARS
 from ticketing.repository import ChangeSet
 
 NAME = "particlespace"
@@ -340,78 +342,95 @@ def reminder_due(ticket: Ticket, flows: Vocabulary) -> datetime | None:
     return ticket.status_since + timedelta(minutes=minutes) if minutes else None
 
 
-def notices(ticket: Ticket, flows: Vocabulary, armed_by: str, now: datetime) -> dict[str, scheduling.Notice | None]:
-    """The notifications the stored ticket calls for, by purpose (None: nothing pending).
+_STAY = ("status", "sub_status", "status_since")
+# what the reminder depends on in the notify settings (not the update's own subject, message, time)
+_REMINDER_NOTIFY = ("notify.enabled", "notify.automated", "notify.channel", "notify.contacts")
 
-    Delivery keys make a replay harmless: the notification of an update is keyed by
-    what the update stored (fields, flow stay, notify settings), so the same update
-    sent again maps to the same delivery, which the notifier sends only once; the
-    reminder is keyed by the stay, so each stay in a flow is reminded of at most once.
-    """
+
+def notify_notice(ticket: Ticket, flows: Vocabulary, now: datetime, armed_by: str) -> scheduling.Notice | None:
+    """The notification of an update with ``notify=1``, from the ticket as the update leaves it
+    (pure: the command emits it into the change's outbox).  None: nobody to tell.
+
+    Its id and delivery key are what the update stored (title, description, flow stay, notify
+    settings), so the same update again is the same notice, which the notifier sends only once,
+    and any other update is another one: two never replace each other.  Due now (``time``
+    empty or past): nothing that happens to the ticket later makes it stale.  At a later
+    ``time``: it expects the ticket's notify settings, which hold its id, so the next notifying
+    update (or ``notify=0``) supersedes it."""
     notify = ticket.notify
-    flow = flows.for_status(ticket.status, ticket.sub_status)
-    out: dict[str, scheduling.Notice | None] = {PURPOSE_NOTIFY: None, PURPOSE_REMINDER: None}
     if notify is None or not (notify.enabled and notify.contacts and notify.channel):
-        return out
-    stay = ("status", "sub_status", "status_since")
-    out[PURPOSE_NOTIFY] = scheduling.Notice(
+        return None
+    settings = notify.model_dump(mode="json", exclude={"notice"}, exclude_none=True)
+    stay = {"status": ticket.status, "sub_status": ticket.sub_status, "status_since": ticket.status_since}
+    fields = {"title": ticket.title, "description": ticket.description, **stay, "notify": settings}
+    key = scheduling.delivery_key(ticket.id, PURPOSE_NOTIFY, fields)
+    timed = notify.time is not None and notify.time > now
+    expect = {"notify": {**settings, "notice": key}} if timed else {}
+    return scheduling.Notice(
+        id=key,
         ticket_id=ticket.id,
         purpose=PURPOSE_NOTIFY,
-        delivery=scheduling.delivery_key(
-            ticket.id, PURPOSE_NOTIFY, scheduling.expect_of(ticket, "title", "description", *stay, "notify")
-        ),
+        delivery=key,
         due=notify.time or now,
-        expect=scheduling.expect_of(ticket, "notify"),
-        message=_notify_message(ticket, notify, flow),
+        expect=expect,
+        message=_notify_message(ticket, notify, flows.for_status(ticket.status, ticket.sub_status)),
+        armed_by=armed_by,
+    )
+
+
+def _timed_notice(ticket: Ticket) -> str | None:
+    """The id of the timed notification the ticket's notify settings asked for (None: none)."""
+    notify = ticket.notify
+    return notify.notice if notify is not None and notify.enabled and notify.time and notify.notice else None
+
+
+def reminder_id(ticket: Ticket, flows: Vocabulary) -> str | None:
+    """The id of the automated reminder the ticket calls for: its stay and whom to tell."""
+    if reminder_due(ticket, flows) is None:
+        return None
+    notify = ticket.notify
+    stay = [ticket.status, ticket.sub_status, ticket.status_since]
+    return scheduling.delivery_key(ticket.id, PURPOSE_REMINDER, stay, notify.channel, notify.contacts)
+
+
+def reminder_notice(ticket: Ticket, flows: Vocabulary, notice_id: str, armed_by: str) -> scheduling.Notice | None:
+    """The automated reminder of the ticket's stay in its flow (None: it calls for none).
+
+    Its delivery key is the stay, so each stay in a flow is reminded of at most once, whoever
+    armed it and however often."""
+    due = reminder_due(ticket, flows)
+    if due is None or ticket.notify is None:
+        return None
+    flow = flows.for_status(ticket.status, ticket.sub_status)
+    return scheduling.Notice(
+        id=notice_id,
+        ticket_id=ticket.id,
+        purpose=PURPOSE_REMINDER,
+        delivery=scheduling.delivery_key(ticket.id, PURPOSE_REMINDER, scheduling.expect_of(ticket, *_STAY)),
+        due=due,
+        expect=scheduling.expect_of(ticket, *_STAY, *_REMINDER_NOTIFY),
+        message=_reminder_message(ticket, ticket.notify, flow, time_limit_minutes(flows, flow)),
         armed_by=armed_by,
         version=ticket.version,
     )
-    due = reminder_due(ticket, flows)
-    if due is not None:
-        out[PURPOSE_REMINDER] = scheduling.Notice(
-            ticket_id=ticket.id,
-            purpose=PURPOSE_REMINDER,
-            delivery=scheduling.delivery_key(ticket.id, PURPOSE_REMINDER, scheduling.expect_of(ticket, *stay)),
-            due=due,
-            expect=scheduling.expect_of(ticket, *stay, "notify"),
-            message=_reminder_message(ticket, notify, flow, time_limit_minutes(flows, flow)),
-            armed_by=armed_by,
-            version=ticket.version,
-        )
-    return out
 
 
-def _reminder_called_for(ticket: Ticket, now: datetime, pending: scheduling.Notice | None) -> scheduling.Notice | None:
-    return notices(ticket, get_catalog().vocabulary(NAME), "automations", now)[PURPOSE_REMINDER]
+def _reminder_id(ticket: Ticket) -> str | None:
+    return reminder_id(ticket, get_catalog().vocabulary(NAME))
 
 
-# The automated reminder follows the ticket's moves through every dialect (ticketing.automations):
-# a stay that began elsewhere is reminded of too, and a move elsewhere re-arms or cancels it.
+def _reminder_called_for(ticket: Ticket, notice_id: str, now: datetime) -> scheduling.Notice | None:
+    return reminder_notice(ticket, get_catalog().vocabulary(NAME), notice_id, "automations")
+
+
+# The automated reminder follows the ticket's moves through every dialect, this one included
+# (ticketing.automations): each stay is reminded of, and a move re-arms or cancels it.
 REMINDER_AUTOMATION = scheduling.Automation(
-    PURPOSE_REMINDER, ("status", "sub_status", "status_since", "notify"), _reminder_called_for
+    PURPOSE_REMINDER, ("status", "sub_status", "status_since", "notify"), _reminder_id, _reminder_called_for
 )
-
-
-def schedule_notifications(ticket: Ticket, flows: Vocabulary, armed_by: str) -> None:
-    """Arm what the stored ticket calls for, cancel what it no longer does."""
-    now = utcnow()
-    for purpose, notice in notices(ticket, flows, armed_by, now).items():
-        if notice is None:
-            if scheduling.cancel(ticket.id, purpose):
-                logger.info("notification cancelled", extra={"ticket_id": ticket.id, "purpose": purpose})
-            continue
-        scheduling.arm(notice, now=now)
-        logger.info(
-            "notification armed",
-            extra={
-                "ticket_id": ticket.id,
-                "purpose": purpose,
-                "schedule": notice.schedule,
-                "due": notice.due.isoformat(),
-                "channel": notice.message.channel,
-                "recipients": [mask(c) for c in notice.message.to],
-            },
-        )
+# A timed notification is emitted by the update that asks for it (the outbox); the next
+# notifying update, or notify=0, supersedes it: its schedule is cancelled.
+NOTIFY_AUTOMATION = scheduling.Automation(PURPOSE_NOTIFY, ("notify",), _timed_notice)
 
 
 # -- response ------------------------------------------------------------------------------------
@@ -478,12 +497,13 @@ def update_ticket(request: Request, context: Any) -> Response:
             raise NotFound(f"Ticket {identifier} was not found.")
 
         def command(ticket: Ticket, cs: ChangeSet) -> None:
+            asked = ticket.notify.notice if ticket.notify is not None else None
             ticket.title = body.title
             ticket.description = body.description
             current = flows.for_status(ticket.status, ticket.sub_status)
             if current is None or current.term != term.term:  # already in that flow: keep its stay
                 service.set_status(ticket, term.status, term.sub_status, cs.now)
-            ticket.notify = Notify(
+            notify = Notify(
                 enabled=body.notify,
                 channel=body.type or "",
                 contacts=body.contacts or [],
@@ -492,6 +512,12 @@ def update_ticket(request: Request, context: Any) -> Response:
                 message=body.notify_message or "",
                 automated=body.automated,
             )
+            ticket.notify = notify
+            notice = notify_notice(ticket, flows, cs.now, client.client_id)
+            if notice is not None:
+                ticket.notify = notify.model_copy(update={"notice": notice.id})
+                if notice.id != asked:  # the same update again asks for nothing new (and writes nothing)
+                    cs.emit(OutboxItem(id=notice.id, kind="notice", doc=notice.model_dump(mode="json")))
 
         result = service.update_ticket(
             identifier,
@@ -501,7 +527,6 @@ def update_ticket(request: Request, context: Any) -> Response:
             access=client.access,
             respond=lambda result: Response(200, render(result.ticket, flows)),
         )
-        schedule_notifications(result.ticket, flows, client.client_id)
         return result.answer
 
     return idempotency.once(request, client.client_id, run, context, ticket_param="id")
