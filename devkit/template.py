@@ -156,6 +156,10 @@ class Template:
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
+                logical, _, attr = str(arg).partition(".")
+                if attr == "Alias" and logical in self.resources:  # SAM: the AutoPublishAlias's ARN
+                    alias = self._alias(logical)
+                    return f"{self.arn(logical)}:{alias}" if alias else self.arn(logical)
                 if arg in self.parameters:
                     return self.parameters[arg]
                 if arg == "AWS::Region":
@@ -186,6 +190,11 @@ class Template:
                 sep, parts = arg
                 return sep.join(str(self.resolve(p)) for p in parts)
         return value
+
+    def _alias(self, logical_id: str) -> str | None:
+        glob = self.doc.get("Globals", {}).get("Function", {})
+        value = self.resources[logical_id].get("Properties", {}).get("AutoPublishAlias", glob.get("AutoPublishAlias"))
+        return str(self.resolve(value)) if value else None
 
     # -- what SAM would deploy ---------------------------------------------------------
     def functions(self) -> dict[str, Function]:
@@ -218,7 +227,7 @@ class Template:
                 layers=layers,
                 timeout=int(props.get("Timeout", 3)),
                 memory=int(props.get("MemorySize", 128)),
-                alias=self.resolve(props["AutoPublishAlias"]) if props.get("AutoPublishAlias") else None,
+                alias=self._alias(logical_id),
                 async_invoke=self._async_invoke(props.get("EventInvokeConfig") or {}),
             )
         return out

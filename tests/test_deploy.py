@@ -102,3 +102,99 @@ def test_without_all_properties_a_layer_only_change_published_nothing():
 def test_versions_are_kept_for_a_rollback():
     for fn in FUNCTIONS:
         assert RES[version_of(fn)].get("DeletionPolicy") == "Retain", fn
+
+
+# -- 2. every schedule and asynchronous invoke reaches the notifier through its EventInvokeConfig ---
+def invoke_configs() -> dict[tuple[str, str], dict[str, Any]]:
+    """{(function, qualifier): EventInvokeConfig properties}."""
+    return {
+        (p["FunctionName"]["Ref"], p["Qualifier"]): p
+        for p in (v["Properties"] for v in of_type(OUT, "AWS::Lambda::EventInvokeConfig").values())
+    }
+
+
+def dead_letters(config: dict[str, Any]) -> bool:
+    dest = config["DestinationConfig"]["OnFailure"]["Destination"]
+    return dest == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]} and config["MaximumRetryAttempts"] == 2
+
+
+def qualifier_of(target: Any) -> tuple[str, str]:
+    """(function, qualifier) a Lambda ARN of the transformed template names."""
+    if isinstance(target, dict) and "Ref" in target and RES[target["Ref"]]["Type"] == "AWS::Lambda::Alias":
+        alias = RES[target["Ref"]]["Properties"]
+        return alias["FunctionName"]["Ref"], alias["Name"]
+    if isinstance(target, dict) and target.get("Fn::GetAtt", [None, None])[1] == "Arn":
+        return target["Fn::GetAtt"][0], "$LATEST"
+    raise AssertionError(f"not a function ARN: {target}")
+
+
+def test_the_notifier_retries_and_dead_letters_on_its_alias_and_on_latest():
+    configs = invoke_configs()
+    _, alias = alias_of("NotifierFunction")
+    assert dead_letters(configs[("NotifierFunction", alias["Name"])])
+    assert dead_letters(configs[("NotifierFunction", "$LATEST")])  # schedules armed before the alias was their target
+
+
+def test_every_function_that_arms_schedules_or_invokes_the_notifier_targets_a_configured_qualifier():
+    users = [fn for fn in FUNCTIONS if "NOTIFIER_ARN" in props(fn)["Environment"]["Variables"]]
+    assert {"TicketAutomationsFunction", "ParticleSpaceUpdateTicketFunction", "KaptureUpdateTicketFunction"} <= set(
+        users
+    )
+    configs = invoke_configs()
+    for fn in users:
+        target = qualifier_of(props(fn)["Environment"]["Variables"]["NOTIFIER_ARN"])
+        assert target[1] != "$LATEST", f"{fn} arms schedules on the unqualified notifier"
+        assert target in configs and dead_letters(configs[target]), f"{fn}: {target} has no dead-letter queue"
+
+
+def role_statements(role: str, out: dict[str, Any] = OUT) -> list[dict[str, Any]]:
+    p = out["Resources"][role]["Properties"]
+    found = [st for policy in p.get("Policies", []) for st in as_list(policy["PolicyDocument"]["Statement"])]
+    for arn in p.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and "Ref" in arn:  # this template's managed policies
+            found += as_list(props(arn["Ref"], out)["PolicyDocument"]["Statement"])
+    return found
+
+
+def test_every_invoke_permission_names_a_qualifier_with_a_dead_letter_queue():
+    configs = invoke_configs()
+    granted = []
+    for role in of_type(OUT, "AWS::IAM::Role"):
+        for st in role_statements(role):
+            if st["Effect"] == "Allow" and "lambda:InvokeFunction" in as_list(st["Action"]):
+                for resource in as_list(st["Resource"]):
+                    target = qualifier_of(resource)
+                    assert target in configs and dead_letters(configs[target]), f"{role} may invoke {target}"
+                    granted.append((role, target))
+    assert ("NotificationSchedulerRole", ("NotifierFunction", "live")) in granted
+    assert ("NotificationSchedulerRole", ("NotifierFunction", "$LATEST")) in granted  # schedules already pending
+    assert ("TicketAutomationsFunctionRole", ("NotifierFunction", "live")) in granted
+
+
+def test_the_schedules_the_layer_arms_target_the_alias(monkeypatch):
+    # the layer's scheduling.arm puts NOTIFIER_ARN as the target: locally the alias's ARN too
+    fns = tpl.default().functions()
+    arn = fns["KaptureUpdateTicketFunction"].environment["NOTIFIER_ARN"]
+    assert arn == f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:NotifierFunction:live"
+    from ticketing import scheduling, settings
+
+    calls = []
+
+    class Scheduler:
+        def create_schedule(self, **params):
+            calls.append(params)
+
+    monkeypatch.setenv("NOTIFIER_ARN", arn)
+    monkeypatch.setenv("SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/r")
+    monkeypatch.setenv("TICKETS_TABLE", "t")
+    monkeypatch.setenv("CLIENTS_TABLE", "c")
+    settings.reset()
+    try:
+        notice = scheduling.Notice(
+            ticket_id=1, purpose="x", delivery="d", due="2030-01-01T00:00:00Z",
+            message={"channel": "email", "to": ["a@example.com"], "body": "b"},
+        )  # fmt: skip
+        scheduling.arm(notice, client=Scheduler())
+    finally:
+        settings.reset()
+    assert calls[0]["Target"]["Arn"].endswith(":NotifierFunction:live")

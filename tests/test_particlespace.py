@@ -198,7 +198,7 @@ def test_immediate_email_goes_through_a_one_time_schedule_into_the_notifier(aws,
     target = schedule["Target"]
     assert schedule["ScheduleExpression"].startswith("at(") and schedule["ScheduleExpressionTimezone"] == "UTC"
     assert schedule["ActionAfterCompletion"] == "DELETE" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    assert target["Arn"] == aws.arn("NotifierFunction")
+    assert target["Arn"] == aws.arn("NotifierFunction") + ":live"  # the alias, with its EventInvokeConfig
     assert target["RoleArn"] == aws.arn("NotificationSchedulerRole")
     assert target["DeadLetterConfig"]["Arn"] == aws.arn("NotificationDeadLetterQueue")
     assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
