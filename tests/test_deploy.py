@@ -11,6 +11,7 @@ DynamoDB call the functions make is one their deployed role allows.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from devkit import template as tpl
@@ -198,3 +199,29 @@ def test_the_schedules_the_layer_arms_target_the_alias(monkeypatch):
     finally:
         settings.reset()
     assert calls[0]["Target"]["Arn"].endswith(":NotifierFunction:live")
+
+
+# -- 3. one stage, throttled, logged and traced ----------------------------------------------------
+def test_exactly_one_api_stage_with_throttling_access_logs_and_tracing():
+    stages = of_type(OUT, "AWS::ApiGateway::Stage")
+    assert len(stages) == 1, f"stages: {sorted(stages)}"
+    ((_, stage),) = stages.items()
+    p = stage["Properties"]
+    assert p["StageName"] == {"Ref": "StageName"} and PARAMS["StageName"] == "v1"  # samconfig.toml's
+    assert p["TracingEnabled"] is True
+    assert p["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert json.loads(p["AccessLogSetting"]["Format"])["status"] == "$context.status"
+    (setting,) = p["MethodSettings"]
+    assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (100, 200)
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")
+    for deployment in of_type(OUT, "AWS::ApiGateway::Deployment").values():
+        assert "StageName" not in deployment["Properties"], "a Deployment with StageName makes a second stage"
+
+
+def test_the_api_invokes_the_live_alias():
+    for fn in FUNCTIONS:
+        if fn in ("NotifierFunction", "TicketAutomationsFunction"):
+            continue
+        alias_id, _ = alias_of(fn)
+        perms = [p["Properties"] for p in of_type(OUT, "AWS::Lambda::Permission").values()]
+        assert any(p["FunctionName"] == {"Ref": alias_id} for p in perms), fn
