@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
+
+import pytest
 
 from devkit import template as tpl
 from devkit import transform as tr
@@ -225,3 +228,154 @@ def test_the_api_invokes_the_live_alias():
         alias_id, _ = alias_of(fn)
         perms = [p["Properties"] for p in of_type(OUT, "AWS::Lambda::Permission").values()]
         assert any(p["FunctionName"] == {"Ref": alias_id} for p in perms), fn
+
+
+# -- 4. alarms: each one, its metric and its dimensions --------------------------------------------
+API = {"ApiName": {"Ref": "AWS::StackName"}, "Stage": {"Ref": "StageName"}}
+
+
+def fn_dims(fn: str) -> dict[str, Any]:
+    return {"FunctionName": {"Ref": fn}}
+
+
+# a Metrics Insights query over one table's every operation
+INSIGHTS_QUERY = (
+    r"SELECT SUM\((\w+)\) FROM SCHEMA\(\"([\w/]+)\", Operation, TableName\) WHERE TableName = '\$\{(\w+)\}'"
+)
+
+
+def watched(alarm: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(namespace, metric, dimensions as JSON) of everything an alarm reads: its metric, its
+    metric-math metrics, or its Metrics Insights query."""
+
+    def key(ns: str, metric: str, dims: dict[str, Any]) -> tuple[str, str, str]:
+        return ns, metric, json.dumps(dims, sort_keys=True)
+
+    def dims(d: list[dict[str, Any]] | None) -> dict[str, Any]:
+        return {x["Name"]: x["Value"] for x in d or []}
+
+    if "MetricName" in alarm:
+        return {key(alarm["Namespace"], alarm["MetricName"], dims(alarm.get("Dimensions")))}
+    out = set()
+    for query in alarm["Metrics"]:
+        if "MetricStat" in query:
+            m = query["MetricStat"]["Metric"]
+            out.add(key(m["Namespace"], m["MetricName"], dims(m.get("Dimensions"))))
+        elif "SELECT" in json.dumps(query["Expression"]):
+            text = query["Expression"]["Fn::Sub"]
+            m = re.fullmatch(INSIGHTS_QUERY, text)
+            assert m, text
+            out.add(key(m.group(2), m.group(1), {"TableName": {"Ref": m.group(3)}}))
+    return out
+
+
+def k(namespace: str, metric: str, dims: dict[str, Any]) -> tuple[str, str, str]:
+    return namespace, metric, json.dumps(dims, sort_keys=True)
+
+
+def expected_alarms() -> dict[str, set[tuple[str, str, str]]]:
+    group = {"ScheduleGroup": {"Ref": "NotificationScheduleGroup"}}
+    tickets = {"service": "tickets"}
+    want: dict[str, set] = {
+        "ApiServerErrorsAlarm": {k("AWS/ApiGateway", "5XXError", API), k("AWS/ApiGateway", "Count", API)},
+        "ApiClientErrorsAlarm": {k("AWS/ApiGateway", "4XXError", API), k("AWS/ApiGateway", "Count", API)},
+        "ApiThrottlingAlarm": {k("Tickets", "ApiThrottled", {}), k("AWS/ApiGateway", "Count", API)},
+        "ApiLatencyAlarm": {k("AWS/ApiGateway", "Latency", API)},
+        "NotifierErrorsAlarm": {k("AWS/Lambda", "Errors", fn_dims("NotifierFunction"))},
+        "TicketAutomationsErrorsAlarm": {k("AWS/Lambda", "Errors", fn_dims("TicketAutomationsFunction"))},
+        "NotificationDeadLetterQueueAlarm": {
+            k(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": {"Fn::GetAtt": ["NotificationDeadLetterQueue", "QueueName"]}},
+            )
+        },
+        "AutomationsDeadLetterQueueAlarm": {
+            k(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": {"Fn::GetAtt": ["AutomationsDeadLetterQueue", "QueueName"]}},
+            )
+        },
+        "NotificationSendFailuresAlarm": {k("Tickets", "NotificationsFailed", tickets)},
+        "NotifierAsyncEventsDroppedAlarm": {k("AWS/Lambda", "AsyncEventsDropped", fn_dims("NotifierFunction"))},
+        "FailedEventsNotKeptAlarm": {
+            k("AWS/Lambda", "DestinationDeliveryFailures", fn_dims("NotifierFunction")),
+            k("AWS/Lambda", "DestinationDeliveryFailures", fn_dims("TicketAutomationsFunction")),
+        },
+        "TicketAutomationsIteratorAgeAlarm": {k("AWS/Lambda", "IteratorAge", fn_dims("TicketAutomationsFunction"))},
+        "AccountConcurrencyAlarm": {k("AWS/Lambda", "ClaimedAccountConcurrency", {})},
+        "SchedulerTargetErrorsAlarm": {k("AWS/Scheduler", "TargetErrorCount", group)},
+        "SchedulerInvocationsDroppedAlarm": {k("AWS/Scheduler", "InvocationDroppedCount", group)},
+        "SchedulerThrottledAlarm": {k("AWS/Scheduler", "InvocationThrottleCount", group)},
+        "SchedulerDeadLetterFailuresAlarm": {k("AWS/Scheduler", "InvocationsFailedToBeSentToDeadLetterCount", group)},
+        "IdempotencyNotKeptAlarm": {k("Tickets", "IdempotencyNotKept", tickets)},
+        "KaptureBatchFailuresAlarm": {
+            k("Tickets", "BatchUpdateFailures", tickets),
+            k("Tickets", "BatchUpdates", tickets),
+        },
+        "SesBounceRateAlarm": {k("AWS/SES", "Reputation.BounceRate", {})},
+        "SesComplaintRateAlarm": {k("AWS/SES", "Reputation.ComplaintRate", {})},
+        "SmsSpendAlarm": {k("AWS/SNS", "SMSMonthToDateSpentUSD", {})},
+    }
+    for table in ("TicketsTable", "ClientsTable", "IdempotencyTable"):
+        short = table.removesuffix("Table")
+        want[f"{short}TableThrottledAlarm"] = {k("AWS/DynamoDB", "ThrottledRequests", {"TableName": {"Ref": table}})}
+        want[f"{short}TableSystemErrorsAlarm"] = {k("AWS/DynamoDB", "SystemErrors", {"TableName": {"Ref": table}})}
+    return want
+
+
+@pytest.mark.parametrize(("name", "metrics"), sorted(expected_alarms().items()))
+def test_the_alarm_watches_its_metric_with_its_dimensions(name, metrics):
+    assert name in ALARMS, f"{name} is missing"
+    alarm = ALARMS[name]["Properties"]
+    assert watched(alarm) == metrics
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_every_function_has_its_throttles_alarmed():
+    throttled = {
+        json.loads(d)["FunctionName"]["Ref"]
+        for a in ALARMS.values()
+        for ns, m, d in watched(a["Properties"])
+        if (ns, m) == ("AWS/Lambda", "Throttles")
+    }
+    assert throttled == set(FUNCTIONS)
+
+
+def test_there_are_no_other_alarms_than_those_listed():
+    throttles = {n for n, a in ALARMS.items() if any(m == "Throttles" for _, m, _ in watched(a["Properties"]))}
+    assert set(ALARMS) - throttles == set(expected_alarms())
+    assert len(ALARMS) == len(expected_alarms()) + len(throttles) == 31
+
+
+def test_the_5xx_alarm_is_a_rate_not_a_single_error():
+    alarm = ALARMS["ApiServerErrorsAlarm"]["Properties"]
+    (expression,) = [q for q in alarm["Metrics"] if q.get("ReturnData")]
+    assert "100 * errors / requests" in expression["Expression"]
+    assert alarm["Threshold"] >= 1 and "Threshold" not in {"errors"}
+
+
+def test_the_p99_latency_alarm_reads_the_p99():
+    alarm = ALARMS["ApiLatencyAlarm"]["Properties"]
+    assert alarm["ExtendedStatistic"] == "p99" and "Statistic" not in alarm
+
+
+def test_the_429s_are_counted_from_the_access_log():
+    (f,) = of_type(OUT, "AWS::Logs::MetricFilter").values()
+    p = f["Properties"]
+    assert p["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}
+    assert p["FilterPattern"] == '{ $.status = "429" }'
+    assert p["MetricTransformations"][0]["MetricName"] == "ApiThrottled"
+
+
+def test_one_dashboard_shows_every_alarm():
+    (dash,) = of_type(OUT, "AWS::CloudWatch::Dashboard").values()
+    text = dash["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = json.loads(re.sub(r"\$\{[^}]+\}", "x", text))
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS) <= 100
+    assert set(re.findall(r"\$\{(\w+)\.Arn\}", text)) == set(ALARMS)
+    for name in re.findall(r"\$\{(\w+)(?:\.\w+)?\}", text):
+        assert name in RES or name in DOC["Parameters"] or name.startswith("AWS::"), name
