@@ -18,6 +18,8 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 STACK_NAME = "ticket-hub"  # samconfig.toml's
 PSEUDO = {"AWS::Partition": "aws", "AWS::StackName": STACK_NAME, "AWS::URLSuffix": "amazonaws.com"}
+# Values for the parameters that have no default (a deploy must be given them): the local run's
+LOCAL_PARAMETERS = {"SenderEmail": "tickets@example.com"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -130,6 +132,8 @@ class Template:
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{logical_id}"
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
+        if kind == "AWS::SES::ConfigurationSet" and res.get("Properties", {}).get("Name"):
+            return str(self.resolve(res["Properties"]["Name"]))
         return logical_id
 
     def arn(self, logical_id: str) -> str:
@@ -277,7 +281,10 @@ class Template:
 
 def load(path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> Template:
     doc = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    params = {k: str(v.get("Default", "")) for k, v in (doc.get("Parameters") or {}).items()}
+    params = {
+        k: str(v["Default"]) if "Default" in v else LOCAL_PARAMETERS.get(k, "")
+        for k, v in (doc.get("Parameters") or {}).items()
+    }
     params.update(overrides or {})
     return Template(doc, params)
 

@@ -379,3 +379,58 @@ def test_one_dashboard_shows_every_alarm():
     assert set(re.findall(r"\$\{(\w+)\.Arn\}", text)) == set(ALARMS)
     for name in re.findall(r"\$\{(\w+)(?:\.\w+)?\}", text):
         assert name in RES or name in DOC["Parameters"] or name.startswith("AWS::"), name
+
+
+# -- 5. email and SMS ----------------------------------------------------------------------------------
+def test_the_sender_has_no_default_and_its_identity_is_optional():
+    assert "Default" not in DOC["Parameters"]["SenderEmail"]
+    assert RES["NotificationSenderIdentity"]["Condition"] == "CreatesSenderIdentity"
+    without = tr.transform(DOC, {"CreateSenderIdentity": "false"})
+    assert without["Conditions"]["CreatesSenderIdentity"] == {"Fn::Equals": [{"Ref": "CreateSenderIdentity"}, "true"]}
+
+
+def notifier_statements() -> list[dict[str, Any]]:
+    return role_statements(props("NotifierFunction")["Role"]["Fn::GetAtt"][0])
+
+
+def test_the_notifier_may_email_any_verified_recipient_but_only_from_the_sender():
+    (ses,) = [st for st in notifier_statements() if "ses:SendEmail" in as_list(st["Action"])]
+    assert ses["Effect"] == "Allow"
+    assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}}
+    resources = [r["Fn::Sub"] for r in ses["Resource"]]
+    assert any(r.endswith(":identity/*") for r in resources), "the sandbox authorises against the recipients too"
+    assert any(r.endswith(":configuration-set/${NotificationConfigurationSet}") for r in resources)
+
+
+def test_the_notifier_sends_with_the_configuration_set_whose_events_reach_a_topic():
+    env = props("NotifierFunction")["Environment"]["Variables"]
+    assert env["SES_CONFIGURATION_SET"] == {"Ref": "NotificationConfigurationSet"}
+    cs = props("NotificationConfigurationSet")
+    assert set(cs["SuppressionOptions"]["SuppressedReasons"]) == {"BOUNCE", "COMPLAINT"}
+    (dest,) = of_type(OUT, "AWS::SES::ConfigurationSetEventDestination").values()
+    d = dest["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(d["MatchingEventTypes"]) and d["Enabled"] is True
+    assert d["SnsDestination"]["TopicARN"] == {"Ref": "EmailEventsTopic"}
+
+
+@pytest.mark.parametrize("configuration_set", ["ticket-hub-notifications", ""])
+def test_an_email_is_sent_with_the_configuration_set_when_one_is_set(configuration_set, monkeypatch):
+    from ticketing import aws, notifications, settings
+
+    sent = []
+
+    class Ses:
+        def send_email(self, **params):
+            sent.append(params)
+            return {"MessageId": "m-1"}
+
+    monkeypatch.setattr(aws, "client", lambda service: Ses())
+    monkeypatch.setenv("TICKETS_TABLE", "t")
+    monkeypatch.setenv("CLIENTS_TABLE", "c")
+    monkeypatch.setenv("SES_CONFIGURATION_SET", configuration_set)
+    settings.reset()
+    try:
+        assert notifications.send_email("a@example.com", "s", "b") == "m-1"
+    finally:
+        settings.reset()
+    assert sent[0].get("ConfigurationSetName") == (configuration_set or None)
