@@ -413,6 +413,23 @@ def test_the_notifier_sends_with_the_configuration_set_whose_events_reach_a_topi
     assert d["SnsDestination"]["TopicARN"] == {"Ref": "EmailEventsTopic"}
 
 
+def test_sms_may_go_to_phone_numbers_only():
+    publish = [st for st in notifier_statements() if "sns:Publish" in as_list(st["Action"])]
+    allow = [st for st in publish if st["Effect"] == "Allow"]
+    deny = [st for st in publish if st["Effect"] == "Deny"]
+    assert [st["Resource"] for st in allow] == ["*"]  # a phone number has no ARN
+    assert allow[0]["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+    assert [st["Resource"] for st in deny] == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}]  # any topic or endpoint
+
+
+def test_sns_may_log_sms_delivery_status_to_its_own_log_groups_only():
+    (st,) = role_statements("SmsDeliveryStatusRole")
+    assert st["Resource"]["Fn::Sub"].endswith(
+        ":log-group:sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber*"
+    )
+    assert "SmsDeliveryStatusRoleArn" in OUT["Outputs"]
+
+
 @pytest.mark.parametrize("configuration_set", ["ticket-hub-notifications", ""])
 def test_an_email_is_sent_with_the_configuration_set_when_one_is_set(configuration_set, monkeypatch):
     from ticketing import aws, notifications, settings

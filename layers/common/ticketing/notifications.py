@@ -70,7 +70,10 @@ def send_email(to: str, subject: str, body: str, *, sender: str | None = None) -
 
 
 def send_sms(to: str, body: str) -> str:
-    """Send one transactional text message to an E.164 number through SNS; returns its message id."""
+    """Send one transactional text message to an E.164 number through SNS; returns its message id.
+
+    The id says SNS accepted the message, not that the phone received it: carriers report
+    delivery later, to SNS's delivery-status logs (README, Deploy: SMS)."""
     resp = aws.client("sns").publish(
         PhoneNumber=to,
         Message=body,
