@@ -430,6 +430,28 @@ def test_sns_may_log_sms_delivery_status_to_its_own_log_groups_only():
     assert "SmsDeliveryStatusRoleArn" in OUT["Outputs"]
 
 
+# -- 7. every client gives up inside its function's timeout ---------------------------------------------
+def test_one_aws_call_gives_up_before_any_function_times_out():
+    from ticketing import aws
+
+    config = aws._CONFIG
+    assert (config.connect_timeout, config.read_timeout) == (aws.CONNECT_TIMEOUT_SECONDS, aws.READ_TIMEOUT_SECONDS)
+    assert config.retries == {"mode": "standard", "total_max_attempts": aws.MAX_ATTEMPTS}
+    # standard mode: random(0, 1) x 2^(attempt - 1) before each retry
+    worst = aws.MAX_ATTEMPTS * (config.connect_timeout + config.read_timeout) + sum(
+        2 ** (n - 1) for n in range(1, aws.MAX_ATTEMPTS)
+    )
+    assert worst == aws.WORST_CALL_SECONDS == 9
+    for fn in FUNCTIONS:
+        assert worst < props(fn)["Timeout"], fn
+
+
+def test_the_notifier_has_time_for_fifty_recipients_at_one_send_a_second():
+    from ticketing.notifications import MAX_RECIPIENTS
+
+    assert props("NotifierFunction")["Timeout"] >= 2 * MAX_RECIPIENTS
+
+
 @pytest.mark.parametrize("configuration_set", ["ticket-hub-notifications", ""])
 def test_an_email_is_sent_with_the_configuration_set_when_one_is_set(configuration_set, monkeypatch):
     from ticketing import aws, notifications, settings
