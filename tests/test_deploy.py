@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -450,6 +452,159 @@ def test_the_notifier_has_time_for_fifty_recipients_at_one_send_a_second():
     from ticketing.notifications import MAX_RECIPIENTS
 
     assert props("NotifierFunction")["Timeout"] >= 2 * MAX_RECIPIENTS
+
+
+# -- 9. least privilege: what the functions call, and nothing more --------------------------------------
+def test_the_api_gateway_logs_role_trusts_api_gateway_as_documented():
+    (st,) = props("ApiGatewayLogsRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert st["Principal"] == {"Service": "apigateway.amazonaws.com"} and "Condition" not in st
+
+
+TABLES = sorted(of_type(OUT, "AWS::DynamoDB::Table"))
+
+
+def table_of(resource: Any) -> str | None:
+    """The table a policy resource names (itself, not its indexes or stream), or None."""
+    if isinstance(resource, dict) and resource.get("Fn::GetAtt", [None, None])[1] == "Arn":
+        return resource["Fn::GetAtt"][0] if resource["Fn::GetAtt"][0] in TABLES else None
+    if isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], list):
+        text, values = resource["Fn::Sub"]
+        if text.endswith(":table/${tableName}"):
+            return values["tableName"]["Ref"]
+    return None
+
+
+def dynamodb_grants(fn: str) -> set[tuple[str, str]]:
+    """{(action, table)} the function's deployed role allows."""
+    grants = set()
+    for st in role_statements(props(fn)["Role"]["Fn::GetAtt"][0]):
+        if st["Effect"] != "Allow":
+            continue
+        for action in as_list(st["Action"]):
+            if action.startswith("dynamodb:"):
+                for resource in as_list(st["Resource"]):
+                    if table_of(resource):
+                        grants.add((action.split(":", 1)[1], table_of(resource)))
+    return grants
+
+
+def test_no_role_allows_scan_batch_write_or_describe_table():
+    for fn in FUNCTIONS:
+        assert not {a for a, _ in dynamodb_grants(fn)} & {"Scan", "BatchWriteItem", "DescribeTable"}, fn
+
+
+def test_the_idempotency_table_is_only_got_put_updated_and_deleted():
+    for fn in FUNCTIONS:
+        on_it = {a for a, t in dynamodb_grants(fn) if t == "IdempotencyTable"}
+        assert on_it in (set(), {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}), fn
+
+
+def iam_actions(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """What IAM authorises a DynamoDB call as: (action, table name), item by item for a transaction."""
+    if operation == "TransactWriteItems":
+        kinds = {
+            "Put": "PutItem",
+            "Update": "UpdateItem",
+            "Delete": "DeleteItem",
+            "ConditionCheck": "ConditionCheckItem",
+        }
+        return [(kinds[k], v["TableName"]) for item in params["TransactItems"] for k, v in item.items()]
+    if operation == "TransactGetItems":
+        return [("GetItem", item["Get"]["TableName"]) for item in params["TransactItems"]]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(operation, table) for table in params["RequestItems"]]
+    return [(operation, params["TableName"])]
+
+
+EVENTS = tpl.ROOT / "events"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def with_idempotency_key(event: dict[str, Any], key: str) -> dict[str, Any]:
+    event = copy.deepcopy(event)
+    event["headers"] = {**(event.get("headers") or {}), "Idempotency-Key": key}
+    if event.get("multiValueHeaders") is not None:
+        event["multiValueHeaders"] = {**event["multiValueHeaders"], "Idempotency-Key": [key]}
+    return event
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, seeded, lambdas, monkeypatch):
+    """Each fixture in events/<function>/ (and each write again with an Idempotency-Key) runs on
+    moto; every DynamoDB call the layer makes (its clients: ticketing.aws) is recorded and must be
+    allowed by the function's role in the transformed template."""
+    from ticketing import aws
+
+    from devkit import apigw
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real = aws.client
+
+    def recording(service: str):
+        client = real(service)
+        if not getattr(client, "_recorded", False):
+            client.meta.events.register(
+                "before-parameter-build.*.*",
+                lambda params, model, **_: calls.append((f"{service}:{model.name}", params)),
+            )
+            client._recorded = True
+        return client
+
+    monkeypatch.setattr(aws, "client", recording)
+    monkeypatch.setattr(aws, "dynamodb", lambda: recording("dynamodb"))
+    function = tpl.default().functions()[fn]
+    folder: Path = EVENTS / function.code_uri.name
+    fixtures = sorted(p for p in folder.glob("*.json") if p.name != "expected.json")
+    assert fixtures, folder
+    for n, fixture in enumerate(fixtures):
+        event = json.loads(fixture.read_text())
+        apigw.invoke(function, event)
+        if function.routes and function.routes[0].method in WRITE_METHODS:
+            apigw.invoke(function, with_idempotency_key(event, f"deploy-tier-{fn}-{n}"))
+    lambdas.wait()
+
+    env = function.environment
+    names = {env["TICKETS_TABLE"]: "TicketsTable", env["CLIENTS_TABLE"]: "ClientsTable"}
+    names[env["IDEMPOTENCY_TABLE"]] = "IdempotencyTable"
+    grants = dynamodb_grants(fn)
+    made = defaultdict(int)
+    for operation, params in calls:
+        service, _, op = operation.partition(":")
+        if service != "dynamodb":
+            continue
+        for action, table in iam_actions(op, params):
+            made[(action, names[table])] += 1
+            assert (action, names[table]) in grants, (
+                f"{fn} calls {action} on {names[table]}: its role does not allow it"
+            )
+    assert made, f"{fn} made no DynamoDB call"
+    # and what it was granted, it used (a grant no fixture exercises is listed, not refused)
+    unused = grants - set(made)
+    assert not unused or unused <= ALLOWED_UNUSED.get(fn, set()) | ALLOWED_UNUSED["*"], f"{fn}: unused {unused}"
+    operations = {operation for operation, _ in calls}
+    if "NOTIFIER_ARN" in env:  # it arms schedules: its fixtures do
+        assert "scheduler:CreateSchedule" in operations, sorted(operations)
+    if fn == "NotifierFunction":
+        assert {"sesv2:SendEmail", "sns:Publish"} <= operations, sorted(operations)
+    for operation, params in calls:
+        if operation in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule"):
+            assert params["Target"]["Arn"].endswith(":NotifierFunction:live"), params["Target"]["Arn"]
+        if operation == "lambda:Invoke" and params.get("InvocationType") == "Event":
+            assert params["FunctionName"].endswith(":live"), params["FunctionName"]
+        if operation == "sesv2:SendEmail":
+            assert params["ConfigurationSetName"] == env["SES_CONFIGURATION_SET"]
+
+
+# Grants the fixtures do not exercise, and why they stay.
+ALLOWED_UNUSED: dict[str, set[tuple[str, str]]] = {
+    # the read set is shared: every reader may read a ticket, its history and references
+    "*": {("BatchGetItem", "TicketsTable"), ("Query", "TicketsTable"), ("GetItem", "TicketsTable")}
+    # Powertools deletes a record when the request fails after its lock, updates it when it
+    # completes; a request that finds its key in progress, or replays an answer kept in parts, reads
+    | {("DeleteItem", "IdempotencyTable"), ("UpdateItem", "IdempotencyTable"), ("GetItem", "IdempotencyTable")}
+    # reference data and the catalog are written with PutItem; counters and deliveries with UpdateItem
+    | {("PutItem", "TicketsTable"), ("UpdateItem", "TicketsTable")},
+}
 
 
 @pytest.mark.parametrize("configuration_set", ["ticket-hub-notifications", ""])

@@ -84,9 +84,19 @@ def statements(doc: Any):
             yield from statements(item)
 
 
+MANAGED = T.of_type("AWS::IAM::ManagedPolicy")
+
+
 def table_access(fn: str, policies: Any = None) -> dict[str, set[str]]:
-    """{table logical id: {"read", "write"}} from a function's Policies."""
+    """{table logical id: {"read", "write"}} from a function's Policies (SAM policy templates,
+    inline statements, and the template's own managed policies it refers to)."""
     policies = props(fn).get("Policies", []) if policies is None else policies
+    policies = [
+        {"Statement": props(p["Ref"])["PolicyDocument"]["Statement"]}
+        if isinstance(p, dict) and p.get("Ref") in MANAGED
+        else p
+        for p in as_list(policies)
+    ]
     access: dict[str, set[str]] = defaultdict(set)
     for policy in as_list(policies):
         if not isinstance(policy, dict):
@@ -161,6 +171,19 @@ def test_a_function_may_read_every_table_it_writes(fn):
     assert unreadable_writes(access) == [], f"{fn} writes tables it may not read"
 
 
+def test_no_function_may_scan_or_batch_write_a_table():
+    # what the layer never calls (the DynamoDB policy templates grant both): least privilege
+    for fn in FN_IDS:
+        policies = as_list(props(fn).get("Policies", []))
+        assert not any(isinstance(p, dict) and "DynamoDBCrudPolicy" in p for p in policies), fn
+        assert not any(
+            isinstance(p, dict) and {"DynamoDBReadPolicy", "DynamoDBWritePolicy"} & set(p) for p in policies
+        ), fn
+    for st in statements(T.doc):
+        granted = {a.lower() for a in as_list(st.get("Action", [])) if st.get("Effect") == "Allow"}
+        assert not granted & {"dynamodb:scan", "dynamodb:batchwriteitem", "dynamodb:describetable"}, st
+
+
 def test_the_access_check_sees_templates_and_inline_statements():
     write_only = [{"DynamoDBWritePolicy": {"TableName": {"Ref": "TicketsTable"}}}]
     assert unreadable_writes(table_access("X", write_only)) == ["TicketsTable"]
@@ -170,6 +193,7 @@ def test_the_access_check_sees_templates_and_inline_statements():
     assert table_access("X", [{"DynamoDBCrudPolicy": {"TableName": {"Ref": "IdempotencyTable"}}}]) == {
         "IdempotencyTable": {"read", "write"}
     }
+    assert table_access("X", [{"Ref": "TicketsWritePolicy"}]) == {"TicketsTable": {"write"}}
 
 
 def test_no_policy_statement_allows_every_action_of_a_service():
