@@ -51,9 +51,16 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
 
-# Security scan of the template; skips are justified in .checkov.yaml and inline in the template.
-checkov: $(CHECKOV_STAMP)
+# Security scan of template.yaml and of the CloudFormation SAM makes of it (devkit.transform: what
+# `sam deploy` deploys, with the generated roles, versions, stage...). Skips are justified in
+# .checkov.yaml and inline in template.yaml; the transform carries the inline ones to what it makes.
+TRANSFORMED := .aws-sam/checkov/transformed.json
+
+checkov: $(CHECKOV_STAMP) $(PY)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f template.yaml \
+		--framework cloudformation --skip-download --compact --quiet
+	$(PY) -m devkit.transform --checkov -o $(TRANSFORMED)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f $(TRANSFORMED) \
 		--framework cloudformation --skip-download --compact --quiet
 
 unit: $(PY)

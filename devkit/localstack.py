@@ -115,6 +115,11 @@ def create_resources(template: tpl.Template, endpoint_url: str | None = None) ->
         client = s.client("scheduler", endpoint_url=endpoint_url)
         with contextlib.suppress(client.exceptions.ConflictException):
             client.create_schedule_group(Name=template.physical_name(logical_id))
+    # the sender is verified here whatever CreateSenderIdentity says (deployed, it may be verified by hand)
     for res in template.of_type("AWS::SES::EmailIdentity").values():
         identity = template.resolve(res["Properties"]["EmailIdentity"])
         s.client("ses", endpoint_url=endpoint_url).verify_email_identity(EmailAddress=identity)
+    for logical_id in template.of_type("AWS::SES::ConfigurationSet"):
+        sesv2 = s.client("sesv2", endpoint_url=endpoint_url)
+        with contextlib.suppress(sesv2.exceptions.AlreadyExistsException):
+            sesv2.create_configuration_set(ConfigurationSetName=template.physical_name(logical_id))

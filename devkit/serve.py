@@ -292,9 +292,12 @@ class SchedulerPump(BackgroundPump):
         super().__init__(interval)
         self.api, self.endpoint = api, endpoint
         self.fired: list[dict[str, Any]] = []
-        # a target names a function by its ARN, or by its alias's (``<ARN>:live``)
-        self._by_arn = {api.template.arn(fid): fn for fid, fn in api.functions.items()}
-        self._by_arn |= {f"{api.template.arn(fid)}:{fn.alias}": fn for fid, fn in api.functions.items() if fn.alias}
+        # a target names the function, or a qualifier of it: $LATEST or its alias (live)
+        self._by_arn = {}
+        for fid, fn in api.functions.items():
+            arn = api.template.arn(fid)
+            for qualifier in ("", ":$LATEST", f":{fn.alias}" if fn.alias else ""):
+                self._by_arn[arn + qualifier] = fn
 
     def pump(self, now: datetime | None = None) -> int:
         """Fire every due schedule once; returns how many fired."""

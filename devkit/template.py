@@ -18,6 +18,8 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 STACK_NAME = "ticket-hub"  # samconfig.toml's
 PSEUDO = {"AWS::Partition": "aws", "AWS::StackName": STACK_NAME, "AWS::URLSuffix": "amazonaws.com"}
+# Values for the parameters that have no default (a deploy must be given them): the local run's
+LOCAL_PARAMETERS = {"SenderEmail": "tickets@example.com"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -130,6 +132,8 @@ class Template:
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{logical_id}"
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
+        if kind == "AWS::SES::ConfigurationSet" and res.get("Properties", {}).get("Name"):
+            return str(self.resolve(res["Properties"]["Name"]))
         return logical_id
 
     def arn(self, logical_id: str) -> str:
@@ -156,6 +160,10 @@ class Template:
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
+                logical, _, attr = str(arg).partition(".")
+                if attr == "Alias" and logical in self.resources:  # SAM: the AutoPublishAlias's ARN
+                    alias = self._alias(logical)
+                    return f"{self.arn(logical)}:{alias}" if alias else self.arn(logical)
                 if arg in self.parameters:
                     return self.parameters[arg]
                 if arg == "AWS::Region":
@@ -186,6 +194,11 @@ class Template:
                 sep, parts = arg
                 return sep.join(str(self.resolve(p)) for p in parts)
         return value
+
+    def _alias(self, logical_id: str) -> str | None:
+        glob = self.doc.get("Globals", {}).get("Function", {})
+        value = self.resources[logical_id].get("Properties", {}).get("AutoPublishAlias", glob.get("AutoPublishAlias"))
+        return str(self.resolve(value)) if value else None
 
     # -- what SAM would deploy ---------------------------------------------------------
     def functions(self) -> dict[str, Function]:
@@ -218,7 +231,7 @@ class Template:
                 layers=layers,
                 timeout=int(props.get("Timeout", 3)),
                 memory=int(props.get("MemorySize", 128)),
-                alias=self.resolve(props["AutoPublishAlias"]) if props.get("AutoPublishAlias") else None,
+                alias=self._alias(logical_id),
                 async_invoke=self._async_invoke(props.get("EventInvokeConfig") or {}),
             )
         return out
@@ -268,7 +281,10 @@ class Template:
 
 def load(path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> Template:
     doc = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    params = {k: str(v.get("Default", "")) for k, v in (doc.get("Parameters") or {}).items()}
+    params = {
+        k: str(v["Default"]) if "Default" in v else LOCAL_PARAMETERS.get(k, "")
+        for k, v in (doc.get("Parameters") or {}).items()
+    }
     params.update(overrides or {})
     return Template(doc, params)
 

@@ -84,9 +84,19 @@ def statements(doc: Any):
             yield from statements(item)
 
 
+MANAGED = T.of_type("AWS::IAM::ManagedPolicy")
+
+
 def table_access(fn: str, policies: Any = None) -> dict[str, set[str]]:
-    """{table logical id: {"read", "write"}} from a function's Policies."""
+    """{table logical id: {"read", "write"}} from a function's Policies (SAM policy templates,
+    inline statements, and the template's own managed policies it refers to)."""
     policies = props(fn).get("Policies", []) if policies is None else policies
+    policies = [
+        {"Statement": props(p["Ref"])["PolicyDocument"]["Statement"]}
+        if isinstance(p, dict) and p.get("Ref") in MANAGED
+        else p
+        for p in as_list(policies)
+    ]
     access: dict[str, set[str]] = defaultdict(set)
     for policy in as_list(policies):
         if not isinstance(policy, dict):
@@ -161,6 +171,19 @@ def test_a_function_may_read_every_table_it_writes(fn):
     assert unreadable_writes(access) == [], f"{fn} writes tables it may not read"
 
 
+def test_no_function_may_scan_or_batch_write_a_table():
+    # what the layer never calls (the DynamoDB policy templates grant both): least privilege
+    for fn in FN_IDS:
+        policies = as_list(props(fn).get("Policies", []))
+        assert not any(isinstance(p, dict) and "DynamoDBCrudPolicy" in p for p in policies), fn
+        assert not any(
+            isinstance(p, dict) and {"DynamoDBReadPolicy", "DynamoDBWritePolicy"} & set(p) for p in policies
+        ), fn
+    for st in statements(T.doc):
+        granted = {a.lower() for a in as_list(st.get("Action", [])) if st.get("Effect") == "Allow"}
+        assert not granted & {"dynamodb:scan", "dynamodb:batchwriteitem", "dynamodb:describetable"}, st
+
+
 def test_the_access_check_sees_templates_and_inline_statements():
     write_only = [{"DynamoDBWritePolicy": {"TableName": {"Ref": "TicketsTable"}}}]
     assert unreadable_writes(table_access("X", write_only)) == ["TicketsTable"]
@@ -170,6 +193,7 @@ def test_the_access_check_sees_templates_and_inline_statements():
     assert table_access("X", [{"DynamoDBCrudPolicy": {"TableName": {"Ref": "IdempotencyTable"}}}]) == {
         "IdempotencyTable": {"read", "write"}
     }
+    assert table_access("X", [{"Ref": "TicketsWritePolicy"}]) == {"TicketsTable": {"write"}}
 
 
 def test_no_policy_statement_allows_every_action_of_a_service():
@@ -322,17 +346,52 @@ def dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
     return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
 
 
+def math_metrics(alarm: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A metric-math alarm's metrics, by id: {"Namespace", "MetricName", "Dimensions": {...}, "Stat"}."""
+    out = {}
+    for query in alarm.get("Metrics", []):
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            out[query["Id"]] = {**metric, "Dimensions": dimensions(metric), "Stat": query["MetricStat"]["Stat"]}
+    return out
+
+
+def math_alarms_on(namespace: str, metric: str) -> dict[str, dict[str, Any]]:
+    return {
+        k: v["Properties"]
+        for k, v in ALARMS.items()
+        if any(
+            m["Namespace"] == namespace and m["MetricName"] == metric for m in math_metrics(v["Properties"]).values()
+        )
+    }
+
+
 @pytest.mark.parametrize("fn", FN_IDS)
 def test_every_functions_errors_reach_an_alarm(fn):
     if api_events(fn):
-        # behind TicketsApi: its 5XXError counts handled 500s, crashes and timeouts alike
-        (alarm,) = alarms_on("AWS/ApiGateway", "5XXError").values()
-        dims = dimensions(alarm)
-        assert dims["ApiName"] == props("TicketsApi")["Name"]
-        assert dims["Stage"] == props("TicketsApi")["StageName"]
+        # behind TicketsApi: its 5XXError counts handled 500s, crashes and timeouts alike, as a rate
+        (alarm,) = math_alarms_on("AWS/ApiGateway", "5XXError").values()
+        metrics = math_metrics(alarm)
+        assert {m["MetricName"] for m in metrics.values()} == {"5XXError", "Count"}
+        for metric in metrics.values():
+            assert metric["Dimensions"]["ApiName"] == props("TicketsApi")["Name"]
+            assert metric["Dimensions"]["Stage"] == props("TicketsApi")["StageName"]
+            assert metric["Stat"] == "Sum"
     else:
         mine = [a for a in alarms_on("AWS/Lambda", "Errors").values() if dimensions(a)["FunctionName"] == {"Ref": fn}]
         assert mine, f"{fn} has no API in front of it, and no errors alarm of its own"
+
+
+@pytest.mark.parametrize("fn", FN_IDS)
+def test_every_functions_throttles_reach_an_alarm(fn):
+    watching = [
+        name
+        for name, alarm in math_alarms_on("AWS/Lambda", "Throttles").items()
+        if {"FunctionName": {"Ref": fn}} in [m["Dimensions"] for m in math_metrics(alarm).values()]
+    ]
+    assert len(watching) == 1, f"{fn}: throttles watched by {watching}"
+    alarm = props(watching[0])
+    assert len(math_metrics(alarm)) <= 10, "CloudWatch allows at most 10 metrics in a metric-math alarm"
 
 
 @pytest.mark.parametrize("fn", FN_IDS)
@@ -373,12 +432,25 @@ def test_metric_alarms_watch_what_the_layer_emits():
 
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == observability.metrics.provider.namespace
     assert env["POWERTOOLS_SERVICE_NAME"] == observability.SERVICE
+    filtered = {
+        t["MetricName"]
+        for f in T.of_type("AWS::Logs::MetricFilter").values()
+        for t in f["Properties"]["MetricTransformations"]
+    }
+    watched = []
     for alarm in ALARMS.values():
         p = alarm["Properties"]
-        if p["Namespace"].startswith("AWS/"):
-            continue
-        assert p["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
-        assert dimensions(p) == {"service": env["POWERTOOLS_SERVICE_NAME"]}  # the totals' dimension set
+        metrics = list(math_metrics(p).values()) or ([{**p, "Dimensions": dimensions(p)}] if "Namespace" in p else [])
+        for m in metrics:
+            if m["Namespace"].startswith("AWS/"):
+                continue
+            watched.append(m["MetricName"])
+            assert m["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+            if m["MetricName"] in filtered:  # made from the access log by a metric filter: no dimension
+                assert m["Dimensions"] == {}
+            else:  # the layer's EMF: the totals' dimension set
+                assert m["Dimensions"] == {"service": env["POWERTOOLS_SERVICE_NAME"]}
+    assert {"NotificationsFailed", "IdempotencyNotKept", "BatchUpdateFailures", "ApiThrottled"} <= set(watched)
 
 
 def test_every_function_logs_to_the_stacks_log_group():

@@ -8,12 +8,30 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+# Every call must give up inside its function's timeout, so that a slow or unreachable service
+# is answered as the dialect's 503 (ticketing.errors.Unavailable) and not as API Gateway's 504
+# after Lambda killed the function.  One call's worst case, in standard retry mode:
+#
+#     attempts x (connect + read) + backoff before attempts 2 and 3
+#   = 3 x (0.5 s + 1.5 s)         + (< 1 s) + (< 2 s)      (backoff: random(0, 1) x 2^(attempt - 1))
+#   = 9 s  <  10 s, the API functions' timeout (Globals), 20 s Kapture's, 60 s and 120 s the
+#     automations' and the notifier's.
+#
+# (The earlier 2 s connect / 5 s read gave 3 x 7 + 3 = 24 s.)  A throttled or refused call answers at
+# once and costs only the backoff: at most 3 s.  DynamoDB, SES, SNS, Scheduler and Lambda answer
+# in-region within tens of milliseconds; 1.5 s of silence on a socket is an outage, not a slow answer.
+# These bound one call; a request makes several (the write path also retries conflicts for
+# repository.WRITE_BUDGET_SECONDS), so only the first stuck call is guaranteed its 503.
+CONNECT_TIMEOUT_SECONDS = 0.5
+READ_TIMEOUT_SECONDS = 1.5
+MAX_ATTEMPTS = 3
+MAX_BACKOFF_SECONDS = sum(2 ** (attempt - 1) for attempt in range(1, MAX_ATTEMPTS))  # 1 + 2
+WORST_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + MAX_BACKOFF_SECONDS
+
 _CONFIG = Config(
-    # 3 attempts in all: standard-mode backoff (up to 1 s, then 2 s) stays well inside the
-    # functions' 10 s timeout, so a request answers 503 rather than timing out at the gateway
-    retries={"mode": "standard", "total_max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
     tcp_keepalive=True,
 )
 

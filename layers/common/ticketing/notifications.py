@@ -47,22 +47,33 @@ def mask(contact: str) -> str:
 
 
 def send_email(to: str, subject: str, body: str, *, sender: str | None = None) -> str:
-    """Send one plain-text email through SES v2; returns SES's message id."""
-    resp = aws.client("sesv2").send_email(
-        FromEmailAddress=sender or get_settings().sender_email,
-        Destination={"ToAddresses": [to]},
-        Content={
+    """Send one plain-text email through SES v2; returns SES's message id.
+
+    With ``SES_CONFIGURATION_SET`` set (the template sets it), the message is sent with that
+    configuration set: SES then suppresses addresses that bounced or complained and publishes
+    each bounce and complaint to the set's event destination."""
+    settings = get_settings()
+    params: dict[str, Any] = {
+        "FromEmailAddress": sender or settings.sender_email,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {
             "Simple": {
                 "Subject": {"Data": subject, "Charset": "UTF-8"},
                 "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
             }
         },
-    )
+    }
+    if settings.ses_configuration_set:
+        params["ConfigurationSetName"] = settings.ses_configuration_set
+    resp = aws.client("sesv2").send_email(**params)
     return resp["MessageId"]
 
 
 def send_sms(to: str, body: str) -> str:
-    """Send one transactional text message to an E.164 number through SNS; returns its message id."""
+    """Send one transactional text message to an E.164 number through SNS; returns its message id.
+
+    The id says SNS accepted the message, not that the phone received it: carriers report
+    delivery later, to SNS's delivery-status logs (README, Deploy: SMS)."""
     resp = aws.client("sns").publish(
         PhoneNumber=to,
         Message=body,

@@ -17,6 +17,7 @@ class Settings(BaseModel):
     scheduler_role_arn: str = ""
     scheduler_dlq_arn: str = ""
     sender_email: str = "tickets@example.com"
+    ses_configuration_set: str = ""  # SES configuration set of every email (bounces, complaints); empty: none
     auth_cache_seconds: float = Field(default=30.0, ge=0)
     catalog_cache_seconds: float = Field(default=300.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86400, ge=86400)
