@@ -25,6 +25,8 @@ from test_auth_matrix import (
     tables_snapshot,
 )
 from ticketing import auth, service
+from ticketing.grants import EVERYTHING
+from ticketing.model import SYSTEM
 
 from devkit import apigw, clients, demo, metering
 from devkit import template as tpl
@@ -263,6 +265,57 @@ def test_a_scoped_client_costs_no_extra_dynamodb_call(aws, reseed, route):
         assert resp["statusCode"] == call.ok, (who, resp["body"][:300])
         counts[who] = dict(calls)
     assert counts["scoped"] == counts["all access"]
+
+
+# -- a move racing the write ----------------------------------------------------------------------
+def test_a_move_racing_the_write_is_checked_again(aws, seeded, monkeypatch):
+    """The client reads 1001 in its queue; before its write lands, another writer moves the ticket
+    out of the client's grants. The write is conditioned on the queue it read, so it is tried
+    again on the ticket as it now is -- out of scope: not found, nothing of the client's written."""
+    real_get = service.get_ticket
+
+    def read_then_lose_it(identifier, **kwargs):
+        current = real_get(identifier, **kwargs)
+        monkeypatch.setattr(service, "get_ticket", real_get)
+
+        def move(ticket, cs):
+            ticket.queue = "mobile"
+
+        service.update_ticket(1001, move, SYSTEM, access=EVERYTHING)
+        return current
+
+    monkeypatch.setattr(service, "get_ticket", read_then_lose_it)
+    status, problem = canonical(aws, "PATCH", "/tickets/1001", {"priority": 5})
+    assert status == 404, problem
+    ticket = service.repository().require(1001)
+    assert ticket.queue == "mobile" and ticket.priority == 2 and ticket.version == 2
+
+
+def test_a_move_racing_a_kapture_element_is_checked_again(aws, seeded, monkeypatch):
+    """The same race in a batch: the element whose ticket left the grants is Kapture's own
+    "No Data found", the others applied."""
+    real_get = service.get_tickets
+
+    def read_then_lose_one(ticket_ids, **kwargs):
+        found = real_get(ticket_ids, **kwargs)
+
+        def move(ticket, cs):
+            ticket.queue = "mobile"
+
+        service.update_ticket(1001, move, SYSTEM, access=EVERYTHING)
+        return found
+
+    monkeypatch.setattr(service, "get_tickets", read_then_lose_one)
+    token, _ = auth.create_client("Kapture two queues", ["kapture"], grants={"facilities": "write", "support": "write"})
+    service.update_ticket(1003, lambda t, cs: setattr(t, "queue", "support"), SYSTEM, access=EVERYTHING)
+    status, text = kapture(
+        aws, [{"ticket_id": "1001", "sub_status": "P"}, {"ticket_id": "1003", "sub_status": "P"}], token
+    )
+    assert status == 207, text[:300]
+    lost, applied = json.loads(text)
+    assert lost == {"message": "No Data found for ticket_id 1001.", "status": "failed"}
+    assert applied["status"] == "success"
+    assert service.repository().require(1001).version == 2  # the move only
 
 
 # -- devkit.clients ---------------------------------------------------------------------------------
