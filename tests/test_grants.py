@@ -25,7 +25,7 @@ from test_auth_matrix import (
     tables_snapshot,
 )
 from ticketing import auth, service
-from ticketing.grants import EVERYTHING
+from ticketing.grants import EVERYTHING, parse_grant
 from ticketing.model import SYSTEM
 
 from devkit import apigw, clients, demo, metering
@@ -267,7 +267,7 @@ def test_a_scoped_client_costs_no_extra_dynamodb_call(aws, reseed, route):
     assert counts["scoped"] == counts["all access"]
 
 
-# -- a move racing the write ----------------------------------------------------------------------
+# -- a move racing the write -----------------------------------------------------------------------
 def test_a_move_racing_the_write_is_checked_again(aws, seeded, monkeypatch):
     """The client reads 1001 in its queue; before its write lands, another writer moves the ticket
     out of the client's grants. The write is conditioned on the queue it read, so it is tried
@@ -325,6 +325,45 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def test_devkit_clients_create_grant_revoke_and_list(aws, seeded, capsys):
+    code, out, err = cli(
+        capsys, "create", "--name", "CLI scoped", "--dialect", "canonical", "--grant", "billing", "--grant",
+        "facilities:read",
+    )  # fmt: skip
+    assert code == 0 and "cannot be shown again" in err
+    made = json.loads(out)
+    token, client_id = made["token"], made["client_id"]
+    assert made["grants"] == {"billing": "write", "facilities": "read"}
+
+    def get(ticket_id):
+        return canonical(aws, "GET", f"/tickets/{ticket_id}", token=token)[0]
+
+    def patch(ticket_id):
+        return canonical(aws, "PATCH", f"/tickets/{ticket_id}", {"priority": 1}, token=token)[0]
+
+    assert (get(1001), patch(1001), get(1004)) == (200, 403, 404)
+
+    code, out, _ = cli(capsys, "grant", client_id, "mobile:write")
+    assert code == 0 and out.strip() == f"granted mobile:write on 1 token(s) of {client_id}"
+    assert (get(1004), patch(1004)) == (200, 200)  # at once: the grant clears the auth cache
+    assert cli(capsys, "grant", client_id, "facilities")[0] == 0  # write when not said
+    assert patch(1001) == 200
+
+    code, out, _ = cli(capsys, "revoke", client_id, "facilities")
+    assert code == 0 and out.strip() == f"revoked facilities on 1 token(s) of {client_id}"
+    assert get(1001) == 404
+
+    code, out, _ = cli(capsys, "list")
+    listed = [json.loads(line) for line in out.splitlines()]
+    mine = [c for c in listed if c["client_id"] == client_id]
+    assert len(mine) == 1 and mine[0]["grants"] == {"billing": "write", "mobile": "write"}
+    assert "token_hash" not in out and token not in out and auth.hash_token(token) not in out
+    scoped = [c for c in listed if c["name"] == "Demo spp client scoped to facilities"]
+    assert scoped and scoped[0]["grants"] == demo.SCOPED_GRANTS
+
+    assert cli(capsys, "grant", "cli_nosuchclient00", "billing")[0] == 1
+
+
 def test_devkit_clients_without_a_grant_keeps_every_queue(aws, seeded, capsys):
     """No --grant: every queue (as a client from before grants); a grant on it names one queue."""
     code, out, _ = cli(capsys, "create", "--name", "CLI all", "--dialect", "canonical")
@@ -335,3 +374,30 @@ def test_devkit_clients_without_a_grant_keeps_every_queue(aws, seeded, capsys):
     assert cli(capsys, "grant", made["client_id"], "mobile:read")[0] == 0
     assert canonical(aws, "PATCH", "/tickets/1004", {"priority": 1}, token=made["token"])[0] == 403
     assert canonical(aws, "PATCH", "/tickets/1001", {"priority": 1}, token=made["token"])[0] == 200
+
+
+def test_devkit_clients_revoke_says_when_the_queue_stays_reachable_through_any_queue(aws, seeded, capsys):
+    """Revoking a queue of a client that reaches every queue through ``*`` would take nothing
+    away: refused, saying so, and the client is left as it was."""
+    code, out, _ = cli(capsys, "create", "--name", "CLI star", "--dialect", "canonical", "--grant", "*")
+    made = json.loads(out)
+    code, out, err = cli(capsys, "revoke", made["client_id"], "mobile")
+    assert code == 1 and "*" in err
+    assert canonical(aws, "PATCH", "/tickets/1004", {"priority": 1}, token=made["token"])[0] == 200
+
+
+@pytest.mark.parametrize("text", ["billing:admin", "billing:READ", ":write", ""])
+def test_a_grant_names_a_queue_and_read_or_write(text):
+    with pytest.raises(ValueError):
+        parse_grant(text)
+
+
+def test_a_grant_of_a_queue_with_a_colon_in_its_name_says_its_level():
+    assert parse_grant("eu:billing:read") == ("eu:billing", "read")
+    assert parse_grant("*") == ("*", "write")
+
+
+def test_devkit_clients_refuses_a_malformed_grant_without_a_traceback(aws, seeded, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        clients.main(["--table", "ClientsTable", "create", "--name", "x", "--dialect", "spp", "--grant", "a:wirte"])
+    assert exit_.value.code == 2 and "a:wirte" in capsys.readouterr().err
