@@ -30,6 +30,16 @@ def _table(args: argparse.Namespace) -> str:
     return "ClientsTable"  # the local run names tables by their logical id
 
 
+def _grant(text: str) -> tuple[str, str]:
+    """``QUEUE[:read|write]``, or a usage error (argparse's exit 2) saying what is wrong."""
+    from ticketing.grants import parse_grant
+
+    try:
+        return parse_grant(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m devkit.clients", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -55,13 +65,17 @@ def main(argv: list[str] | None = None) -> int:
         "--grant",
         action="append",
         default=None,
+        type=_grant,
         metavar="QUEUE[:read|write]",
         help="a queue (or *) the client may read or write (write when not said); none given: every queue",
     )
     for name in ("grant", "revoke"):
         g = sub.add_parser(name, help=f"{name} a client's access to a queue (every token of it)")
         g.add_argument("client_id")
-        g.add_argument("grant", metavar="QUEUE[:read|write]" if name == "grant" else "QUEUE")
+        if name == "grant":
+            g.add_argument("grant", metavar="QUEUE[:read|write]", type=_grant)
+        else:
+            g.add_argument("grant", metavar="QUEUE")
     sub.add_parser("list", help="list clients (never tokens)")
     for name in ("disable", "enable"):
         d = sub.add_parser(name, help=f"{name} every token of a client")
@@ -77,10 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ddb = boto3.client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region or None)
     table = _table(args)
     from ticketing import auth
-    from ticketing.grants import parse_grant
 
     if args.command == "create":
-        grants = None if args.grant is None else dict(parse_grant(g) for g in args.grant)
+        grants = None if args.grant is None else dict(args.grant)
         token, client = auth.create_client(
             args.name,
             args.dialect,
@@ -100,9 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                 doc = {k: v for k, v in auth.unmarshal(item).items() if k != "token_hash"}
                 print(json.dumps(doc, default=str))
     elif args.command in ("grant", "revoke"):
-        queue, level = parse_grant(args.grant) if args.command == "grant" else (args.grant, None)
-        changed = auth.set_grant(args.client_id, queue, level, dynamodb=ddb, table=table)
-        print(f"{args.command}ed {queue}{':' + level if level else ''} on {changed} token(s) of {args.client_id}")
+        queue, level = args.grant if args.command == "grant" else (args.grant, None)
+        try:
+            changed = auth.set_grant(args.client_id, queue, level, dynamodb=ddb, table=table)
+        except ValueError as err:  # a revoke that would take nothing away
+            print(f"nothing changed: {err}", file=sys.stderr)
+            return 1
+        done = {"grant": "granted", "revoke": "revoked"}[args.command]
+        print(f"{done} {queue}{':' + level if level else ''} on {changed} token(s) of {args.client_id}")
         return 0 if changed else 1
     else:
         changed = auth.set_enabled(args.client_id, args.command == "enable", dynamodb=ddb, table=table)

@@ -25,7 +25,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from ticketing import auth
+from ticketing import auth, ids
+from ticketing import aws as aws_client
 from ticketing.settings import get_settings
 
 from devkit import apigw, demo, metering, openapi
@@ -151,7 +152,7 @@ def header(resp: dict[str, Any], name: str) -> str | None:
 
 def canonical_shape(status: int, resp: dict, body: Any, call: Call) -> None:
     assert header(resp, "Content-Type") == "application/problem+json"
-    code = {401: "unauthenticated", 403: "forbidden", 413: "payload_too_large"}[status]
+    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 413: "payload_too_large"}[status]
     assert body["type"] == f"urn:tickets:problem:{code}"
     assert body["status"] == status and body["title"] and body["detail"]
     assert body["instance"] == call.url.split("?")[0] and body["request_id"]
@@ -170,7 +171,7 @@ def spp_shape(status: int, resp: dict, body: Any, call: Call) -> None:
 
 
 def particlespace_shape(status: int, resp: dict, body: Any, call: Call) -> None:
-    code = {401: "unauthenticated", 403: "forbidden", 413: "payload_too_large"}[status]
+    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 413: "payload_too_large"}[status]
     assert body["success"] is False and body["status"] == status and body["code"] == code
     assert body["error"] and body["message"] and body["requestId"]
 
@@ -357,3 +358,270 @@ def test_a_change_too_large_for_one_ticket_item_is_a_413_not_a_500(aws, seeded, 
     canonical_shape(413, resp, json.loads(resp["body"]), Call(url))
     after = json.loads(apigw.request(aws, "GET", "/tickets/1001/history", headers=auth_header)["body"])
     assert after == before
+
+
+# -- the scope axis: the client's grants (ticketing.grants) ------------------------------------------
+# Each dialect's demo client scoped to facilities (tkt_demo_<dialect>_facilities): it may change
+# demo ticket 1001 (queue facilities), read 1002 (maintenance) and nothing of 1004 (mobile), which
+# must be exactly as absent for it as a ticket that does not exist (ABSENT).
+SCOPED_TOKEN = {dialect: f"tkt_demo_{dialect}_facilities" for dialect in OWN_TOKEN}
+IN_SCOPE, READ_ONLY, OUT_OF_SCOPE = "in scope", "read-only scope", "out of scope"
+SCOPE_TICKET = {IN_SCOPE: 1001, READ_ONLY: 1002, OUT_OF_SCOPE: 1004}
+ABSENT = 999_999  # no such ticket
+SCOPES = list(SCOPE_TICKET)
+FORM_STATUS = "description=&status=OPEN&notify=0&automated=0"
+
+
+def ref_of(ticket_id: int) -> str:
+    """The demo ticket's REF (1001 is the incident; the others named here are plain tickets)."""
+    return ids.ref_for("INC" if ticket_id == 1001 else "TIC", ticket_id)
+
+
+# The route's request naming ticket ``t`` (in the dialect's own spelling of it): for the ticket
+# routes, the same request on the three tickets of the scope axis (and on ABSENT).
+SCOPE_CALLS: dict[tuple[str, str], Callable[[int], Call]] = {
+    ("GET", "/tickets/{id}"): lambda t: Call(f"/tickets/{t}"),
+    ("PATCH", "/tickets/{id}"): lambda t: Call(f"/tickets/{ids.number_for(t)}", {"priority": 1}),
+    ("GET", "/tickets/{id}/history"): lambda t: Call(f"/tickets/{ids.key_for(t)}/history?limit=5"),
+    ("POST", "/tickets/{id}/tasks"): lambda t: Call(f"/tickets/{t}/tasks", {"title": "Scope task"}, ok=201),
+    ("PUT", "/tickets/{id}/tasks/{taskid}/partnertickets/{PartnerTechnicalId}"): lambda t: Call(
+        f"/tickets/{t}/tasks/1/partnertickets/TKT0196", {"id": "TKT0196", "status": "Open"}
+    ),
+    ("POST", "/tickets/{id}/tasks/{taskid}/partnertickets"): lambda t: Call(
+        f"/tickets/{t}/tasks/2/partnertickets", {"id": "SCOPE-1", "status": "New"}, ok=201
+    ),
+    ("PUT", "/api/tickets/{ticket}"): lambda t: Call(f"/api/tickets/{ids.number_for(t)}", {"status": 3}),
+    ("PUT", "/api/v1/ticket/{id}"): lambda t: Call(
+        f"/api/v1/ticket/{ids.key_for(t)}", "title=Scoped+title&" + FORM_STATUS, FORM
+    ),
+    ("POST", "/api/Tickets/WorkflowPush"): lambda t: Call(
+        "/api/Tickets/WorkflowPush",  # IncidentSuspend for the incident, TicketResolve for the others
+        {"TicketREF": ref_of(t), "Action": 207 if t == 1001 else 103},
+    ),
+    ("GET", "/api/Tickets/GetTicket/{id}"): lambda t: Call(f"/api/Tickets/GetTicket/{ref_of(t)}"),
+    ("POST", "/update-ticket-from-other-source.html/v.2.0"): lambda t: Call(
+        "/update-ticket-from-other-source.html/v.2.0", [{"ticket_id": str(t), "sub_status": "P", "comment": "scope"}]
+    ),
+}
+# Creating: the new ticket's queue is what is in or out of scope (no ticket to hide: a 403).
+CREATE_ROUTE = ("POST", "/tickets")
+CREATE_QUEUE = {IN_SCOPE: "facilities", READ_ONLY: "maintenance", OUT_OF_SCOPE: "mobile"}
+# Reference data: the reference:write permission decides, whatever the client's queues.
+REFERENCE_ROUTES = [("PUT", "/users/{id}"), ("PUT", "/orders/{number}")]
+
+
+def scope_expected(route: tuple[str, str], scope: str) -> int:
+    """GET: readable -> 200, else not found. Writes: writable -> 2xx, read-only -> 403, else not
+    found. Creating: writable queue -> 201, else 403."""
+    if route == CREATE_ROUTE:
+        return 201 if scope == IN_SCOPE else 403
+    call = SCOPE_CALLS[route](SCOPE_TICKET[scope])
+    if scope == OUT_OF_SCOPE:
+        return 404
+    if route[0] == "GET" or scope == IN_SCOPE:
+        return call.ok
+    return 403
+
+
+def scope_call(route: tuple[str, str], scope: str) -> Call:
+    if route == CREATE_ROUTE:
+        return Call("/tickets", {"title": "Scoped create", "queue": CREATE_QUEUE[scope]}, ok=201)
+    return SCOPE_CALLS[route](SCOPE_TICKET[scope])
+
+
+def send_call(template: tpl.Template, route: tuple[str, str], call: Call, token: str) -> dict[str, Any]:
+    op = OPERATIONS[route]
+    headers = {"Content-Type": call.content_type, "Authorization": f"{SCHEMES[op.security]} {token}"}
+    return apigw.request(template, route[0], call.url, body=call.payload(), headers=headers)
+
+
+def tables_snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table (the tickets, their history, markers, reference data, clients)."""
+    ddb = aws_client.dynamodb()
+    out = {}
+    for name in ddb.list_tables()["TableNames"]:
+        items = [i for page in ddb.get_paginator("scan").paginate(TableName=name) for i in page["Items"]]
+        out[name] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+    return out
+
+
+VOLATILE_KEYS = {"request_id", "requestId"}  # the request's own id in an error body
+VOLATILE_HEADERS = {"x-amzn-requestid", "x-api-identifier", "date", "content-length", "connection", "server"}
+
+
+def comparable(status: int, headers: dict[str, Any], text: str, swap: dict[str, str] | None = None) -> tuple:
+    """A response without what differs between two requests by nature (their request ids), with
+    ``swap``'s identifiers replaced (those of the absent ticket by the out-of-scope one's)."""
+    for old, new in (swap or {}).items():
+        text = text.replace(old, new)
+    body = json.loads(text) if text else None
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in VOLATILE_KEYS}
+    kept = {k.lower(): v for k, v in headers.items() if k.lower() not in VOLATILE_HEADERS}
+    return status, kept, body
+
+
+def identifiers(ticket_id: int) -> dict[str, str]:
+    """Every spelling of a ticket's identity, longest first (replaced in that order)."""
+    return {
+        "number": ids.number_for(ticket_id),
+        "key": ids.key_for(ticket_id),
+        "ref": ref_of(ticket_id),
+        "id": str(ticket_id),
+    }
+
+
+def absent_swap(route: tuple[str, str]) -> dict[str, str]:
+    absent, hidden = identifiers(ABSENT), identifiers(SCOPE_TICKET[OUT_OF_SCOPE])
+    return {absent[k]: hidden[k] for k in ("number", "key", "ref", "id")}
+
+
+def secrets_of(ticket_id: int, call: Call) -> list[str]:
+    """What an answer must not show of a ticket the client may not read: its content, and every
+    identifier of it the request did not itself send."""
+    spec = demo.TICKETS[ticket_id - demo.COUNTER_FLOOR - 1]
+    sent = call.url + call.payload()
+    found = [spec["title"], spec["description"], spec["queue"]]
+    return found + [v for v in identifiers(ticket_id).values() if v not in sent]
+
+
+MESSAGE_KEY = {"canonical": "detail", "servicedesk": "Message"}  # else "message"
+GRANT_REFUSALS = ("may read ticket", "may not create tickets in the queue")
+
+
+def check_scoped_answer(route, scope, call, status, resp, text, *, dialect) -> None:
+    expected = scope_expected(route, scope)
+    assert status == expected, f"{scope}: {status} instead of {expected}: {text[:300]}"
+    if expected >= 400:
+        body = json.loads(text)
+        SHAPES[dialect](expected, resp, body, call)
+        media_type = (header(resp, "Content-Type") or "").split(";")[0].strip()
+        jsonschema.validate(body, documented_schema(*route, expected, media_type))
+        if expected == 403:  # the grants' refusal, not another one that happens to be a 403
+            message = body[MESSAGE_KEY.get(dialect, "message")]
+            assert any(m in message for m in GRANT_REFUSALS), message
+    if scope == OUT_OF_SCOPE and route != CREATE_ROUTE:
+        leaked = [s for s in secrets_of(SCOPE_TICKET[scope], call) if s in text]
+        assert leaked == [], f"the refusal shows the out-of-scope ticket's {leaked}: {text[:300]}"
+        assert header(resp, "ETag") is None and header(resp, "Location") is None
+
+
+SCOPE_ROUTES = [r for r in ROUTES if r not in REFERENCE_ROUTES]
+
+
+def test_every_route_has_its_scope_cases():
+    """A route added to the template says here what scopes it: a ticket it names, a queue it
+    creates in, or (reference data) a permission."""
+    unclassified = [r for r in ROUTES if r not in SCOPE_CALLS and r != CREATE_ROUTE and r not in REFERENCE_ROUTES]
+    assert unclassified == [], "give each new route its scope cases (SCOPE_CALLS)"
+    assert {OPERATIONS[r].dialect for r in ROUTES} <= set(SCOPED_TOKEN)
+    assert demo.SCOPED_GRANTS == {"facilities": "write", "maintenance": "read"}
+    queues = {t: demo.TICKETS[t - demo.COUNTER_FLOOR - 1]["queue"] for t in SCOPE_TICKET.values()}
+    assert queues == {1001: "facilities", 1002: "maintenance", 1004: "mobile"}
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.parametrize("route", SCOPE_ROUTES, ids=[f"{m} {p}" for m, p in SCOPE_ROUTES])
+def test_every_route_answers_each_scope_in_its_dialect(aws, seeded, route, scope):
+    """The dialect's scoped demo client: in scope the request goes through as for an all-access
+    client; read-only, a GET gets the whole ticket and a write the dialect's 403; out of scope,
+    the dialect's "not found", the same answer (but for the identifier sent) as for a ticket that
+    does not exist. A refusal changes nothing (every table as it was) and shows nothing of the
+    ticket."""
+    dialect = OPERATIONS[route].dialect
+    call = scope_call(route, scope)
+    before = tables_snapshot()
+    resp = send_call(aws, route, call, SCOPED_TOKEN[dialect])
+    check_scoped_answer(route, scope, call, resp["statusCode"], resp, resp["body"], dialect=dialect)
+    if resp["statusCode"] >= 400:
+        assert tables_snapshot() == before, "a refused request changed something"
+    if route[0] == "GET":  # readable: the ticket as an all-access client sees it
+        own = send_call(aws, route, call, OWN_TOKEN[dialect])
+        if scope != OUT_OF_SCOPE:
+            assert comparable(resp["statusCode"], resp["headers"], resp["body"]) == comparable(
+                own["statusCode"], own["headers"], own["body"]
+            )
+        else:
+            assert own["statusCode"] == 200  # it exists: only the grants hide it
+    if scope == OUT_OF_SCOPE and route != CREATE_ROUTE:
+        absent = send_call(aws, route, SCOPE_CALLS[route](ABSENT), SCOPED_TOKEN[dialect])
+        assert comparable(resp["statusCode"], resp["headers"], resp["body"]) == comparable(
+            absent["statusCode"], absent["headers"], absent["body"], absent_swap(route)
+        ), "the out-of-scope ticket is told apart from one that does not exist"
+        assert tables_snapshot() == before
+
+
+@pytest.mark.parametrize("route", REFERENCE_ROUTES, ids=[f"{m} {p}" for m, p in REFERENCE_ROUTES])
+def test_reference_data_is_scoped_by_its_permission_not_by_queues(aws, seeded, route):
+    """PUT /users and /orders: a scoped client without reference:write is refused (the canonical
+    403), nothing written; one with it and no queue at all writes."""
+    call = CALLS[route]
+    before = tables_snapshot()
+    resp = send_call(aws, route, call, SCOPED_TOKEN["canonical"])
+    check_refusal(route, call, resp, 403, SCOPED_TOKEN["canonical"])
+    assert "reference:write" in json.loads(resp["body"])["detail"]
+    assert tables_snapshot() == before
+    token, _ = auth.create_client(
+        "Reference writer, no queues", ["canonical"], permissions=["reference:write"], grants={}
+    )
+    resp = send_call(aws, route, call, token)
+    assert resp["statusCode"] == call.ok, resp["body"][:300]
+    # ...and no ticket at all for it
+    ticket = send_call(aws, ("GET", "/tickets/{id}"), Call("/tickets/1001"), token)
+    assert ticket["statusCode"] == 404
+
+
+# -- the scope axis over HTTP, on the local run ----------------------------------------------------
+@pytest.fixture
+def http(local_run):
+    """The session's local run, reset to the demo data; and a DynamoDB client of its embedded AWS."""
+    import boto3
+
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    _, _, health = local_run.json("GET", "/_local/health")
+    local_run.dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=health["aws"],
+        region_name=tpl.REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return local_run
+
+
+def http_send(http, route: tuple[str, str], call: Call, token: str) -> tuple[int, dict[str, str], str]:
+    op = OPERATIONS[route]
+    headers = {"Content-Type": call.content_type, "Authorization": f"{SCHEMES[op.security]} {token}"}
+    status, hdrs, data = http.request(route[0], call.url, call.payload().encode() or None, headers)
+    return status, hdrs, data.decode()
+
+
+def http_tickets(http) -> list[dict[str, Any]]:
+    """The tickets table of the local run: every ticket item and audit entry."""
+    pages = http.dynamodb.get_paginator("scan").paginate(TableName="TicketsTable")
+    return sorted((i for page in pages for i in page["Items"]), key=lambda i: json.dumps(i, sort_keys=True))
+
+
+# Over HTTP, every route that names a ticket or creates one (the refusals first, so that what the
+# local run does after a write -- its streams and automations -- cannot change the table meanwhile).
+HTTP_SCOPES = [OUT_OF_SCOPE, READ_ONLY, IN_SCOPE]
+
+
+@pytest.mark.parametrize("route", SCOPE_ROUTES, ids=[f"{m} {p}" for m, p in SCOPE_ROUTES])
+def test_every_route_answers_each_scope_over_http(http, route):
+    dialect = OPERATIONS[route].dialect
+    failures = []
+    for scope in HTTP_SCOPES:
+        call = scope_call(route, scope)
+        before = http_tickets(http)
+        status, headers, text = http_send(http, route, call, SCOPED_TOKEN[dialect])
+        try:
+            check_scoped_answer(route, scope, call, status, {"headers": headers}, text, dialect=dialect)
+            if status >= 400:
+                assert http_tickets(http) == before, "a refused request changed the tickets table"
+            if scope == OUT_OF_SCOPE and route != CREATE_ROUTE:
+                absent = http_send(http, route, SCOPE_CALLS[route](ABSENT), SCOPED_TOKEN[dialect])
+                assert comparable(status, headers, text) == comparable(*absent, absent_swap(route))
+        except AssertionError as err:
+            failures.append(f"{scope}: {err}")
+    assert failures == [], "\n".join(failures)

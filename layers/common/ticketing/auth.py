@@ -174,9 +174,11 @@ def set_enabled(client_id: str, enabled: bool, *, dynamodb=None, table: str | No
 
 def set_grant(client_id: str, queue: str, level: str | None, *, dynamodb=None, table: str | None = None) -> int:
     """Give every token of a client ``level`` on ``queue`` (None: take the grant away); a client
-    from before grants (every queue) keeps every other queue.  Returns how many were changed."""
+    from before grants (every queue) keeps every other queue.  Returns how many were changed.
+    Taking a queue away from a client that would still reach it through ``*`` would take nothing
+    away: a ValueError, and nothing is changed."""
     ddb, table = dynamodb or aws.dynamodb(), table or _table()
-    changed = 0
+    updated = []
     for page in ddb.get_paginator("scan").paginate(
         TableName=table, FilterExpression="client_id = :c", ExpressionAttributeValues={":c": {"S": client_id}}
     ):
@@ -185,14 +187,18 @@ def set_grant(client_id: str, queue: str, level: str | None, *, dynamodb=None, t
             grants = dict(client.grants) if client.grants is not None else {"*": "write"}
             if level is None:
                 grants.pop(queue, None)
+                if Access(grants).can_read(queue):
+                    raise ValueError(
+                        f"{client_id} would still reach {queue!r} through '*' (grants {grants}); "
+                        "revoke '*' and grant the queues it keeps instead"
+                    )
             else:
                 grants[queue] = level
-            save_client(
-                client.model_copy(update={"grants": grants}), item["token_hash"]["S"], dynamodb=ddb, table=table
-            )
-            changed += 1
+            updated.append((client.model_copy(update={"grants": grants}), item["token_hash"]["S"]))
+    for client, token_hash in updated:
+        save_client(client, token_hash, dynamodb=ddb, table=table)
     _cache.clear()
-    return changed
+    return len(updated)
 
 
 def reset() -> None:

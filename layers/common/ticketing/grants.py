@@ -57,8 +57,14 @@ EVERYTHING = Access({ANY_QUEUE: WRITE})  # the hub itself (notifier, automations
 
 
 def parse_grant(text: str) -> tuple[str, Level]:
-    """``QUEUE[:read|write]`` (write when not said) -> (queue, level)."""
-    queue, _, level = text.rpartition(":") if text.endswith((":read", ":write")) else (text, "", WRITE)
+    """``QUEUE[:read|write]`` (write when not said) -> (queue, level).  After a colon comes the
+    level, nothing else (``billing:wirte`` is refused, not a grant to a queue of that name); a
+    queue whose name holds a colon says its level (``eu:billing:write``)."""
+    queue, colon, level = text.rpartition(":")
+    if not colon:
+        queue, level = text, WRITE
+    if level not in (READ, WRITE):
+        raise ValueError(f"a grant is QUEUE, QUEUE:read or QUEUE:write, not {text!r}")
     if not queue:
         raise ValueError(f"a grant names a queue (or *): {text!r}")
     return queue, level  # type: ignore[return-value]

@@ -123,11 +123,14 @@ def _may_write(ticket: Ticket, access: Access) -> None:
         raise Forbidden(f"This client may read ticket {ticket.id} but not change it.", reason="grant")
 
 
-def _within_grants(command: Command, access: Access) -> Command:
+def _within_grants(command: Command, access: Access, identifier: str | int) -> Command:
     """``command``, refused when it would move the ticket to a queue ``access`` may not write;
-    checked on each ticket it is applied to (a racing move is checked again)."""
+    checked on each ticket it is applied to (a racing move is checked again: moved out of the
+    grants meanwhile, the ticket is not found, as it would be if read now)."""
 
     def guarded(ticket: Ticket, cs: ChangeSet) -> None:
+        if not access.can_read(ticket.queue):
+            raise NotFound(f"Ticket {identifier} was not found.", ticket_id=ticket.id)
         _may_write(ticket, access)
         command(ticket, cs)
         if not access.can_write(ticket.queue):
@@ -196,7 +199,7 @@ def update_ticket(
         raise NotFound(f"Ticket {identifier} was not found.")
     _may_write(ticket, access)
     if not access.unrestricted:
-        command = _within_grants(command, access)
+        command = _within_grants(command, access, identifier)
     if respond is None:
         return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
     with answering(respond):

@@ -489,6 +489,8 @@ class Batch:
 
     # each step catches its own failures: one element never takes another down
     def fail(self, error: Exception) -> Outcome:
+        if isinstance(error, NotFound) and "ticket_id" in error.detail:  # moved out of the grants meanwhile
+            return Outcome(404, error=f"No Data found for ticket_id {error.detail['ticket_id']}.")
         if isinstance(error, DomainError):
             return Outcome(status_of(error), error=error.message)
         logger.exception("kapture update failed")
