@@ -580,18 +580,25 @@ class LocalRun:
 
 
 @contextlib.contextmanager
-def spawned(timeout: float = 60.0, log_level: str | None = None) -> Iterator[str]:
+def spawned(
+    timeout: float = 60.0,
+    log_level: str | None = None,
+    env: dict[str, str] | None = None,
+    log_lines: list[str] | None = None,
+    cwd: Any = None,
+) -> Iterator[str]:
     """The local run (``python -m devkit.serve``) on free loopback ports in a subprocess, as the
     README's run command starts it; yields its URL once it says where it serves, and stops it
-    after.  Its log keeps being read (and dropped), so it never blocks on a full pipe."""
+    after.  Its log keeps being read, so it never blocks on a full pipe: into ``log_lines`` if
+    given, else dropped.  ``env``: more environment; ``cwd``: another checkout to run."""
     import subprocess
 
-    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1", **(env or {})}
     if log_level:
         env.setdefault("LOCAL_LOG_LEVEL", log_level)
     proc = subprocess.Popen(
         [sys.executable, "-m", "devkit.serve"],
-        cwd=tpl.ROOT,
+        cwd=cwd or tpl.ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -608,7 +615,8 @@ def spawned(timeout: float = 60.0, log_level: str | None = None) -> Iterator[str
                 url = line.split("the API is served on ")[1].split()[0]
         if url is None:
             raise RuntimeError("the local run did not start:\n" + "".join(seen[-30:]))
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+        sink = log_lines.append if log_lines is not None else (lambda _line: None)
+        threading.Thread(target=lambda: [sink(line) for line in proc.stdout], daemon=True).start()
         yield url
     finally:
         proc.terminate()
