@@ -88,7 +88,7 @@ async function renderTicket() {
       el("header", {}, el("b", {}, NAMES[d] || d), status, el("span", { class: "how" }, view.how || "")),
       view.error ? el("div", { class: "error" }, view.error) : el("pre", {}, show(view.body)));
   });
-  const entries = (history && history.entries) || (Array.isArray(history) ? history : []);
+  const entries = (history && (history.items || history.entries)) || [];
   const timeline = el("ol", { class: "timeline", id: "timeline" }, entries.map((e) => el("li", {
       class: "entry", "data-version": e.version, "data-dialect": e.dialect },
     el("div", {},
