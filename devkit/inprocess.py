@@ -369,7 +369,7 @@ def fast_dynamodb_results() -> Iterator[None]:
     the local run.  The answer of an item operation is JSON already (``dynamo_to_dict``), so it is
     written as it stands; anything else (an error, a table description with its dates, a value
     that is not plain JSON) still goes through moto's serializer.  The two agree on every item
-    operation's answer (tests/test_local_speed.py)."""
+    operation's answer (tests/test_local_inprocess.py)."""
     from moto.dynamodb.responses import DynamoResult
 
     original = DynamoResult.execute_result
