@@ -111,6 +111,7 @@ class StreamPump(BackgroundPump):
         # the streams only once something may have been written since it last did
         self.template, self.endpoint, self.gate = template, endpoint, gate
         self._seen: int | None = None
+        self._clients: dict[str, Any] = {}
         self.sources = [_Source(fn, spec) for fn in template.functions().values() for spec in fn.streams]
         for source in self.sources:
             for pattern in source.spec.filters:
@@ -118,9 +119,13 @@ class StreamPump(BackgroundPump):
         self.delivered: list[dict[str, Any]] = []  # (function, records, result): what tests look at
 
     def _client(self, service: str) -> Any:
-        import boto3
+        """One client per service for the pump's life (making one takes ~40 ms of CPU)."""
+        client = self._clients.get(service)
+        if client is None:
+            import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=tpl.REGION)
+            client = self._clients[service] = boto3.client(service, endpoint_url=self.endpoint, region_name=tpl.REGION)
+        return client
 
     def forget(self) -> None:
         """The tables were made again (``/_local/reset``): look for their streams anew."""
