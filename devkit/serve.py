@@ -501,7 +501,9 @@ class LocalRun:
         if path == "/_local/credentials" and method == "GET":
             return 200, json_type, json.dumps(demo.credentials(), indent=2).encode()
         if path == "/_local/outbox" and method == "GET":
-            return 200, json_type, json.dumps(outbox(), indent=2, default=str).encode()
+            with self.aws.gate.lock:  # moto's backends, read while no request changes them
+                sent = outbox()
+            return 200, json_type, json.dumps(sent, indent=2, default=str).encode()
         if path == "/openapi.json":  # built from the code, so it is what the handlers do
             from devkit import openapi
 
