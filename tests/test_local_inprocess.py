@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import json
 import threading
+from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.dynamodb.responses import DynamoResult
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 from devkit import apigw, faults
 from devkit.inprocess import Gate, fast_dynamodb_results, serialised_moto
 
+# moto's own, taken before any fixture patches them (the aws fixture has the local run's faster moto)
+MOTO_EXECUTE_RESULT = DynamoResult.execute_result
+MOTO_GET_RECORDS = DynamoDBStreamsHandler.get_records
+
 
 def test_item_operations_answer_as_motos_serializer_does(seeded, aws, monkeypatch):
-    from moto.dynamodb.responses import DynamoResult
     from ticketing import aws as layer_aws
 
-    original = DynamoResult.execute_result
-    with fast_dynamodb_results():
+    original = MOTO_EXECUTE_RESULT
+    with mock.patch.object(DynamoResult, "execute_result", original), fast_dynamodb_results():
         fast = DynamoResult.execute_result
     pairs: list[tuple[str, tuple, tuple]] = []
 
@@ -159,3 +165,36 @@ def test_faults_inject_retryable_errors_go_through_the_clients_retries(aws):
     with faults.inject("sns", "Publish", "Throttling", times=1, status=400) as fault:
         client.publish(PhoneNumber="+14445556666", Message="hi")  # retried by botocore: the second attempt is moto's
     assert fault.injected == 1
+
+
+def test_stream_records_answer_as_motos_serializer_does(aws):
+    import boto3
+    from ticketing import aws as layer_aws
+
+    from devkit import template as tpl
+    from devkit.inprocess import fast_stream_records
+
+    ddb = layer_aws.dynamodb()
+    ddb.put_item(TableName="TicketsTable", Item={"pk": {"S": "T#s"}, "sk": {"S": "a"}, "m": {"M": {"x": {"N": "1"}}}})
+    ddb.update_item(
+        TableName="TicketsTable",
+        Key={"pk": {"S": "T#s"}, "sk": {"S": "a"}},
+        UpdateExpression="SET b = :b",
+        ExpressionAttributeValues={":b": {"B": b"\x01"}},
+    )
+    ddb.delete_item(TableName="TicketsTable", Key={"pk": {"S": "T#s"}, "sk": {"S": "a"}})
+    streams = boto3.client("dynamodbstreams", region_name=tpl.REGION)
+    arn = ddb.describe_table(TableName="TicketsTable")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records() -> list:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        answer = streams.get_records(ShardIterator=it["ShardIterator"])
+        return answer["Records"]
+
+    with mock.patch.object(DynamoDBStreamsHandler, "get_records", MOTO_GET_RECORDS):
+        theirs = records()
+        with fast_stream_records():
+            ours = records()
+    assert len(ours) == 3 and [r["eventName"] for r in ours] == ["INSERT", "MODIFY", "REMOVE"]
+    assert ours == theirs
