@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -146,6 +147,9 @@ def status_line(status: int | str) -> str:
         return f"{status} Unknown"
 
 
+_TOKEN = re.compile(rb'"ClientRequestToken"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
 class TransactionTokens:
     """DynamoDB's ``ClientRequestToken`` on ``TransactWriteItems``, which moto ignores: a call
     repeated with the token of one that succeeded within 10 minutes changes nothing and answers
@@ -168,17 +172,16 @@ class TransactionTokens:
     def around(self, body: bytes, call: Callable[[], Answer | None]) -> Answer | None:
         """The answer to the TransactWriteItems ``body``: ``call()``'s, or the one given before
         under its token."""
-        try:
-            params = json.loads(body)
-        except ValueError:
-            params = {}
-        token = params.pop("ClientRequestToken", None) if isinstance(params, dict) else None
+        # botocore writes the same call's body byte for byte on every retry, token included: the
+        # body itself tells a retry from a different request (no parse of a large transaction)
+        found = _TOKEN.search(body)
+        token = found.group(1).decode() if found else None
         if not token:
             return call()
         now = time.monotonic()
         for key in [k for k, done in self._done.items() if now - done[0] > self.WINDOW_SECONDS]:
             del self._done[key]
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+        digest = hashlib.sha256(body).hexdigest()
         if token in self._done:
             _, seen, answer = self._done[token]
             if seen != digest:
