@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import re
 import sys
 import time
 import uuid
@@ -144,18 +145,33 @@ def invoke(fn: tpl.Function, event: dict[str, Any]) -> dict[str, Any]:
     return load_handler(fn)(event, context)
 
 
+_ROUTES: dict[int, tuple[tpl.Template, list[tuple[tpl.Function, tpl.Route, re.Pattern[str], int]]]] = {}
+
+
+def _routes(template: tpl.Template) -> list[tuple[tpl.Function, tpl.Route, re.Pattern[str], int]]:
+    """Every route of the template with its compiled pattern and literal prefix's length, made
+    once per template (``Template.functions()`` reads the whole template: ~1 ms a request)."""
+    cached = _ROUTES.get(id(template))
+    if cached is None or cached[0] is not template:
+        table = [
+            (fn, route, route.pattern, len(route.path.replace("{", "\0").split("\0")[0]))
+            for fn in template.functions().values()
+            for route in fn.routes
+        ]
+        cached = _ROUTES[id(template)] = (template, table)
+    return cached[1]
+
+
 def find_route(template: tpl.Template, method: str, path: str) -> tuple[tpl.Function, tpl.Route, dict[str, str]] | None:
     """The function and route API Gateway would pick (literal segments beat variables)."""
     best = None
-    for fn in template.functions().values():
-        for route in fn.routes:
-            if route.method not in (method.upper(), "ANY"):
-                continue
-            m = route.pattern.match(path)
-            if m:
-                literal = len(route.path.replace("{", "\0").split("\0")[0])
-                if best is None or literal > best[0]:
-                    best = (literal, fn, route, m.groupdict())
+    method = method.upper()
+    for fn, route, pattern, literal in _routes(template):
+        if route.method not in (method, "ANY"):
+            continue
+        m = pattern.match(path)
+        if m and (best is None or literal > best[0]):
+            best = (literal, fn, route, m.groupdict())
     return None if best is None else best[1:]
 
 

@@ -245,11 +245,11 @@ def warm(requests: int) -> tuple[float, list[dict]]:
     from ticketing import aws
 
     from devkit import apigw, demo, localstack, metering
-    from devkit.inprocess import item_level_transactions
+    from devkit.inprocess import fast_moto, item_level_transactions
 
     os.environ.update(localstack.FAKE_ENV)
     rows = []
-    with mock_aws(), item_level_transactions():
+    with mock_aws(), item_level_transactions(), fast_moto():
         template = tpl.default()
         localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
         localstack.create_resources(template)
@@ -308,7 +308,7 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
     from ticketing.model import SYSTEM
 
     from devkit import apigw, demo, localstack, metering
-    from devkit.inprocess import item_level_transactions, serialised_moto
+    from devkit.inprocess import fast_moto, item_level_transactions, serialised_moto
 
     os.environ.update(localstack.FAKE_ENV)
     url = "/update-ticket-from-other-source.html/v.2.0"
@@ -325,7 +325,7 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
         with lock:
             flight["now"] -= 1
 
-    with mock_aws(), serialised_moto(), item_level_transactions():
+    with mock_aws(), serialised_moto(), item_level_transactions(), fast_moto():
         template = tpl.default()
         localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
         localstack.create_resources(template)
@@ -378,51 +378,181 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
     }
 
 
-def local_run(requests: int) -> dict[str, float]:
-    """The local run: seconds from start until it answers, and its request round trip."""
-    import http.client
-    from urllib.parse import urlsplit
-
+def local_run(requests: int, cwd: Path | None = None) -> dict[str, float]:
+    """The local run (this checkout's, or the one in ``cwd``): seconds from start until it
+    answers, and its request round trip."""
     from devkit import serve
 
     started = time.perf_counter()
-    with serve.spawned() as url:
-        parts = urlsplit(url)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        headers = {"Authorization": "Bearer tkt_demo_canonical"}
+    with serve.spawned(cwd=cwd) as url:
+        return _local_figures(url, requests, started)
+
+
+def _local_figures(url: str, requests: int, started: float) -> dict[str, float]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = {"Authorization": "Bearer tkt_demo_canonical"}
+    conn.request("GET", "/tickets/1001", headers=headers)
+    conn.getresponse().read()
+    ready = time.perf_counter() - started
+    samples = []
+    for _ in range(requests):
+        t = time.perf_counter()
         conn.request("GET", "/tickets/1001", headers=headers)
-        conn.getresponse().read()
-        ready = time.perf_counter() - started
-        samples = []
-        for _ in range(requests):
-            t = time.perf_counter()
-            conn.request("GET", "/tickets/1001", headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            samples.append(time.perf_counter() - t)
-            assert resp.status == 200
-        return {
-            "ready_s": ready,
-            "median_ms": statistics.median(samples) * 1000,
-            "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
-            "rps": len(samples) / sum(samples),
-        }
+        resp = conn.getresponse()
+        resp.read()
+        samples.append(time.perf_counter() - t)
+        assert resp.status == 200
+    conn.close()
+    return {
+        "ready_s": ready,
+        "median_ms": statistics.median(samples) * 1000,
+        "p95_ms": sorted(samples)[int(len(samples) * 0.95) - 1] * 1000,
+        "rps": len(samples) / sum(samples),
+    }
+
+
+BURST = 100  # simultaneous new connections
+
+
+def burst(url: str, n: int = BURST) -> dict[str, int]:
+    """``n`` new connections at once, each sending one GET: how many were answered, reset or
+    failed otherwise."""
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    barrier, lock = threading.Barrier(n), threading.Lock()
+    out = {"answered": 0, "reset": 0, "other": 0}
+
+    def one() -> None:
+        try:
+            barrier.wait(timeout=30)
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            conn.request("GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_demo_canonical"})
+            conn.getresponse().read()
+            conn.close()
+            kind = "answered"
+        except (ConnectionResetError, BrokenPipeError, ConnectionRefusedError):
+            kind = "reset"
+        except Exception:
+            kind = "other"
+        with lock:
+            out[kind] += 1
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return out
+
+
+def kapture_over_http(url: str, n: int = 100, repeats: int = 3) -> dict[str, float]:
+    """Kapture batches of ``n`` updates (each on its own ticket, with a comment) sent to the local
+    run: the median wall time of a batch, and how many of its updates succeeded."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    canonical = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
+    ids = list(range(1001, 1008))
+    while len(ids) < n:
+        conn.request("POST", "/tickets", body=json.dumps({"title": f"Bench {len(ids)}"}), headers=canonical)
+        ids.append(json.loads(conn.getresponse().read())["id"])
+    headers = {"Authorization": "Basic tkt_demo_kapture", "Content-Type": "application/json"}
+    terms = ("P", "PS", "OH", "IP")
+    times, succeeded = [], 0
+    for r in range(repeats + 1):
+        body = [
+            {"ticket_id": str(t), "sub_status": terms[(i + r) % len(terms)], "comment": f"bench {r}"}
+            for i, t in enumerate(ids[:n])
+        ]
+        t0 = time.perf_counter()
+        conn.request("POST", "/update-ticket-from-other-source.html/v.2.0", body=json.dumps(body), headers=headers)
+        answer = json.loads(conn.getresponse().read())
+        elapsed = time.perf_counter() - t0
+        if r:  # the first warms the functions' caches
+            times.append(elapsed)
+            succeeded = sum(1 for a in answer if a.get("status") == "success")
+    conn.close()
+    return {"ms": statistics.median(times) * 1000, "succeeded": succeeded, "n": n}
 
 
 LOAD_PROCESSES, LOAD_REQUESTS = 4, 60
+BASELINE = "03786c4"  # the local run before issue 19: http.server in front, the handlers calling moto over HTTP
+BASELINE_FIGURES = {  # issue 19's figures for it, when its checkout cannot be made here
+    "median_ms": 25.0,
+    "rps": 31.0,
+    "load_rps": 9.1,
+    "load_median_ms": 401.0,
+    "load_p95_ms": 782.0,
+    "kapture_ms": 1350.0,
+}
 
 
-def local_run_load(processes: int = LOAD_PROCESSES, requests: int = LOAD_REQUESTS) -> dict:
+def local_run_load(processes: int = LOAD_PROCESSES, requests: int = LOAD_REQUESTS, url: str | None = None) -> dict:
     """The local run under ``devkit.load``: client processes changing the same demo tickets
-    through every dialect at once (a fresh local run on free ports); its throughput and
-    latency, and what the load run's checks found (5xx, lost updates)."""
+    through every dialect at once (a fresh local run on free ports, or the one at ``url``); its
+    throughput and latency, and what the load run's checks found (5xx, lost updates)."""
     from devkit import load
 
-    with load.local_run() as url:
-        report = load.run(url, processes=processes, requests=requests)
+    if url is not None:
+        report = load.run(url, processes=processes, requests=requests, reset=True)
+    else:
+        with load.local_run() as started:
+            report = load.run(started, processes=processes, requests=requests)
     if not report.ok:
         print(report.render(), file=sys.stderr)
     return report.figures()
+
+
+def _baseline_checkout(commit: str = BASELINE) -> Path | None:
+    """The repository at ``commit`` in a temporary folder (``git archive``: no worktree), or None."""
+    import subprocess
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(tpl.ROOT), "archive", commit], check=True, capture_output=True, timeout=120
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as err:
+        print(f"bench: no checkout of {commit} ({err}); quoting issue 19's figures for it", file=sys.stderr)
+        return None
+    return folder
+
+
+def local_compare(requests: int) -> dict[str, dict[str, Any] | None]:
+    """The local run before issue 19 (``BASELINE``, checked out beside) and now, one after the
+    other in this run: sequential GETs, a burst of new connections, a Kapture batch of 100 over
+    HTTP, the 4-process load.  {"before": figures or None, "now": figures}."""
+    import shutil
+
+    from devkit import serve
+
+    out: dict[str, dict[str, Any] | None] = {}
+    baseline = _baseline_checkout()
+    for label, cwd in (("before", baseline), ("now", None)):
+        if label == "before" and cwd is None:
+            out[label] = None
+            continue
+        started = time.perf_counter()
+        with serve.spawned(cwd=cwd, log_level="WARNING") as url:
+            figures: dict[str, Any] = _local_figures(url, requests, started)
+            figures["burst"] = burst(url)
+            figures["kapture"] = kapture_over_http(url)
+            figures.update({f"load_{k}": v for k, v in local_run_load(url=url).items()})
+        out[label] = figures
+    if baseline is not None:
+        shutil.rmtree(baseline, ignore_errors=True)
+    return out
 
 
 # -- concurrent writers on one ticket, against the local run -----------------------------------------
@@ -1439,7 +1569,7 @@ def _kapture_section() -> list[str]:
         "and the catalog cached. Calls: the DynamoDB calls of one batch (one read and one write per update "
         "would be 2N, one after the other). In flight: the most calls under way at once (the writes run on "
         "up to 10 threads). Time: median of 3 batches as moto answers them, one request at a time (with "
-        "the embedded AWS's item-level transaction rollback: devkit/inprocess.py).\n"
+        "the embedded AWS's item-level transaction rollback and faster answers: devkit/inprocess.py).\n"
     )
     lines.append("| N | DynamoDB calls | per update | TransactWriteItems | BatchGetItem | in flight | median ms |")
     lines.append("|---:|---:|---:|---:|---:|---:|---:|")
@@ -1451,14 +1581,87 @@ def _kapture_section() -> list[str]:
     return lines
 
 
+GOALS = {
+    "median_ms": ("<=", 5.0),
+    "rps": (">=", 150.0),
+    "load_rps": (">=", 60.0),
+    "load_p95_ms": ("<=", 100.0),
+    "resets": ("==", 0),
+    "kapture_ms": ("<=", 500.0),
+    "load_lost": ("==", 0),
+}
+
+
+def _flat(fig: dict[str, Any] | None) -> dict[str, Any] | None:
+    if fig is None:
+        return None
+    return {
+        "ready_s": fig["ready_s"],
+        "median_ms": fig["median_ms"],
+        "p95_ms": fig["p95_ms"],
+        "rps": fig["rps"],
+        "answered": fig["burst"]["answered"],
+        "resets": fig["burst"]["reset"] + fig["burst"]["other"],
+        "kapture_ms": fig["kapture"]["ms"],
+        "kapture_ok": fig["kapture"]["succeeded"],
+        "load_rps": fig["load_rps"],
+        "load_median_ms": fig["load_median_ms"],
+        "load_p95_ms": fig["load_p95_ms"],
+        "load_5xx": fig["load_server_errors"],
+        "load_lost": fig["load_lost"],
+    }
+
+
+def _met(key: str, value: float) -> str:
+    op, goal = GOALS[key]
+    ok = {"<=": value <= goal, ">=": value >= goal, "==": value == goal}[op]
+    return "met" if ok else "**not met**"
+
+
 def _local_section(requests: int) -> list[str]:
-    lr = local_run(requests)
-    return [
-        "\n## Local run (`make run`)\n",
-        "| started and answered its first request | GET /tickets/{id} median | p95 | sequential requests/s |",
-        "|---:|---:|---:|---:|",
-        f"| {lr['ready_s']:.2f} s | {lr['median_ms']:.2f} ms | {lr['p95_ms']:.2f} ms | {lr['rps']:.0f} |",
+    both = local_compare(requests)
+    now, before = _flat(both["now"]), _flat(both["before"])
+    quoted = before is None
+    if before is None:
+        before = {k: BASELINE_FIGURES.get(k) for k in now}
+    rows = [
+        ("started and answered its first request", "ready_s", "s", None),
+        ("sequential GET /tickets/{id}, median", "median_ms", "ms", "<= 5 ms"),
+        ("sequential GET /tickets/{id}, p95", "p95_ms", "ms", None),
+        ("sequential requests/s", "rps", "", ">= 150"),
+        (f"{BURST} simultaneous new connections: answered", "answered", "", None),
+        (f"{BURST} simultaneous new connections: reset or failed", "resets", "", "0"),
+        ("Kapture batch of 100 over HTTP, median of 3", "kapture_ms", "ms", "<= 500 ms"),
+        ("Kapture batch of 100: updates that succeeded", "kapture_ok", "", None),
+        (f"{LOAD_PROCESSES}-process load: requests/s", "load_rps", "", ">= 60"),
+        (f"{LOAD_PROCESSES}-process load: median", "load_median_ms", "ms", None),
+        (f"{LOAD_PROCESSES}-process load: p95", "load_p95_ms", "ms", "<= 100 ms"),
+        (f"{LOAD_PROCESSES}-process load: 5xx", "load_5xx", "", None),
+        (f"{LOAD_PROCESSES}-process load: lost updates", "load_lost", "", "0"),
     ]
+
+    def cell(value: Any, unit: str) -> str:
+        if value is None:
+            return "--"
+        text = f"{value:.2f}" if isinstance(value, float) and value < 100 else f"{value:.0f}"
+        return f"{text} {unit}".strip()
+
+    head = f"before (issue 19's figures, {BASELINE})" if quoted else f"before ({BASELINE}, this run)"
+    lines = [
+        "\n## Local run (`make run`): before and after issue 19\n",
+        "The same measurements of the local run as it was before issue 19 (http.server in front, the handlers "
+        "calling moto over HTTP; checked out beside with `git archive`) and as it is, one after the other in this "
+        "run on this machine (other work on it slows both alike). Sequential: one keep-alive connection, "
+        f"GET /tickets/1001. Burst: {BURST} new connections opened at once, one GET each. Kapture: a batch of 100 "
+        "updates, each on its own ticket with a comment, over HTTP. Load: `devkit.load` with "
+        f"{LOAD_PROCESSES} client processes of {LOAD_REQUESTS} requests through every dialect.\n",
+        f"| | {head} | now | goal | |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for label, key, unit, goal in rows:
+        verdict = _met(key, now[key]) if goal else ""
+        lines.append(f"| {label} | {cell(before.get(key), unit)} | {cell(now[key], unit)} | {goal or ''} | {verdict} |")
+    return lines
 
 
 def _load_section() -> list[str]:

@@ -35,6 +35,30 @@ class Fault:
     injected: int = 0
 
 
+def error_response(model: Any, fault: Fault) -> tuple[dict[str, str], bytes]:
+    """The error as the service's protocol writes it: XML for the query protocols (SNS, SES v1,
+    SQS's older one), JSON with ``__type`` for ``json`` (DynamoDB), and JSON with the code in
+    ``x-amzn-ErrorType`` for ``rest-json`` (SES v2, Scheduler)."""
+    from xml.sax.saxutils import escape
+
+    message = f"injected {fault.code}"
+    if model.protocol in ("query", "ec2", "rest-xml"):
+        extra = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fault.extra.items())
+        error = f"<Type>Sender</Type><Code>{escape(fault.code)}</Code><Message>{escape(message)}</Message>{extra}"
+        if model.protocol == "rest-xml":
+            body = f"<Error>{error}<RequestId>fault</RequestId></Error>"
+        elif model.protocol == "ec2":
+            body = f"<Response><Errors><Error>{error}</Error></Errors><RequestID>fault</RequestID></Response>"
+        else:
+            body = f"<ErrorResponse><Error>{error}</Error><RequestId>fault</RequestId></ErrorResponse>"
+        return {"x-amzn-RequestId": "fault", "Content-Type": "text/xml"}, body.encode()
+    namespace = f"com.amazonaws.{model.endpoint_prefix}.v{model.api_version.replace('-', '')}"
+    payload = {"__type": f"{namespace}#{fault.code}", "message": message, **fault.extra}
+    content_type = "application/json" if model.protocol == "rest-json" else "application/x-amz-json-1.0"
+    headers = {"x-amzn-RequestId": "fault", "Content-Type": content_type, "x-amzn-ErrorType": fault.code}
+    return headers, json.dumps(payload).encode()
+
+
 @contextmanager
 def inject(
     service: str,
@@ -48,7 +72,9 @@ def inject(
     """Make the next ``times`` calls of ``operation`` fail with ``code``."""
     fault = Fault(operation, code, times, status, extra or {})
     client = aws.client(service)
-    event = f"before-send.{client.meta.service_model.endpoint_prefix}.{operation}"
+    model = client.meta.service_model
+    # botocore names its events by the service id (``sesv2``), not the endpoint prefix (``email``)
+    event = f"before-send.{model.service_id.hyphenize()}.{operation}"
     uid = f"fault-{id(fault)}"
 
     def handler(request: Any = None, **_: Any) -> Any:
@@ -58,17 +84,8 @@ def inject(
         # botocore asks every before-send handler; point this attempt elsewhere so that an
         # in-process moto does not also carry it out behind the injected error
         request.url = "https://fault.invalid/"
-        body = {
-            "__type": f"com.amazonaws.dynamodb.v20120810#{fault.code}",
-            "message": f"injected {fault.code}",
-            **fault.extra,
-        }
-        return AWSResponse(
-            url="https://fault.invalid",
-            status_code=fault.status,
-            headers={"x-amzn-RequestId": "fault", "Content-Type": "application/x-amz-json-1.0"},
-            raw=_Raw(json.dumps(body).encode()),
-        )
+        headers, body = error_response(model, fault)
+        return AWSResponse(url="https://fault.invalid", status_code=fault.status, headers=headers, raw=_Raw(body))
 
     client.meta.events.register(event, handler, unique_id=uid)
     try:

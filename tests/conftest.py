@@ -24,14 +24,20 @@ from devkit import template as tpl
 
 @pytest.fixture
 def aws():
-    """moto in process (one request at a time, as the local run), with every resource
+    """moto in process (one request at a time, with the local run's faster answers), with every resource
     template.yaml declares, and Lambda's ``Invoke`` of its functions (``devkit.lambdas``:
     retries 10 ms apart; leaving waits for asynchronous invocations still running)."""
     from devkit import lambdas
-    from devkit.inprocess import item_level_transactions, serialised_moto
+    from devkit.inprocess import fast_moto, item_level_transactions, serialised_moto
 
     template = tpl.default()
-    with mock_aws(), serialised_moto(), item_level_transactions(), lambdas.installed(template, retry_delay=0.01):
+    with (
+        mock_aws(),
+        serialised_moto(),
+        item_level_transactions(),
+        fast_moto(),
+        lambdas.installed(template, retry_delay=0.01),
+    ):
         localstack.apply_environment(template)
         localstack.create_resources(template)
         yield template
