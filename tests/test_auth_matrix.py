@@ -76,6 +76,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("PUT", "/api/v1/ticket/{id}"): Call(
         "/api/v1/ticket/tic_0c48sol", "title=Leaking+faucet&description=&status=OPEN&notify=0&automated=0", FORM
     ),
+    ("PUT", "/api/v1/ticket/update/{id}"): Call(
+        "/api/v1/ticket/update/tic_0c48sol", "title=Leaking+faucet&description=&status=OPEN&notify=0&automated=0", FORM
+    ),
     ("POST", "/api/Tickets/WorkflowPush"): Call(
         "/api/Tickets/WorkflowPush", {"TicketREF": "INC-001001", "Action": 207}
     ),

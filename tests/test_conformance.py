@@ -36,6 +36,8 @@ class Row:
     headers: dict[str, str] = field(default_factory=dict)
     http: bool = False  # sent over HTTP to the local run too
     stored: tuple[int, dict[str, Any]] | None = None  # (ticket id, canonical fields it must still have)
+    client: dict[str, Any] | None = None  # a client record stored under the row's token first (as it is)
+    after: tuple[int, dict[str, Any]] | None = None  # (ticket id, canonical fields it has afterwards)
 
     def payload(self) -> bytes:
         if self.send is None:
@@ -63,6 +65,105 @@ def header(headers: dict[str, Any], name: str) -> str:
 
 
 CANONICAL_AUTH = {"Authorization": "Bearer tkt_demo_canonical"}
+ARABIC_1001 = "\u0661\u0660\u0660\u0661"  # Arabic-Indic digits: str.isdigit() and \\d take them
+FULLWIDTH_1001 = "\uff11\uff10\uff10\uff11"
+BAD_UTF8_JSON = b'{"title": "caf\xff"}'  # a byte that is not UTF-8
+MALFORMED_TOKEN = "tkt_conformance_malformed"
+NAIVE_EXPIRY = {"expires_at": "2099-01-01T00:00:00"}  # no UTC offset
+DIALECTS_AS_TEXT = {"dialects": "servicedesk"}
+
+
+def malformed(dialect: str, fault: dict[str, Any]) -> dict[str, Any]:
+    """A stored client record with one malformed attribute (as a hand-edited table may hold)."""
+    record = {"client_id": "cli_malformed", "name": "Malformed", "dialects": [dialect], "enabled": True}
+    return {**record, "created_at": "2026-01-01T00:00:00+00:00", **fault}
+
+
+def problem(status: int, code: str, title: str, detail: str, instance: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": f"urn:tickets:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "request_id": ANY,
+        **extra,
+    }
+
+
+# -- canonical (the hub's own API): identifiers, encodings, credentials --------------------------------------
+CANONICAL = [
+    Row(
+        "an id in Arabic-Indic digits names no ticket",
+        "GET",
+        f"/tickets/{ARABIC_1001}",
+        404,
+        problem(404, "not_found", "Not Found", f"Ticket {ARABIC_1001} was not found.", f"/tickets/{ARABIC_1001}"),
+        headers=CANONICAL_AUTH,
+        http=True,
+    ),
+    Row(
+        "an id in fullwidth digits names no ticket",
+        "PATCH",
+        f"/tickets/{FULLWIDTH_1001}",
+        404,
+        problem(404, "not_found", "Not Found", f"Ticket {FULLWIDTH_1001} was not found.", f"/tickets/{FULLWIDTH_1001}"),
+        {"priority": 1},
+        headers=CANONICAL_AUTH,
+        stored=(1001, {"priority": 2}),
+    ),
+    Row(
+        "a JSON body that is not UTF-8 is refused, nothing stored",
+        "PATCH",
+        "/tickets/1001",
+        400,
+        problem(400, "bad_request", "Bad Request", "The request body is not valid UTF-8.", "/tickets/1001"),
+        BAD_UTF8_JSON,
+        headers=CANONICAL_AUTH,
+        stored=(1001, {"title": "Printer on the 3rd floor jams"}),
+    ),
+    Row(
+        "a caller's value is quoted as sent, control characters as \\uXXXX",
+        "PATCH",
+        "/tickets/1001",
+        400,
+        problem(
+            400,
+            "validation_failed",
+            "Bad Request",
+            "Unknown status 'X\\u0001'.",
+            "/tickets/1001",
+            errors=[{"field": "status", "message": "unknown status 'X\\u0001'"}],
+        ),
+        {"status": "X\u0001"},
+        headers=CANONICAL_AUTH,
+    ),
+    Row(
+        "a user id too large is too large",
+        "PUT",
+        "/users/99999999999",
+        400,
+        problem(
+            400,
+            "validation_failed",
+            "Bad Request",
+            "'99999999999' is not a user id: it is too large.",
+            "/users/99999999999",
+            errors=[{"field": "id", "message": "too large"}],
+        ),
+        {"name_f": "Ava", "name_l": "Brown", "email": "ava.brown@example.org"},
+        headers=CANONICAL_AUTH,
+    ),
+    Row(
+        "a client record with a naive expires_at is no client",
+        "GET",
+        "/tickets/1001",
+        401,
+        problem(401, "unauthenticated", "Unauthorized", "Invalid credentials.", "/tickets/1001"),
+        headers={"Authorization": f"Bearer {MALFORMED_TOKEN}"},
+        client=malformed("canonical", NAIVE_EXPIRY),
+    ),
+]
 
 
 def canonical_ticket(template, ticket_id: int) -> dict[str, Any]:
@@ -199,6 +300,62 @@ SERVICEDESK = [
         headers={"Authorization": "Bearer tkt_unknown"},
     ),
     Row(
+        "a TicketId in Arabic-Indic digits is not an integer",
+        "POST",
+        PUSH,
+        400,
+        {"Message": f"The value '{ARABIC_1001}' of TicketId is not an integer."},
+        {"TicketId": ARABIC_1001, "Action": 207},
+        headers=SD,
+        stored=(1001, {"status": "open"}),
+    ),
+    Row(
+        "a TicketId over the largest id is too large",
+        "POST",
+        PUSH,
+        400,
+        {"Message": "TicketId is too large: at most 4294967295."},
+        {"TicketId": 99999999999, "Action": 207},
+        headers=SD,
+    ),
+    Row(
+        "a caller's value is quoted as sent",
+        "POST",
+        PUSH,
+        400,
+        {"Message": "The value 'X\\u0001' of Action is not a TicketActionEnum."},
+        {"TicketId": 1001, "Action": "X\u0001"},
+        headers=SD,
+    ),
+    Row(
+        "a JSON body that is not UTF-8",
+        "POST",
+        PUSH,
+        400,
+        {"Message": "The request body is not valid UTF-8."},
+        b'{"TicketId": 1001, "Action": 207, "Note": "caf\xff"}',
+        headers=SD,
+        stored=(1001, {"status": "open"}),
+    ),
+    Row(
+        "a client record with dialects as a string is no client",
+        "POST",
+        PUSH,
+        401,
+        SD_DENIED,
+        {"TicketId": 1001, "Action": 207},
+        headers={"Authorization": f"Bearer {MALFORMED_TOKEN}"},
+        client=malformed("servicedesk", DIALECTS_AS_TEXT),
+    ),
+    Row(
+        "GetTicket of an id in fullwidth digits",
+        "GET",
+        f"/api/Tickets/GetTicket/{FULLWIDTH_1001}",
+        404,
+        {"Message": f"Ticket '{FULLWIDTH_1001}' was not found: give its TicketId or TicketREF."},
+        headers=SD,
+    ),
+    Row(
         "GetTicket of a ticket that does not exist (not the document's operation: a 404)",
         "GET",
         "/api/Tickets/GetTicket/INC-000047",
@@ -267,6 +424,26 @@ KAPTURE_ROWS = [
         stored=(1001, {"version": ANY}),
     ),
     Row(
+        "a JSON body that is not UTF-8 is the document's invalid format",
+        "POST",
+        KAPTURE_PATH,
+        400,
+        {"message": "Invalid Format.The request body should be a JSON array of updates.", "status": "failed"},
+        b'[{"ticket_id": "1001", "sub_status": "P", "comment": "caf\xff"}]',
+        headers=KAPTURE,
+        stored=(1001, {"sub_status": None}),
+    ),
+    Row(
+        "a client record with a naive expires_at is an invalid key",
+        "POST",
+        KAPTURE_PATH,
+        401,
+        INVALID_AUTH,
+        KAPTURE_OK,
+        headers={"Authorization": f"Basic {MALFORMED_TOKEN}"},
+        client=malformed("kapture", NAIVE_EXPIRY),
+    ),
+    Row(
         "a body over the limit is the document's 400",
         "POST",
         KAPTURE_PATH,
@@ -278,13 +455,242 @@ KAPTURE_ROWS = [
 ]
 
 
-TABLES = {"servicedesk": SERVICEDESK, "kapture": KAPTURE_ROWS}
+# -- spp ---------------------------------------------------------------------------------------------------
+SPP = {"Authorization": "Bearer tkt_demo_spp"}
+SPP_PATH = "/api/tickets/8FC95B0F"  # demo ticket 1001
+
+SPP_ROWS = [
+    Row(
+        "a form value whose percent-encoded bytes are not UTF-8",
+        "PUT",
+        SPP_PATH,
+        400,
+        {
+            "message": "The request body is not valid UTF-8 form data: a percent-encoded value is not UTF-8.",
+            "errors": {},
+        },
+        "subject=caf%FF",
+        content_type=FORM,
+        headers=SPP,
+        stored=(1001, {"title": "Printer on the 3rd floor jams"}),
+        http=True,
+    ),
+    Row(
+        "a JSON body that is not UTF-8",
+        "PUT",
+        SPP_PATH,
+        400,
+        {"message": "The request body is not valid UTF-8.", "errors": {}},
+        b'{"subject": "caf\xff"}',
+        headers=SPP,
+        stored=(1001, {"title": "Printer on the 3rd floor jams"}),
+    ),
+    Row(
+        'JSON "order": "" unlinks the order, as the form\'s order= does',
+        "PUT",
+        SPP_PATH,
+        200,
+        ANY,
+        {"order": ""},
+        headers=SPP,
+        after=(1001, {"order_number": None}),
+    ),
+    Row(
+        "the form's order= unlinks the order",
+        "PUT",
+        SPP_PATH,
+        200,
+        ANY,
+        "order=",
+        content_type=FORM,
+        headers=SPP,
+        after=(1001, {"order_number": None}),
+    ),
+    Row(
+        "a bad subject does not hide the other fields' errors: all are reported at once",
+        "PUT",
+        SPP_PATH,
+        400,
+        {
+            "message": "The selected status 99 is invalid. (and 2 more errors)",
+            "errors": {
+                "status": ["The selected status 99 is invalid."],
+                "order": ["The selected order nope does not exist."],
+                "subject": ["The subject field must be a string."],
+            },
+        },
+        {"status": 99, "order": "nope", "subject": 5},
+        headers=SPP,
+        stored=(1001, {"title": "Printer on the 3rd floor jams"}),
+    ),
+    Row(
+        "a ticket in fullwidth digits",
+        "PUT",
+        f"/api/tickets/{FULLWIDTH_1001}",
+        404,
+        ANY,
+        {"subject": "x"},
+        headers=SPP,
+        stored=(1001, {"title": "Printer on the 3rd floor jams"}),
+    ),
+]
+
+
+# -- particlespace ----------------------------------------------------------------------------------------
+PS = {"Authorization": "Bearer tkt_demo_particlespace"}
+PS_PATH = "/api/v1/ticket/tic_0c48sol"
+PS_FORM = "title=Leaking+faucet&description=&status=OPEN&notify=0&automated=0"
+
+
+def ps_error(status: int, code: str, error: str, message: str) -> dict[str, Any]:
+    return {"success": False, "status": status, "error": error, "code": code, "message": message, "requestId": ANY}
+
+
+BOUNDARY = "----PostmanBoundary7MA4YWxkTrZu0gW"
+
+
+def multipart(**fields: str) -> str:
+    """A multipart/form-data body as Postman and curl -F send it."""
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    return "".join(parts) + f"--{BOUNDARY}--\r\n"
+
+
+PS_FIELDS = {"description": "Under the sink", "status": "ON_HOLD", "notify": "0", "automated": "0"}
+
+PARTICLESPACE = [
+    Row(
+        "multipart/form-data (Postman's default, curl -F) carries the same fields",
+        "PUT",
+        PS_PATH,
+        200,
+        ANY,
+        multipart(title="Leaking faucet (multipart)", **PS_FIELDS),
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        headers=PS,
+        after=(1002, {"title": "Leaking faucet (multipart)", "description": "Under the sink"}),
+    ),
+    Row(
+        "a multipart file part is refused",
+        "PUT",
+        PS_PATH,
+        400,
+        ps_error(
+            400, "bad_request", "Bad Request", "The part 'title' is a file: this operation takes text fields only."
+        ),
+        multipart(**PS_FIELDS).replace(
+            f"--{BOUNDARY}--",
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="title"; filename="t.txt"\r\n\r\n'
+            f"x\r\n--{BOUNDARY}--",
+        ),
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        headers=PS,
+        stored=(1002, {"status": ANY}),
+    ),
+    Row(
+        "the document's ticket/update/tic_... URL is the same operation",
+        "PUT",
+        "/api/v1/ticket/update/tic_0c48sol",
+        200,
+        ANY,
+        PS_FORM.replace("Leaking+faucet", "Leaking+faucet+%28update+path%29"),
+        content_type=FORM,
+        headers=PS,
+        after=(1002, {"title": "Leaking faucet (update path)"}),
+    ),
+    Row(
+        "the ticket/update/tic_... URL without a token",
+        "PUT",
+        "/api/v1/ticket/update/tic_0c48sol",
+        401,
+        ps_error(401, "unauthenticated", "Unauthorized", ANY),
+        PS_FORM,
+        content_type=FORM,
+        http=True,
+    ),
+    Row(
+        "a form value whose percent-encoded bytes are not UTF-8",
+        "PUT",
+        PS_PATH,
+        400,
+        ps_error(
+            400,
+            "bad_request",
+            "Bad Request",
+            "The request body is not valid UTF-8 form data: a percent-encoded value is not UTF-8.",
+        ),
+        PS_FORM.replace("Leaking+faucet", "caf%FF"),
+        content_type=FORM,
+        headers=PS,
+        http=True,
+    ),
+    Row(
+        "a JSON body that is not UTF-8",
+        "PUT",
+        PS_PATH,
+        400,
+        ps_error(400, "bad_request", "Bad Request", "The request body is not valid UTF-8."),
+        b'{"title": "caf\xff", "description": "", "status": "OPEN", "notify": 0, "automated": 0}',
+        headers=PS,
+    ),
+]
+
+
+# -- myhrw --------------------------------------------------------------------------------------------------
+MYHRW = {"Authorization": "Bearer tkt_demo_myhrw"}
+MYHRW_PATH = "/tickets/1001/tasks/1/partnertickets/TKT0196"
+
+MYHRW_ROWS = [
+    Row(
+        "a JSON body that is not UTF-8",
+        "PUT",
+        MYHRW_PATH,
+        400,
+        {"status": 400, "message": "The request body is not valid UTF-8.", "errors": [], "requestId": ANY},
+        b'{"id": "TKT0196", "status": "caf\xff"}',
+        headers=MYHRW,
+    ),
+    Row(
+        "a ticketUid in Arabic-Indic digits is not an unsigned integer",
+        "PUT",
+        f"/tickets/{ARABIC_1001}/tasks/1/partnertickets/TKT0196",
+        400,
+        {
+            "status": 400,
+            "message": f"The request is invalid: ticketUid must be an unsigned integer, not '{ARABIC_1001}'.",
+            "errors": [
+                {"field": "ticketUid", "message": f"ticketUid must be an unsigned integer, not '{ARABIC_1001}'"}
+            ],
+            "requestId": ANY,
+        },
+        {"id": "TKT0196", "status": "Open"},
+        headers=MYHRW,
+    ),
+]
+
+
+TABLES = {
+    "canonical": CANONICAL,
+    "myhrw": MYHRW_ROWS,
+    "spp": SPP_ROWS,
+    "particlespace": PARTICLESPACE,
+    "kapture": KAPTURE_ROWS,
+    "servicedesk": SERVICEDESK,
+}
 ROWS = [(dialect, row) for dialect, rows in TABLES.items() for row in rows]
 HTTP_ROWS = [(dialect, row) for dialect, row in ROWS if row.http]
 
 
 def _ids(rows):
     return [f"{dialect}: {row.name} -> {row.status}" for dialect, row in rows]
+
+
+def store_client(token: str, record: dict[str, Any]) -> None:
+    from ticketing import auth, aws
+    from ticketing.repository import marshal
+    from ticketing.settings import get_settings
+
+    item = marshal({**record, "token_hash": auth.hash_token(token)})
+    aws.dynamodb().put_item(TableName=get_settings().clients_table, Item=item)
 
 
 def check(row: Row, status: int, content_type: str, raw: str | bytes) -> None:
@@ -294,6 +700,8 @@ def check(row: Row, status: int, content_type: str, raw: str | bytes) -> None:
 
 @pytest.mark.parametrize(("dialect", "row"), ROWS, ids=_ids(ROWS))
 def test_each_documented_status_with_its_exact_body(aws, seeded, dialect, row):
+    if row.client is not None:
+        store_client(MALFORMED_TOKEN, row.client)
     before = canonical_ticket(aws, row.stored[0]) if row.stored else None
     resp = apigw.request(aws, row.method, row.url, body=row.payload(), headers=row.request_headers())
     check(row, resp["statusCode"], header(resp.get("headers"), "Content-Type"), resp["body"])
@@ -301,9 +709,15 @@ def test_each_documented_status_with_its_exact_body(aws, seeded, dialect, row):
         after = canonical_ticket(aws, row.stored[0])
         assert after == before, "a refused request changed the ticket"
         assert {k: after[k] for k in row.stored[1]} == row.stored[1]
+    if row.after:
+        after = canonical_ticket(aws, row.after[0])
+        assert {k: after[k] for k in row.after[1]} == row.after[1]
 
 
 @pytest.mark.parametrize(("dialect", "row"), HTTP_ROWS, ids=_ids(HTTP_ROWS))
 def test_the_same_over_http_on_the_local_run(local_run, dialect, row):
-    status, headers, raw = local_run.request(row.method, row.url, row.payload() or None, row.request_headers())
+    from urllib.parse import quote
+
+    url = quote(row.url, safe="/?&=%:@!$'()*+,;")  # as an HTTP client sends a path that is not ASCII
+    status, headers, raw = local_run.request(row.method, url, row.payload() or None, row.request_headers())
     check(row, status, header(headers, "Content-Type"), raw)

@@ -28,6 +28,7 @@ from ticketing.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    quoted,
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Ticket
@@ -65,6 +66,7 @@ _FIELDS_CI = {f.lower(): f for f in FIELDS}
 
 UNAUTHORIZED = "Authorization has been denied for this request."
 INTERNAL = "An error has occurred."
+_INTEGER_TEXT = re.compile(r"\s*([+-]?)([0-9]+)\s*")  # ASCII digits only
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -275,8 +277,7 @@ def _json_fields(request: Request) -> dict[str, Any]:
 
 
 def _quote(value: Any) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 64 else text[:61] + "...")
+    return quoted(value)
 
 
 def _integer(name: str, value: Any, *, maximum: int = MAX_INT32) -> int | None:
@@ -285,14 +286,18 @@ def _integer(name: str, value: Any, *, maximum: int = MAX_INT32) -> int | None:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value)
-    ):
+    elif isinstance(value, float) and value.is_integer():
         number = int(value)
+    elif isinstance(value, str) and (m := _INTEGER_TEXT.fullmatch(value)):
+        sign, digits = m.group(1), m.group(2).lstrip("0") or "0"
+        # more digits than any id has: too large (without converting thousands of digits)
+        number = int(sign + digits) if len(digits) <= 19 else (-1 if sign == "-" else maximum + 1)
     if number is None:
         raise ValidationFailed(f"The value {_quote(value)} of {name} is not an integer.")
-    if not 0 < number <= maximum:
+    if number <= 0:
         raise ValidationFailed(f"{name} must be a positive integer, not {number}.")
+    if number > maximum:
+        raise ValidationFailed(f"{name} is too large: at most {maximum}.")
     return number
 
 
@@ -313,7 +318,7 @@ def _action(workflow: Workflow, value: Any, *, by_number: bool) -> Action:
     action = None
     if isinstance(value, str):
         text = value.strip()
-        if by_number and re.fullmatch(r"[+-]?\d{1,9}", text):
+        if by_number and re.fullmatch(r"[+-]?[0-9]{1,9}", text):
             action = workflow.action_by_code(int(text))
         else:
             action = workflow.action(text)
@@ -534,7 +539,7 @@ def get_ticket(request: Request, context: Any) -> Response:
     client = _client(request)
     raw = request.path_params.get("id", "").strip()
     parsed = ids.parse(raw)
-    if parsed is None or not (raw.isdigit() or parsed.ref_prefix is not None):
+    if parsed is None or not ((raw.isascii() and raw.isdigit()) or parsed.ref_prefix is not None):
         raise NotFound(f"Ticket {_quote(raw)} was not found: give its TicketId or TicketREF.")
     ticket = service.get_ticket(raw, access=client.access)
     return _respond(request, 200, *ticket_result(ticket))
