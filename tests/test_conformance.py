@@ -721,3 +721,19 @@ def test_the_same_over_http_on_the_local_run(local_run, dialect, row):
     url = quote(row.url, safe="/?&=%:@!$'()*+,;")  # as an HTTP client sends a path that is not ASCII
     status, headers, raw = local_run.request(row.method, url, row.payload() or None, row.request_headers())
     check(row, status, header(headers, "Content-Type"), raw)
+
+
+@pytest.mark.parametrize("fault", [NAIVE_EXPIRY, DIALECTS_AS_TEXT], ids=["naive expires_at", "dialects as a string"])
+def test_a_malformed_client_record_is_logged_as_an_error_without_the_token(aws, seeded, log_output, fault):
+    from ticketing import auth
+
+    store_client(MALFORMED_TOKEN, malformed("canonical", fault))
+    auth.reset()
+    resp = apigw.request(aws, "GET", "/tickets/1001", headers={"Authorization": f"Bearer {MALFORMED_TOKEN}"})
+    assert resp["statusCode"] == 401
+    records = [json.loads(line) for line in log_output.getvalue().splitlines() if line.startswith("{")]
+    faults = [r for r in records if r.get("message") == "malformed client record: its token is refused"]
+    assert faults and faults[0]["level"] == "ERROR" and faults[0]["client_id"] == "cli_malformed"
+    assert faults[0]["fields"] == sorted(fault)
+    assert MALFORMED_TOKEN not in log_output.getvalue()
+    assert auth.hash_token(MALFORMED_TOKEN) not in log_output.getvalue()
