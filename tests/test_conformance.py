@@ -348,6 +348,52 @@ SERVICEDESK = [
         client=malformed("servicedesk", DIALECTS_AS_TEXT),
     ),
     Row(
+        "XML in UTF-16 with its BOM (charset=utf-16) is decoded as Web API does",
+        "POST",
+        PUSH,
+        200,
+        f'<WorkflowPushResult xmlns:i="{NS_I}" xmlns="{NS_RESULTS}"><TicketId>1001</TicketId>'
+        "<TicketREF>INC-001001</TicketREF></WorkflowPushResult>",
+        ('<?xml version="1.0" encoding="utf-16"?>' + DOC_XML.replace("INC-000047", "INC-001001")).encode("utf-16"),
+        content_type="application/xml; charset=utf-16",
+        headers=SD,
+        after=(1001, {"status": "on_hold"}),
+    ),
+    Row(
+        "JSON in UTF-16 with its BOM, no charset: the BOM says it",
+        "POST",
+        PUSH,
+        200,
+        {"TicketREF": "INC-001001", "TicketId": 1001},
+        DOC_JSON.replace("INC-000047", "INC-001001").encode("utf-16"),
+        headers=SD,
+        after=(1001, {"status": "on_hold"}),
+    ),
+    Row(
+        "JSON in UTF-16BE with charset=utf-16be",
+        "POST",
+        PUSH,
+        200,
+        {"TicketREF": "INC-001001", "TicketId": 1001},
+        DOC_JSON.replace("INC-000047", "INC-001001").encode("utf-16-be"),
+        content_type="application/json; charset=utf-16be",
+        headers=SD,
+    ),
+    Row(
+        "UTF-16 whose characters API Gateway could not pass intact is refused, nothing stored",
+        "POST",
+        PUSH,
+        400,
+        {
+            "Message": "The UTF-16 request body lost characters on the way (API Gateway passes bodies as UTF-8 "
+            "text): send it in UTF-8."
+        },
+        '{"TicketId": 1001, "Action": "IncidentWaitForThirdParty", "Note": "caf\u00e9"}'.encode("utf-16"),
+        content_type="application/json; charset=utf-16",
+        headers=SD,
+        stored=(1001, {"note": ""}),
+    ),
+    Row(
         "GetTicket of an id in fullwidth digits",
         "GET",
         f"/api/Tickets/GetTicket/{FULLWIDTH_1001}",

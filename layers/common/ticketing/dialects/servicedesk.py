@@ -12,6 +12,8 @@ parameters) is data: ``ticketing/workflow.json``.  Auth: ``Authorization: Bearer
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -214,7 +216,61 @@ class _BoundedBuilder(ET.TreeBuilder):
         return super().end(tag)
 
 
-def parse_xml(body: bytes) -> ET.Element:
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_REPLACED = "\ufffd".encode()
+_UTF8_NAMES = ("", "utf-8", "utf8")
+
+
+def _charset(request: Request) -> str:
+    for param in (request.header("content-type") or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return ""
+
+
+def body_text(request: Request) -> str | None:
+    """The body decoded as ASP.NET Web API decodes it: by its byte order mark, else by the
+    ``charset`` of ``Content-Type``; None for a UTF-8 body without a BOM (read as it is).
+
+    API Gateway hands a non-binary body to the function as UTF-8 text, each byte sequence that
+    is not UTF-8 replaced by U+FFFD: a UTF-16 BOM arrives as two U+FFFD.  What follows it came
+    through intact when it holds no U+FFFD (every byte was valid UTF-8 on its own: ASCII text
+    in UTF-16), and is decoded; otherwise characters were lost on the way, and it is refused."""
+    body, charset = request.body, _charset(request)
+    if not request.binary and body.startswith(_REPLACED * 2) and b"\0" in body[6:10]:
+        rest = body[6:]
+        if _REPLACED in rest:
+            raise BadRequest(
+                "The UTF-16 request body lost characters on the way (API Gateway passes bodies as UTF-8 "
+                "text): send it in UTF-8."
+            )
+        return rest.decode("utf-16-le" if rest[1:2] == b"\0" else "utf-16-be", "strict")
+    encoding = None
+    for bom, name in _BOMS:  # a BOM wins over the charset, as in Web API
+        if body.startswith(bom):
+            encoding, body = name, body[len(bom) :]
+            break
+    if encoding is None and charset not in _UTF8_NAMES:
+        encoding = {"utf-16": "utf-16-le", "unicode": "utf-16-le", "utf-32": "utf-32-le"}.get(charset, charset)
+    if encoding is None or encoding.replace("_", "-") in _UTF8_NAMES:
+        request.check_utf8()
+        return None if encoding is None else body.decode("utf-8")
+    try:
+        return body.decode(encoding)
+    except LookupError as err:
+        raise UnsupportedMediaType(f"The charset {quoted(charset)} is not supported: send UTF-8 or UTF-16.") from err
+    except UnicodeDecodeError as err:
+        raise BadRequest(f"The request body is not valid {encoding.upper()} text.") from err
+
+
+def parse_xml(body: bytes | str) -> ET.Element:
     """Parse untrusted XML: no DTD (hence no entities, internal or external), bounded size."""
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import DefusedXMLParser
@@ -236,8 +292,9 @@ def parse_xml(body: bytes) -> ET.Element:
         raise BadRequest(f"The request body is not well-formed XML: {err}.") from err
 
 
-def _xml_fields(body: bytes) -> dict[str, str | None]:
-    root = parse_xml(body)
+def _xml_fields(request: Request) -> dict[str, str | None]:
+    text = body_text(request)
+    root = parse_xml(request.body if text is None else text)  # text: decoded here, its declaration ignored
     expected = f"{{{NS_POSTS}}}WorkflowPushPost"
     if root.tag != expected:
         ns, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
@@ -262,6 +319,9 @@ def _xml_fields(body: bytes) -> dict[str, str | None]:
 
 
 def _json_fields(request: Request) -> dict[str, Any]:
+    text = body_text(request)
+    if text is not None:  # decoded from its BOM or charset: read as the UTF-8 text it is
+        request = dataclasses.replace(request, body=text.encode("utf-8", "surrogatepass"), binary=True)
     data = json_body(request)
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a WorkflowPushPost object.")
@@ -355,7 +415,7 @@ def parse_post(request: Request, workflow: Workflow) -> WorkflowPushPost:
     if media in JSON_TYPES:
         fields, by_number = _json_fields(request), True
     elif media in XML_TYPES:
-        fields, by_number = _xml_fields(request.body), False
+        fields, by_number = _xml_fields(request), False
     else:
         raise UnsupportedMediaType(
             f"The request entity's media type '{media or 'none'}' is not supported for this resource; "
