@@ -291,6 +291,15 @@ SERVICEDESK = [
     ),
     Row("no token", "POST", PUSH, 401, SD_DENIED, {"TicketId": 1001, "Action": 207}, http=True),
     Row(
+        "another dialect's client",
+        "POST",
+        PUSH,
+        403,
+        {"Message": "This client may not use the servicedesk API."},
+        {"TicketId": 1001, "Action": 207},
+        headers={"Authorization": "Bearer tkt_demo_spp"},
+    ),
+    Row(
         "an unknown token",
         "POST",
         PUSH,
@@ -421,6 +430,35 @@ KAPTURE_OK = [{"ticket_id": "1001", "sub_status": "P", "comment": "conformance"}
 
 KAPTURE_ROWS = [
     Row(
+        "one update: the documented single object, status success",
+        "POST",
+        KAPTURE_PATH,
+        200,
+        ANY,
+        KAPTURE_OK,
+        headers=KAPTURE,
+        after=(1001, {"sub_status": ANY}),
+    ),
+    Row(
+        "a ticket that does not exist",
+        "POST",
+        KAPTURE_PATH,
+        404,
+        {"message": "No Data found for ticket_id 9999.", "status": "failed"},
+        [{"ticket_id": "9999", "sub_status": "P"}],
+        headers=KAPTURE,
+        http=True,
+    ),
+    Row(
+        "several updates, one failing: 207 with each answer in request order",
+        "POST",
+        KAPTURE_PATH,
+        207,
+        [ANY, {"message": "No Data found/ticket_id is missing", "status": "failed"}],
+        [*KAPTURE_OK, {"sub_status": "P"}],
+        headers=KAPTURE,
+    ),
+    Row(
         "a ticket_id missing",
         "POST",
         KAPTURE_PATH,
@@ -505,7 +543,48 @@ KAPTURE_ROWS = [
 SPP = {"Authorization": "Bearer tkt_demo_spp"}
 SPP_PATH = "/api/tickets/8FC95B0F"  # demo ticket 1001
 
+SPP_VERSION_MESSAGE = (
+    "Unsupported API version '1999-01-01'; supported: 2024-03-05 (20240305) and 2023-12-14 (20231214)."
+)
+
 SPP_ROWS = [
+    Row("an update", "PUT", SPP_PATH, 200, ANY, {"status": 3}, headers=SPP, after=(1001, {"status": ANY})),
+    Row(
+        "no token",
+        "PUT",
+        SPP_PATH,
+        401,
+        {"message": "Missing or malformed credentials.", "errors": {}},
+        {"status": 3},
+        http=True,
+    ),
+    Row(
+        "a token without ticket_management",
+        "PUT",
+        SPP_PATH,
+        403,
+        {"message": "This action is unauthorized: the token lacks the ticket_management permission.", "errors": {}},
+        {"status": 3},
+        headers={"Authorization": "Bearer tkt_demo_spp_readonly"},
+    ),
+    Row(
+        "a ticket that does not exist",
+        "PUT",
+        "/api/tickets/FFFFFFF0",
+        404,
+        {"message": "Ticket FFFFFFF0 was not found.", "errors": {}},
+        {"status": 3},
+        headers=SPP,
+    ),
+    Row(
+        "an X-Api-Version that names no version",
+        "PUT",
+        SPP_PATH,
+        400,
+        {"message": SPP_VERSION_MESSAGE, "errors": {"X-Api-Version": [SPP_VERSION_MESSAGE]}},
+        {"status": 3},
+        headers={**SPP, "X-Api-Version": "1999-01-01"},
+    ),
     Row(
         "a form value whose percent-encoded bytes are not UTF-8",
         "PUT",
@@ -604,6 +683,48 @@ def multipart(**fields: str) -> str:
 PS_FIELDS = {"description": "Under the sink", "status": "ON_HOLD", "notify": "0", "automated": "0"}
 
 PARTICLESPACE = [
+    Row("the document's form", "PUT", PS_PATH, 200, ANY, PS_FORM, content_type=FORM, headers=PS),
+    Row(
+        "a required field missing",
+        "PUT",
+        PS_PATH,
+        400,
+        {
+            **ps_error(
+                400,
+                "validation_failed",
+                "Bad Request",
+                "The request is invalid: description: Field required; status: Field required; "
+                "notify: Field required; automated: Field required.",
+            ),
+            "errors": [
+                {"field": f, "message": "Field required"} for f in ("description", "status", "notify", "automated")
+            ],
+        },
+        "title=Leaking+faucet",
+        content_type=FORM,
+        headers=PS,
+    ),
+    Row(
+        "another dialect's client",
+        "PUT",
+        PS_PATH,
+        403,
+        ps_error(403, "forbidden", "Forbidden", "This client may not use the particlespace API."),
+        PS_FORM,
+        content_type=FORM,
+        headers={"Authorization": "Bearer tkt_demo_spp"},
+    ),
+    Row(
+        "a ticket that does not exist",
+        "PUT",
+        "/api/v1/ticket/tic_zzzzzzz",
+        404,
+        ps_error(404, "not_found", "Not Found", "Ticket tic_zzzzzzz was not found."),
+        PS_FORM,
+        content_type=FORM,
+        headers=PS,
+    ),
     Row(
         "multipart/form-data (Postman's default, curl -F) carries the same fields",
         "PUT",
@@ -686,6 +807,56 @@ MYHRW = {"Authorization": "Bearer tkt_demo_myhrw"}
 MYHRW_PATH = "/tickets/1001/tasks/1/partnertickets/TKT0196"
 
 MYHRW_ROWS = [
+    Row(
+        "an update of the partner ticket",
+        "PUT",
+        MYHRW_PATH,
+        200,
+        ANY,
+        {"id": "TKT0196", "status": "Open"},
+        headers=MYHRW,
+    ),
+    Row(
+        "the first partner ticket of a task",
+        "POST",
+        "/tickets/1001/tasks/2/partnertickets",
+        201,
+        ANY,
+        {"id": "CONF-1", "status": "New"},
+        headers=MYHRW,
+    ),
+    Row(
+        "no token",
+        "PUT",
+        MYHRW_PATH,
+        401,
+        {"status": 401, "message": "Missing or malformed credentials.", "errors": [], "requestId": ANY},
+        {"id": "TKT0196"},
+        http=True,
+    ),
+    Row(
+        "a caller outside PartnerInteraction",
+        "PUT",
+        MYHRW_PATH,
+        403,
+        {
+            "status": 403,
+            "message": "This client is not in the PartnerInteraction security group.",
+            "errors": [],
+            "requestId": ANY,
+        },
+        {"id": "TKT0196"},
+        headers={"Authorization": "Bearer tkt_demo_myhrw_nogroup"},
+    ),
+    Row(
+        "a task that does not exist",
+        "PUT",
+        "/tickets/1001/tasks/99/partnertickets/TKT0196",
+        404,
+        {"status": 404, "message": "Task 99 of ticket 1001 was not found.", "errors": [], "requestId": ANY},
+        {"id": "TKT0196"},
+        headers=MYHRW,
+    ),
     Row(
         "a JSON body that is not UTF-8",
         "PUT",
