@@ -117,11 +117,12 @@ def names(view) -> list[str]:
 
 # -- the document's samples ----------------------------------------------------------------------------------
 def test_document_samples_parse_and_name_no_demo_ticket(aws, seeded):
+    # WorkflowPush answers "200 OK or 400 BadRequest with Message": a ticket not found is its 400
     status, headers, body = push(aws, DOC_JSON)
-    assert status == 404 and body == {"Message": "Ticket INC-000047 was not found."}
+    assert status == 400 and body == {"Message": "Ticket INC-000047 was not found."}
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     status, headers, body = push(aws, DOC_XML, content_type="application/xml")
-    assert status == 404 and headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert status == 400 and headers["Content-Type"] == "application/xml; charset=utf-8"
     assert body == "<Error><Message>Ticket INC-000047 was not found.</Message></Error>"
 
 
@@ -309,7 +310,7 @@ def test_oversized_xml_is_refused(aws, seeded):
         "</WorkflowPushPost>", " " * 300_000 + "</WorkflowPushPost>"
     )
     status, _, payload = push(aws, body, content_type="application/xml")
-    assert status == 413 and "larger than" in payload
+    assert status == 400 and "larger than" in payload  # the document's 400, not 413
 
 
 def test_control_characters_never_break_the_xml_answer(aws, seeded):
@@ -792,7 +793,7 @@ def test_over_http_push_json_and_xml_and_read_back(http):
 
 def test_over_http_conversion_and_document_sample(http):
     auth = {**_creds(http), "Content-Type": "application/json"}
-    assert http.json("POST", PUSH, DOC_JSON.encode(), auth)[0] == 404
+    assert http.json("POST", PUSH, DOC_JSON.encode(), auth)[0] == 400
     status, _, body = http.json("POST", PUSH, {"TicketREF": "TIC-001002", "Action": 101, "ServiceId": 10}, auth)
     assert status == 200 and body["TicketREF"] == "INC-001002"
     status, _, view = http.json("GET", GET + "TIC-001002", headers=auth)

@@ -14,12 +14,13 @@ import time
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ticketing import aws
 from ticketing.errors import Forbidden, Unauthenticated
 from ticketing.grants import EVERYTHING, Access
 from ticketing.model import utcnow
+from ticketing.observability import logger
 from ticketing.repository import call, marshal, unmarshal
 from ticketing.settings import get_settings
 
@@ -45,6 +46,13 @@ class Client(BaseModel):
     @property
     def access(self) -> Access:
         return EVERYTHING if self.grants is None else Access(dict(self.grants))
+
+    @field_validator("created_at", "expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("must name its UTC offset (a naive time cannot be compared with now)")
+        return value
 
     def allows(self, dialect: str) -> bool:
         return "*" in self.dialects or dialect in self.dialects
@@ -79,13 +87,31 @@ def lookup(token: str) -> Client | None:
         return hit[1]
     resp = call(aws.dynamodb(), "get_item", TableName=_table(), Key={"token_hash": {"S": digest}}, ConsistentRead=True)
     item = resp.get("Item")
-    client = Client.model_validate(unmarshal(item)) if item else None
+    client = _client_of(unmarshal(item)) if item else None
     ttl = get_settings().auth_cache_seconds
     if ttl > 0 and client is not None:
         if len(_cache) > 1024:
             _cache.clear()
         _cache[digest] = (now + ttl, client)
     return client
+
+
+def _client_of(record: dict) -> Client | None:
+    """The client a stored record describes; a malformed record (a naive ``expires_at``,
+    ``dialects`` as a string, ...) is no client: its token is refused (401) and the fault is
+    logged for the operators, with the client's id and the bad fields, never the token or its hash."""
+    try:
+        return Client.model_validate(record)
+    except ValidationError as err:
+        client_id = record.get("client_id")
+        logger.error(
+            "malformed client record: its token is refused",
+            extra={
+                "client_id": client_id if isinstance(client_id, str) else None,
+                "fields": sorted({".".join(str(p) for p in e["loc"]) for e in err.errors(include_url=False)}),
+            },
+        )
+        return None
 
 
 def parse_authorization(value: str | None, schemes: tuple[str, ...]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -76,3 +77,16 @@ class Problem:
     code: str
     message: str
     errors: list[FieldError] = field(default_factory=list)
+
+
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def quoted(value: object, limit: int = 64) -> str:
+    """A caller's value in an error message: in single quotes, as it was sent (no Python
+    escapes such as ``\\x01`` or doubled backslashes); control characters, line separators
+    and lone surrogates shown as ``\\uXXXX``; at most ``limit`` characters."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return "'" + _UNSHOWN.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "'"

@@ -60,6 +60,8 @@ class Request:
     body: bytes
     request_id: str
     source_ip: str = ""
+    # the body came base64-encoded (a binary media type): its bytes are exactly the caller's
+    binary: bool = False
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
@@ -86,6 +88,7 @@ class Request:
             body=body,
             request_id=ctx.get("requestId") or "",
             source_ip=(ctx.get("identity") or {}).get("sourceIp") or "",
+            binary=bool(event.get("isBase64Encoded")),
         )
 
     def header(self, name: str) -> str | None:
@@ -95,28 +98,55 @@ class Request:
     def media_type(self) -> str:
         return (self.header("content-type") or "").split(";")[0].strip().lower()
 
-    def text(self) -> str:
+    def check_utf8(self) -> None:
+        """Refuse a body that is not UTF-8.  API Gateway hands a non-binary body to the function
+        as text, every byte sequence that is not UTF-8 replaced by U+FFFD: so U+FFFD sent raw
+        (not as JSON's ``\\ufffd`` or a form's ``%EF%BF%BD``) is refused too, as what it
+        almost always is, bytes that were lost on the way."""
+        if not self.binary and _REPLACEMENT in self.body:
+            raise BadRequest(NOT_UTF8)
         try:
-            return self.body.decode("utf-8")
+            self.body.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise BadRequest("The request body is not valid UTF-8.") from err
+            raise BadRequest(NOT_UTF8) from err
+
+    def text(self) -> str:
+        self.check_utf8()
+        return self.body.decode("utf-8")
 
     def json(self) -> Any:
         if not self.body.strip():
             return None
+        self.check_utf8()
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as err:
+            return json.loads(self.body)  # bytes: a UTF-8 BOM (and UTF-16/32 by their NULs) are read as sent
+        except ValueError as err:
             raise BadRequest(f"The request body is not valid JSON: {err}.") from err
 
     def form(self) -> dict[str, str]:
-        try:
-            pairs = parse_qsl(
-                self.text(), keep_blank_values=True, strict_parsing=bool(self.body.strip()), max_num_fields=1000
-            )
-        except ValueError as err:
-            raise BadRequest("The request body is not valid form data.") from err
-        return dict(pairs)
+        return dict(parse_form(self.text()))
+
+
+NOT_UTF8 = "The request body is not valid UTF-8."
+NOT_UTF8_FORM = "The request body is not valid UTF-8 form data: a percent-encoded value is not UTF-8."
+_REPLACEMENT = "\ufffd".encode()
+
+
+def parse_form(text: str, *, max_num_fields: int = 1000) -> list[tuple[str, str]]:
+    """The pairs of an ``application/x-www-form-urlencoded`` body; a percent-encoded byte
+    sequence that is not UTF-8 is refused (``parse_qsl`` would store U+FFFD for it)."""
+    try:
+        return parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=bool(text.strip()),
+            max_num_fields=max_num_fields,
+            errors="strict",
+        )
+    except UnicodeDecodeError as err:
+        raise BadRequest(NOT_UTF8_FORM) from err
+    except ValueError as err:
+        raise BadRequest("The request body is not valid form data.") from err
 
 
 @dataclass

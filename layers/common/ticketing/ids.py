@@ -23,8 +23,9 @@ _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 _NUMBER_RE = re.compile(r"^[0-9A-Fa-f]{8}$")
 _KEY_RE = re.compile(r"^tic_([0-9a-z]{7})$")
-_REF_RE = re.compile(r"^([A-Za-z]{2,5})-(\d{1,10})$")
-_ID_RE = re.compile(r"^\d{1,10}$")
+# ASCII digits only: ``\d`` and ``str.isdigit`` also take other scripts' digits (Arabic-Indic, fullwidth)
+_REF_RE = re.compile(r"^([A-Za-z]{2,5})-([0-9]{1,10})$")
+_ID_RE = re.compile(r"^[0-9]{1,10}$")
 
 
 def _round(half: int, key: int) -> int:
@@ -81,6 +82,8 @@ class Identifier:
 def parse(text: str) -> Identifier | None:
     """Parse any ticket identifier; ``None`` when it names no possible ticket."""
     text = text.strip()
+    if not text.isascii():
+        return None
     if _ID_RE.match(text):
         value = int(text)
         return Identifier(value) if 0 < value <= MAX_ID else None

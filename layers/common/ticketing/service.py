@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ticketing import ids
 from ticketing.catalog import Catalog, get_catalog
 from ticketing.commands import ChangeSet, Command, UpdateResult, answering
-from ticketing.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from ticketing.errors import FieldError, Forbidden, NotFound, ValidationFailed, quoted
 from ticketing.grants import Access
 from ticketing.model import Actor, AuditEntry, Task, Ticket, utcnow
 from ticketing.repository import Repository
@@ -67,11 +67,13 @@ class NewTicket(BaseModel):
 
 def check_status(catalog: Catalog, status: str, sub_status: str | None, field: str = "status") -> None:
     if catalog.status(status) is None:
-        raise ValidationFailed(f"Unknown status {status!r}.", errors=[FieldError(field, f"unknown status {status!r}")])
+        raise ValidationFailed(
+            f"Unknown status {quoted(status)}.", errors=[FieldError(field, f"unknown status {quoted(status)}")]
+        )
     if sub_status is not None and not any(s.key == sub_status and s.status == status for s in catalog.sub_statuses):
         raise ValidationFailed(
-            f"Sub-status {sub_status!r} does not belong to status {status!r}.",
-            errors=[FieldError("sub_status", f"not a sub-status of {status!r}")],
+            f"Sub-status {quoted(sub_status)} does not belong to status {quoted(status)}.",
+            errors=[FieldError("sub_status", f"not a sub-status of {quoted(status)}")],
         )
 
 
@@ -134,7 +136,7 @@ def _within_grants(command: Command, access: Access, identifier: str | int) -> C
         _may_write(ticket, access)
         command(ticket, cs)
         if not access.can_write(ticket.queue):
-            raise Forbidden(f"This client may not move tickets to the queue {ticket.queue!r}.", reason="grant")
+            raise Forbidden(f"This client may not move tickets to the queue {quoted(ticket.queue)}.", reason="grant")
 
     return guarded
 
@@ -153,11 +155,11 @@ def current_ref(ticket: Ticket) -> str:
 
 def create_ticket(spec: NewTicket, actor: Actor, *, access: Access, ticket_id: int | None = None) -> Ticket:
     if not access.can_write(spec.queue):
-        raise Forbidden(f"This client may not create tickets in the queue {spec.queue!r}.", reason="grant")
+        raise Forbidden(f"This client may not create tickets in the queue {quoted(spec.queue)}.", reason="grant")
     catalog = get_catalog()
     errors = []
     if catalog.ticket_type(spec.type) is None:
-        errors.append(FieldError("type", f"unknown ticket type {spec.type!r}"))
+        errors.append(FieldError("type", f"unknown ticket type {quoted(spec.type)}"))
     if errors:
         raise ValidationFailed(errors[0].message, errors=errors)
     check_status(catalog, spec.status, spec.sub_status)

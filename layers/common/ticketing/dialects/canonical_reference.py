@@ -30,7 +30,7 @@ from ticketing.dialects.spp import (
     SppUser,
     ts,
 )
-from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed
+from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed, quoted
 from ticketing.http import Request, Response, entrypoint
 from ticketing.model import utcnow
 from ticketing.moments import UtcDateTimeNaiveAsUtc
@@ -38,6 +38,7 @@ from ticketing.moments import UtcDateTimeNaiveAsUtc
 NAME = canonical.NAME
 MAX_DOCUMENT_BYTES = 64 * 1024
 _USER_ID = re.compile(r"^[0-9]{1,10}$")
+_DIGITS = re.compile(r"^[0-9]+$")
 _ORDER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -190,8 +191,12 @@ def _json_object(request: Request) -> dict[str, Any]:
 
 def _path_user_id(request: Request) -> int:
     raw = request.path_params.get("id", "")
+    if _DIGITS.match(raw) and (len(raw.lstrip("0")) > len(str(MAX_ID)) or int(raw) > MAX_ID):
+        raise ValidationFailed(
+            f"{quoted(raw)} is not a user id: it is too large.", errors=[FieldError("id", "too large")]
+        )
     if not _USER_ID.match(raw) or not 0 < int(raw) <= MAX_ID:
-        raise ValidationFailed(f"{raw!r} is not a user id.", errors=[FieldError("id", "a positive integer")])
+        raise ValidationFailed(f"{quoted(raw)} is not a user id.", errors=[FieldError("id", "a positive integer")])
     return int(raw)
 
 
@@ -199,7 +204,7 @@ def _path_order_number(request: Request) -> str:
     raw = request.path_params.get("number", "")
     if not _ORDER_NUMBER.match(raw):
         raise ValidationFailed(
-            f"{raw!r} is not an order number.",
+            f"{quoted(raw)} is not an order number.",
             errors=[FieldError("number", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")],
         )
     return raw

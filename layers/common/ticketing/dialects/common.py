@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ticketing.errors import BadRequest, FieldError, PreconditionFailed, ValidationFailed
+from ticketing.errors import BadRequest, FieldError, PreconditionFailed, ValidationFailed, quoted
 from ticketing.http import Request
 from ticketing.model import Actor
 
@@ -143,8 +143,8 @@ def if_match(request: Request) -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
-        raise PreconditionFailed(f"If-Match {raw!r} names no version of this ticket.")
+    if not (value.isascii() and value.isdigit()):
+        raise PreconditionFailed(f"If-Match {quoted(raw)} names no version of this ticket.")
     return int(value)
 
 

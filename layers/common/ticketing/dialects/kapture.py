@@ -124,7 +124,9 @@ class Kapture(BaseDialect):
     name = NAME
 
     def render_error(self, error: DomainError, request: Request | None) -> Response:
-        if error.status == 401:
+        # the document has one failure for a key "either not passed in header, or incorrect, or
+        # expired/disabled": a valid key of a client of another dialect is not a Kapture key either
+        if error.status == 401 or (error.status == 403 and error.detail.get("reason") == "dialect"):
             return Response(401, failure(INVALID_AUTH), headers={"WWW-Authenticate": 'Basic realm="kapture"'})
         if isinstance(error, PayloadTooLarge):
             message = f"Invalid Format.The request body should be at most {get_settings().max_body_bytes} bytes."

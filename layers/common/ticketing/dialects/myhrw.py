@@ -38,6 +38,7 @@ from ticketing.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    quoted,
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import PartnerTicket, Task, Ticket
@@ -163,7 +164,7 @@ def _path_ids(request: Request) -> tuple[int, int]:
         if _DIGITS.fullmatch(raw) and int(raw) <= maximum:
             values.append(int(raw))
         else:
-            errors.append(FieldError(label, f"{label} must be {kind}, not {raw[:40]!r}"))
+            errors.append(FieldError(label, f"{label} must be {kind}, not {quoted(raw, 40)}"))
     if errors:
         summary = "; ".join(e.message for e in errors)
         raise ValidationFailed(f"The request is invalid: {summary}.", errors=errors)
@@ -235,13 +236,15 @@ def update_partner_ticket(request: Request, context: Any) -> Response:
             old_slot = PartnerTicket.slot(partner_id, path_id)
             current = task.partner_tickets.get(old_slot)
             if current is None:  # another partner's partner ticket is not found either
-                raise NotFound(f"Partner ticket {path_id!r} of task {task_id} of ticket {ticket.id} was not found.")
+                raise NotFound(
+                    f"Partner ticket {quoted(path_id)} of task {task_id} of ticket {ticket.id} was not found."
+                )
             new_slot = PartnerTicket.slot(partner_id, body.id)
             rekey = new_slot != old_slot
             if rekey and new_slot in task.partner_tickets:
                 raise Conflict(
-                    f"Task {task_id} of ticket {ticket.id} already has a partner ticket {body.id!r}; "
-                    f"{path_id!r} cannot take its id."
+                    f"Task {task_id} of ticket {ticket.id} already has a partner ticket {quoted(body.id)}; "
+                    f"{quoted(path_id)} cannot take its id."
                 )
             updated = current.model_copy(update=body.attributes())
             if updated != current:
@@ -291,7 +294,7 @@ def create_partner_ticket(request: Request, context: Any) -> Response:
             slot = PartnerTicket.slot(partner_id, body.id)
             if slot in task.partner_tickets:
                 raise Conflict(
-                    f"Task {task_id} of ticket {ticket.id} already has a partner ticket {body.id!r}; "
+                    f"Task {task_id} of ticket {ticket.id} already has a partner ticket {quoted(body.id)}; "
                     f"update it with PUT {_location(ticket.id, task_id, body.id)}."
                 )
             pt = PartnerTicket(partner_id=partner_id, created_at=cs.now, updated_at=cs.now, **body.attributes())

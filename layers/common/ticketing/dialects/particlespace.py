@@ -37,7 +37,7 @@ from ticketing.catalog import Term, Vocabulary, get_catalog
 from ticketing.commands import OutboxItem
 from ticketing.dialects.common import actor_for, field_errors, if_match, json_body
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
-from ticketing.errors import BadRequest, DomainError, NotFound, UnsupportedMediaType, ValidationFailed
+from ticketing.errors import BadRequest, DomainError, NotFound, UnsupportedMediaType, ValidationFailed, quoted
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Notify, Ticket
 from ticketing.moments import UtcDateTimeNaiveAsUtc
@@ -264,7 +264,49 @@ def _body(request: Request) -> dict[str, Any]:
         return data
     if media in (FORM, ""):
         return request.form()
-    raise UnsupportedMediaType(f"Send the body as {FORM} or application/json, not {media}.")
+    if media == MULTIPART:
+        return multipart_fields(request)
+    raise UnsupportedMediaType(f"Send the body as {FORM}, {MULTIPART} or application/json, not {media}.")
+
+
+MULTIPART = "multipart/form-data"  # Postman's default body, curl -F
+MAX_PARTS = 1000
+
+
+def multipart_fields(request: Request) -> dict[str, str]:
+    """The text fields of a ``multipart/form-data`` body (RFC 7578), read with the stdlib's
+    MIME parser: the same fields as the form body.  A file part is refused (the operation
+    takes none), and so is a part that is not UTF-8 text (or its declared charset)."""
+    import email.parser
+    import email.policy
+
+    request.check_utf8()
+    content_type = request.header("content-type") or ""
+    try:
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("ascii")
+    except UnicodeEncodeError as err:
+        raise BadRequest("The Content-Type header of a multipart/form-data body must be ASCII.") from err
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
+    if not message.get_boundary():
+        raise BadRequest("A multipart/form-data body needs the boundary parameter in its Content-Type.")
+    parts = list(message.iter_parts()) if message.is_multipart() else []
+    if message.defects or not parts or any(p.defects for p in parts):
+        raise BadRequest("The request body is not valid multipart/form-data.")
+    if len(parts) > MAX_PARTS:
+        raise BadRequest(f"A multipart/form-data body may have at most {MAX_PARTS} parts.")
+    fields: dict[str, str] = {}
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        if part.get_content_disposition() != "form-data" or not isinstance(name, str) or not name:
+            raise BadRequest("Each part of a multipart/form-data body must be form-data with a name.")
+        if part.get_filename() is not None:
+            raise BadRequest(f"The part {quoted(name)} is a file: this operation takes text fields only.")
+        payload = part.get_payload(decode=True) or b""
+        try:
+            fields[name] = payload.decode(part.get_content_charset() or "utf-8")
+        except (LookupError, UnicodeDecodeError) as err:
+            raise BadRequest(f"The part {quoted(name)} is not valid text in its charset (UTF-8 by default).") from err
+    return fields
 
 
 def parse(request: Request, flows: Vocabulary) -> ParticleSpaceTicketUpdate:
@@ -574,16 +616,24 @@ _ERRORS = {s: ParticleSpaceError for s in (400, 401, 403, 404, 409, 412, 413, 41
 OPERATIONS = [
     Operation(
         "PUT",
-        "/api/v1/ticket/{id}",
+        path,
         "Update a ticket, and notify its contacts now, later, or when it stays too long in a flow",
         NAME,
         "bearer",
         ParticleSpaceTicketUpdate,
-        request_media_types=(FORM, "application/json"),
+        request_media_types=(FORM, MULTIPART, "application/json"),
         responses={200: ParticleSpaceTicket, **_ERRORS},
         parameters=(IDEMPOTENCY_KEY,),
-        description="`{id}` is the ticket's `tic_...` key (its numeric id is accepted too).",
-    ),
+        description="`{id}` is the ticket's `tic_...` key (its numeric id is accepted too)." + note,
+    )
+    for path, note in (
+        ("/api/v1/ticket/{id}", ""),
+        (
+            "/api/v1/ticket/update/{id}",
+            " The same operation as `PUT /api/v1/ticket/{id}`: the document's text says"
+            ' "Place the ticket id in the URL: ticket/update/tic_....".',
+        ),
+    )
 ]
 
 update_handler = entrypoint(DIALECT, update_ticket)

@@ -12,6 +12,8 @@ parameters) is data: ``ticketing/workflow.json``.  Auth: ``Authorization: Bearer
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from ticketing.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    quoted,
 )
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import Ticket
@@ -65,6 +68,7 @@ _FIELDS_CI = {f.lower(): f for f in FIELDS}
 
 UNAUTHORIZED = "Authorization has been denied for this request."
 INTERNAL = "An error has occurred."
+_INTEGER_TEXT = re.compile(r"\s*([+-]?)([0-9]+)\s*")  # ASCII digits only
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -145,8 +149,14 @@ def _respond(request: Request, status: int, json_body: dict[str, Any], xml_body:
 # -- the dialect ------------------------------------------------------------------------------
 class Servicedesk(BaseDialect):
     name = NAME
+    # statuses this operation's document does not name, answered as its 400 instead
+    as_bad_request: frozenset[int] = frozenset()
+
+    def __init__(self, *, as_bad_request: frozenset[int] = frozenset()) -> None:
+        self.as_bad_request = as_bad_request
 
     def render_error(self, error: DomainError, request: Request | None) -> Response:
+        status = 400 if error.status in self.as_bad_request else error.status
         if error.status == 401:
             message = UNAUTHORIZED
         elif error.status >= 500 and error.code == "internal_error":
@@ -159,7 +169,7 @@ class Servicedesk(BaseDialect):
         else:
             body = {"Message": message}
         headers = {"WWW-Authenticate": 'Bearer realm="servicedesk"'} if error.status == 401 else {}
-        return Response(error.status, body, headers=headers, content_type=f"{media}; charset=utf-8")
+        return Response(status, body, headers=headers, content_type=f"{media}; charset=utf-8")
 
     def finish(self, request: Request | None, response: Response) -> Response:
         if response.variants:
@@ -171,6 +181,9 @@ class Servicedesk(BaseDialect):
 
 
 DIALECT = Servicedesk()
+# WorkflowPush's document: "HttpStatusCode 200 OK or 400 BadRequest with Message" -- a ticket that
+# is not found (missing, or outside the client's grants) and a body over the limit are its 400.
+PUSH_DIALECT = Servicedesk(as_bad_request=frozenset({404, 413}))
 
 
 def _client(request: Request) -> auth.Client:
@@ -203,7 +216,61 @@ class _BoundedBuilder(ET.TreeBuilder):
         return super().end(tag)
 
 
-def parse_xml(body: bytes) -> ET.Element:
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_REPLACED = "\ufffd".encode()
+_UTF8_NAMES = ("", "utf-8", "utf8")
+
+
+def _charset(request: Request) -> str:
+    for param in (request.header("content-type") or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return ""
+
+
+def body_text(request: Request) -> str | None:
+    """The body decoded as ASP.NET Web API decodes it: by its byte order mark, else by the
+    ``charset`` of ``Content-Type``; None for a UTF-8 body without a BOM (read as it is).
+
+    API Gateway hands a non-binary body to the function as UTF-8 text, each byte sequence that
+    is not UTF-8 replaced by U+FFFD: a UTF-16 BOM arrives as two U+FFFD.  What follows it came
+    through intact when it holds no U+FFFD (every byte was valid UTF-8 on its own: ASCII text
+    in UTF-16), and is decoded; otherwise characters were lost on the way, and it is refused."""
+    body, charset = request.body, _charset(request)
+    if not request.binary and body.startswith(_REPLACED * 2) and b"\0" in body[6:10]:
+        rest = body[6:]
+        if _REPLACED in rest:
+            raise BadRequest(
+                "The UTF-16 request body lost characters on the way (API Gateway passes bodies as UTF-8 "
+                "text): send it in UTF-8."
+            )
+        return rest.decode("utf-16-le" if rest[1:2] == b"\0" else "utf-16-be", "strict")
+    encoding = None
+    for bom, name in _BOMS:  # a BOM wins over the charset, as in Web API
+        if body.startswith(bom):
+            encoding, body = name, body[len(bom) :]
+            break
+    if encoding is None and charset not in _UTF8_NAMES:
+        encoding = {"utf-16": "utf-16-le", "unicode": "utf-16-le", "utf-32": "utf-32-le"}.get(charset, charset)
+    if encoding is None or encoding.replace("_", "-") in _UTF8_NAMES:
+        request.check_utf8()
+        return None if encoding is None else body.decode("utf-8")
+    try:
+        return body.decode(encoding)
+    except LookupError as err:
+        raise UnsupportedMediaType(f"The charset {quoted(charset)} is not supported: send UTF-8 or UTF-16.") from err
+    except UnicodeDecodeError as err:
+        raise BadRequest(f"The request body is not valid {encoding.upper()} text.") from err
+
+
+def parse_xml(body: bytes | str) -> ET.Element:
     """Parse untrusted XML: no DTD (hence no entities, internal or external), bounded size."""
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import DefusedXMLParser
@@ -225,8 +292,9 @@ def parse_xml(body: bytes) -> ET.Element:
         raise BadRequest(f"The request body is not well-formed XML: {err}.") from err
 
 
-def _xml_fields(body: bytes) -> dict[str, str | None]:
-    root = parse_xml(body)
+def _xml_fields(request: Request) -> dict[str, str | None]:
+    text = body_text(request)
+    root = parse_xml(request.body if text is None else text)  # text: decoded here, its declaration ignored
     expected = f"{{{NS_POSTS}}}WorkflowPushPost"
     if root.tag != expected:
         ns, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
@@ -251,6 +319,9 @@ def _xml_fields(body: bytes) -> dict[str, str | None]:
 
 
 def _json_fields(request: Request) -> dict[str, Any]:
+    text = body_text(request)
+    if text is not None:  # decoded from its BOM or charset: read as the UTF-8 text it is
+        request = dataclasses.replace(request, body=text.encode("utf-8", "surrogatepass"), binary=True)
     data = json_body(request)
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a WorkflowPushPost object.")
@@ -266,8 +337,7 @@ def _json_fields(request: Request) -> dict[str, Any]:
 
 
 def _quote(value: Any) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 64 else text[:61] + "...")
+    return quoted(value)
 
 
 def _integer(name: str, value: Any, *, maximum: int = MAX_INT32) -> int | None:
@@ -276,14 +346,18 @@ def _integer(name: str, value: Any, *, maximum: int = MAX_INT32) -> int | None:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value)
-    ):
+    elif isinstance(value, float) and value.is_integer():
         number = int(value)
+    elif isinstance(value, str) and (m := _INTEGER_TEXT.fullmatch(value)):
+        sign, digits = m.group(1), m.group(2).lstrip("0") or "0"
+        # more digits than any id has: too large (without converting thousands of digits)
+        number = int(sign + digits) if len(digits) <= 19 else (-1 if sign == "-" else maximum + 1)
     if number is None:
         raise ValidationFailed(f"The value {_quote(value)} of {name} is not an integer.")
-    if not 0 < number <= maximum:
+    if number <= 0:
         raise ValidationFailed(f"{name} must be a positive integer, not {number}.")
+    if number > maximum:
+        raise ValidationFailed(f"{name} is too large: at most {maximum}.")
     return number
 
 
@@ -304,7 +378,7 @@ def _action(workflow: Workflow, value: Any, *, by_number: bool) -> Action:
     action = None
     if isinstance(value, str):
         text = value.strip()
-        if by_number and re.fullmatch(r"[+-]?\d{1,9}", text):
+        if by_number and re.fullmatch(r"[+-]?[0-9]{1,9}", text):
             action = workflow.action_by_code(int(text))
         else:
             action = workflow.action(text)
@@ -341,7 +415,7 @@ def parse_post(request: Request, workflow: Workflow) -> WorkflowPushPost:
     if media in JSON_TYPES:
         fields, by_number = _json_fields(request), True
     elif media in XML_TYPES:
-        fields, by_number = _xml_fields(request.body), False
+        fields, by_number = _xml_fields(request), False
     else:
         raise UnsupportedMediaType(
             f"The request entity's media type '{media or 'none'}' is not supported for this resource; "
@@ -525,13 +599,13 @@ def get_ticket(request: Request, context: Any) -> Response:
     client = _client(request)
     raw = request.path_params.get("id", "").strip()
     parsed = ids.parse(raw)
-    if parsed is None or not (raw.isdigit() or parsed.ref_prefix is not None):
+    if parsed is None or not ((raw.isascii() and raw.isdigit()) or parsed.ref_prefix is not None):
         raise NotFound(f"Ticket {_quote(raw)} was not found: give its TicketId or TicketREF.")
     ticket = service.get_ticket(raw, access=client.access)
     return _respond(request, 200, *ticket_result(ticket))
 
 
-workflow_push_handler = entrypoint(DIALECT, workflow_push)
+workflow_push_handler = entrypoint(PUSH_DIALECT, workflow_push)
 get_ticket_handler = entrypoint(DIALECT, get_ticket)
 
 
@@ -640,10 +714,10 @@ OPERATIONS = [
         request_media_types=MEDIA_TYPES,
         responses={
             200: _SCHEMAS["result"],
-            400: _SCHEMAS["error"],
-            **_ERRORS,
+            400: _SCHEMAS["error"],  # also a ticket not found and a body over the limit
+            401: _SCHEMAS["error"],
+            403: _SCHEMAS["error"],
             409: _SCHEMAS["error"],
-            413: _SCHEMAS["error"],
             415: _SCHEMAS["error"],
             422: _SCHEMAS["error"],
             503: _SCHEMAS["error"],

@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -33,7 +32,6 @@ from ticketing.commands import ChangeSet, Command, UpdateResult
 from ticketing.dialects.common import actor_for, etag, if_match, json_body, merge_patch, storable_errors
 from ticketing.dialects.docs import Operation
 from ticketing.errors import (
-    BadRequest,
     DomainError,
     FieldError,
     Forbidden,
@@ -41,9 +39,10 @@ from ticketing.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    quoted,
 )
 from ticketing.grants import Access
-from ticketing.http import BaseDialect, Request, Response, entrypoint
+from ticketing.http import BaseDialect, Request, Response, entrypoint, parse_form
 from ticketing.model import Message, Ticket
 from ticketing.moments import UtcDateTimeNaiveAsUtc
 from ticketing.repository import MAX_TICKET_BYTES, ticket_bytes
@@ -194,10 +193,7 @@ def invalid(errors: list[FieldError]) -> ValidationFailed:
 def _php_form(text: str) -> dict[str, Any]:
     """A form body as PHP reads it: ``a[]=1&a[]=2`` a list, ``m[k]=v`` a map, and
     empty values null (Laravel's ``ConvertEmptyStringsToNull``)."""
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text.strip()), max_num_fields=1000)
-    except ValueError as err:
-        raise BadRequest("The request body is not valid form data.") from err
+    pairs = parse_form(text)
     out: dict[str, Any] = {}
     for key, raw in pairs:
         value = None if raw == "" else raw
@@ -217,7 +213,18 @@ def _php_form(text: str) -> dict[str, Any]:
 
 
 def parse_body(request: Request) -> tuple[SaveTicketRequest, set[str]]:
-    """The request's ``SaveTicketRequest`` and the names of the parameters it gave."""
+    """The request's ``SaveTicketRequest`` and the names of the parameters it gave (a 400
+    naming every malformed parameter)."""
+    body, given, errors = read_body(request)
+    if errors:
+        raise invalid(errors)
+    return body, given
+
+
+def read_body(request: Request) -> tuple[SaveTicketRequest, set[str], list[FieldError]]:
+    """The parameters of the request that are well formed (as a ``SaveTicketRequest``), their
+    names, and an error for each one that is not: Laravel checks every field's rules and
+    reports them all at once, so one bad field must not hide what the others' checks say."""
     media = request.media_type
     if media in _JSON_TYPES or media.endswith("+json"):
         data = json_body(request)
@@ -225,6 +232,9 @@ def parse_body(request: Request) -> tuple[SaveTicketRequest, set[str]]:
             data = {}
         if not isinstance(data, dict):
             raise invalid([FieldError("body", "The request body must be a JSON object.")])
+        # Laravel's ConvertEmptyStringsToNull runs on JSON input as on forms: "order": "" is
+        # order= (unlinks), "subject": "" is subject= (must be a string)
+        data = {k: (None if v == "" else v) for k, v in data.items()}
     elif media == _FORM_TYPE:
         data = _php_form(request.text())
     else:
@@ -249,9 +259,17 @@ def parse_body(request: Request) -> tuple[SaveTicketRequest, set[str]]:
         body = None
     if body is not None:
         errors += [FieldError(e.field, f"The {e.field} field {e.message}.") for e in storable_errors(body)]
-    if errors:
-        raise invalid(errors)
-    return body, set(given)
+    bad = {e.field.split(".")[0] for e in errors}
+    good = {k: v for k, v in given.items() if k not in bad}
+    if bad:
+        body = SaveTicketRequest.model_validate(good)  # each field validates on its own
+    return body, set(good), _in_field_order(errors)
+
+
+def _in_field_order(errors: list[FieldError]) -> list[FieldError]:
+    """Errors in the order of the fields' rules (Laravel's), each field's in the order found."""
+    rank = {name: i for i, name in enumerate(_FIELDS)}
+    return sorted(errors, key=lambda e: rank.get(e.field.split(".")[0], len(rank)))
 
 
 # -- reference data: users and orders ----------------------------------------------------
@@ -502,7 +520,7 @@ def check_version(request: Request) -> None:
     asked = request.header(VERSION_HEADER)
     if asked is not None and asked.strip() not in SUPPORTED_VERSIONS:
         supported = " and ".join(f"{v} ({v.replace('-', '')})" for v in VERSIONS)
-        message = f"Unsupported API version {asked.strip()!r}; supported: {supported}."
+        message = f"Unsupported API version {quoted(asked.strip())}; supported: {supported}."
         raise invalid([FieldError(VERSION_HEADER, message)])
 
 
@@ -522,11 +540,11 @@ def update_ticket(request: Request, context: Any) -> Response:
 
     def run() -> Response:
         ticket = find_ticket(request.path_params.get("ticket", ""), client.access)
-        body, given = parse_body(request)
+        body, given, errors = read_body(request)
         refs = References()
-        term, errors = plan(body, given, refs)
-        if errors:
-            raise invalid(errors)
+        term, more = plan(body, given, refs)  # the well-formed parameters are checked as well
+        if errors or more:
+            raise invalid(_in_field_order(errors + more))
         earlier = messages_of(ticket)  # read before the write: the answer is rendered before it too
 
         def respond(result: UpdateResult) -> Response:
