@@ -261,24 +261,28 @@ def update_partner_ticket(request: Request, context: Any) -> Response:
             _check_size(ticket)
             stored[:] = [updated]
 
-        def respond(result: UpdateResult) -> Response:
-            return Response(
-                200,
-                render(result.ticket.id, task_id, stored[0]),
-                headers={"ETag": etag(result.ticket.version)},
-                content_type=JSON,
-            )
-
-        return service.update_ticket(
-            ticket_uid,
-            command,
-            actor_for(client, NAME, request),
-            if_match=if_match(request),
-            access=client.access,
-            respond=respond,
-        ).answer
+        return _write(request, client, ticket_uid, command, lambda r: _answer(200, r, task_id, stored[0]))
 
     return idempotency.once(request, client.client_id, run, context)
+
+
+def _answer(status: int, result: UpdateResult, task_id: int, pt: PartnerTicket) -> Response:
+    """The partner ticket as the change leaves it (rendered before the write); a 201 says where."""
+    headers = {"ETag": etag(result.ticket.version)}
+    if status == 201:
+        headers = {"Location": _location(result.ticket.id, task_id, pt.id), **headers}
+    return Response(status, render(result.ticket.id, task_id, pt), headers=headers, content_type=JSON)
+
+
+def _write(request: Request, client: Any, ticket_uid: int, command: Any, respond: Any) -> Response:
+    return service.update_ticket(
+        ticket_uid,
+        command,
+        actor_for(client, NAME, request),
+        if_match=if_match(request),
+        access=client.access,
+        respond=respond,
+    ).answer
 
 
 def create_partner_ticket(request: Request, context: Any) -> Response:
@@ -304,26 +308,7 @@ def create_partner_ticket(request: Request, context: Any) -> Response:
             _check_size(ticket)
             created[:] = [pt]
 
-        def respond(result: UpdateResult) -> Response:
-            pt = created[0]
-            return Response(
-                201,
-                render(result.ticket.id, task_id, pt),
-                headers={
-                    "Location": _location(result.ticket.id, task_id, pt.id),
-                    "ETag": etag(result.ticket.version),
-                },
-                content_type=JSON,
-            )
-
-        return service.update_ticket(
-            ticket_uid,
-            command,
-            actor_for(client, NAME, request),
-            if_match=if_match(request),
-            access=client.access,
-            respond=respond,
-        ).answer
+        return _write(request, client, ticket_uid, command, lambda r: _answer(201, r, task_id, created[0]))
 
     return idempotency.once(request, client.client_id, run, context)
 
