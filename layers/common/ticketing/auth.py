@@ -125,6 +125,11 @@ def parse_authorization(value: str | None, schemes: tuple[str, ...]) -> str | No
     return token
 
 
+def client_for(authorization: str | None, dialect: str, schemes: tuple[str, ...] = ("Bearer",)) -> Client:
+    """The client an ``Authorization`` header names, for ``dialect`` (401 / 403 as ``authenticate``)."""
+    return authenticate(parse_authorization(authorization, schemes), dialect)
+
+
 def authenticate(token: str | None, dialect: str) -> Client:
     """The enabled, unexpired client owning ``token`` that may speak ``dialect``."""
     if token is None:

@@ -5,7 +5,7 @@ Dialect adapters turn their requests into calls here; nothing here knows a diale
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,7 +16,7 @@ from ticketing.catalog import Catalog, get_catalog
 from ticketing.commands import ChangeSet, Command, UpdateResult, answering
 from ticketing.errors import FieldError, Forbidden, NotFound, ValidationFailed, quoted
 from ticketing.grants import Access
-from ticketing.model import Actor, AuditEntry, Task, Ticket, utcnow
+from ticketing.model import Actor, AuditEntry, Message, Task, Ticket, utcnow
 from ticketing.repository import Repository
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -209,6 +209,21 @@ def update_ticket(
     if result.answer is None:
         result.answer = respond(result)  # nothing was written: the ticket as it is
     return result
+
+
+def get_references(kind: str, keys: Iterable[str | int]) -> dict[str, dict[str, Any]]:
+    """Reference data (users, orders, queues, operators, services...) of ``kind``, by key."""
+    return repository().get_references(kind, keys)
+
+
+def put_reference(kind: str, key: str | int, doc: dict[str, Any]) -> None:
+    """Create or replace one reference document."""
+    repository().put_reference(kind, key, doc)
+
+
+def messages(ticket: Ticket, *, limit: int = 100) -> list[Message]:
+    """The ticket's messages (comments, replies), oldest first; none read when it has none."""
+    return repository().messages(ticket.id, limit=limit) if ticket.message_count else []
 
 
 def history(
