@@ -350,7 +350,8 @@ def test_the_renderers_render_every_value_in_range():
     from zoneinfo import ZoneInfo
 
     from ticketing import moments, scheduling
-    from ticketing.dialects import kapture, particlespace, spp
+    from ticketing.dialects import kapture, spp
+    from ticketing.dialects.particlespace import render as particlespace
 
     zones = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)), ZoneInfo("Asia/Kolkata")]
     for when in (moments.EARLIEST, moments.LATEST, moments.EARLIEST.replace(microsecond=1)):

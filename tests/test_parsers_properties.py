@@ -1,7 +1,7 @@
 """Property tests of the parsers that are ours (hypothesis), without AWS.
 
 * form bodies: ``ticketing.http.Request.form``, SPP's PHP-style form (``spp._php_form``,
-  ``spp.parse_body``) and ParticleSpace's form/JSON body (``particlespace.parse``);
+  ``spp.parse_body``) and ParticleSpace's form/JSON body (``particlespace.request.parse``);
 * ParticleSpace contact lists: email and phone normalisation, the ``contacts`` list;
 * servicedesk XML: generated WorkflowPushPost documents round trip through
   ``servicedesk.parse_post``; any bytes give a WorkflowPushPost or a 400, nothing else;
@@ -27,7 +27,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from ticketing.catalog import default_catalog
-from ticketing.dialects import kapture, particlespace, servicedesk, spp
+from ticketing.dialects import kapture, servicedesk, spp
+from ticketing.dialects.particlespace import contacts as ps_contacts
+from ticketing.dialects.particlespace import request as ps_request
 from ticketing.errors import BadRequest, DomainError, ValidationFailed
 from ticketing.http import Request
 from ticketing.workflow import get_workflow
@@ -229,8 +231,8 @@ flows = st.sampled_from([str(t.term) for t in FLOWS.terms])
 line = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip)
 
 
-def ps_parse(body: bytes, media: str | None) -> particlespace.ParticleSpaceTicketUpdate:
-    return particlespace.parse(request(body, media), FLOWS)
+def ps_parse(body: bytes, media: str | None) -> ps_request.ParticleSpaceTicketUpdate:
+    return ps_request.parse(request(body, media), FLOWS)
 
 
 @PROPS
@@ -257,7 +259,7 @@ def test_particlespace_body_of_any_bytes_parses_or_is_refused_as_a_bad_request(b
 @PROPS
 @given(
     st.dictionaries(
-        st.sampled_from([*particlespace.ParticleSpaceTicketUpdate.model_fields, "notifySubject", "notifyMessage"]),
+        st.sampled_from([*ps_request.ParticleSpaceTicketUpdate.model_fields, "notifySubject", "notifyMessage"]),
         json_values,
         max_size=9,
     )
@@ -286,17 +288,17 @@ emails = st.builds(
 @given(emails)
 def test_email_normalisation_lowers_the_domain_only_and_is_idempotent(address):
     assume(len(address) <= 254 and len(address.partition("@")[0]) <= 64)
-    normal = particlespace.normalise_email(address)
+    normal = ps_contacts.normalise_email(address)
     local, _, domain = address.rpartition("@")
     assert normal == f"{local}@{domain.lower()}"
-    assert particlespace.normalise_email(normal) == normal
+    assert ps_contacts.normalise_email(normal) == normal
 
 
 @PROPS
 @given(st.text(max_size=60))
 def test_email_normalisation_of_any_text_is_none_or_a_fixed_point(text):
-    normal = particlespace.normalise_email(text)
-    assert normal is None or particlespace.normalise_email(normal) == normal
+    normal = ps_contacts.normalise_email(text)
+    assert normal is None or ps_contacts.normalise_email(normal) == normal
 
 
 nanp = st.from_regex(r"\A[2-9][0-9]{2}[2-9][0-9]{6}\Z")  # a North American number: area code, exchange, line
@@ -314,16 +316,16 @@ phone_styles = [
 @PROPS
 @given(nanp, st.sampled_from(phone_styles))
 def test_phone_normalisation_is_e164_whatever_the_writing(digits, style):
-    assert particlespace.normalise_phone(style(digits)) == f"+1{digits}"
+    assert ps_contacts.normalise_phone(style(digits)) == f"+1{digits}"
 
 
 @PROPS
 @given(st.text(string.digits + " ()+-.x#*", max_size=25) | st.text(max_size=25))
 def test_phone_normalisation_of_any_text_is_none_or_a_fixed_point(text):
-    normal = particlespace.normalise_phone(text)
+    normal = ps_contacts.normalise_phone(text)
     if normal is not None:
         assert re.fullmatch(r"\+[1-9][0-9]{3,14}", normal), normal
-        assert particlespace.normalise_phone(normal) == normal
+        assert ps_contacts.normalise_phone(normal) == normal
 
 
 def notify_update(contacts: str, channel: str) -> dict[str, Any]:
@@ -351,16 +353,16 @@ def joined(items: list[str], spaces: list[str]) -> str:
 def test_email_contact_list_is_normalised_deduplicated_in_order_and_idempotent(addresses, repeats, spaces):
     assume(all(len(a) <= 254 and len(a.partition("@")[0]) <= 64 for a in addresses))
     sent = addresses + [addresses[i % len(addresses)].upper() for i in repeats]  # repeats, in other case
-    parsed = particlespace.ParticleSpaceTicketUpdate.model_validate(
+    parsed = ps_request.ParticleSpaceTicketUpdate.model_validate(
         notify_update(joined(sent, spaces), "email"), context={"flows": FLOWS}
     )
     expected: list[str] = []
     for address in sent:
-        normal = particlespace.normalise_email(address)
+        normal = ps_contacts.normalise_email(address)
         if normal.lower() not in {e.lower() for e in expected}:
             expected.append(normal)
     assert parsed.contacts == expected
-    again = particlespace.ParticleSpaceTicketUpdate.model_validate(
+    again = ps_request.ParticleSpaceTicketUpdate.model_validate(
         notify_update(",".join(parsed.contacts), "email"), context={"flows": FLOWS}
     )
     assert again.contacts == parsed.contacts
@@ -372,7 +374,7 @@ def test_email_contact_list_is_normalised_deduplicated_in_order_and_idempotent(a
     st.lists(st.sampled_from(["", " "]), min_size=6, max_size=6),
 )
 def test_sms_contact_list_is_e164_deduplicated_in_order(numbers, spaces):
-    parsed = particlespace.ParticleSpaceTicketUpdate.model_validate(
+    parsed = ps_request.ParticleSpaceTicketUpdate.model_validate(
         notify_update(joined([style(d) for d, style in numbers], spaces), "sms"), context={"flows": FLOWS}
     )
     assert parsed.contacts == list(dict.fromkeys(f"+1{d}" for d, _ in numbers))
@@ -394,13 +396,13 @@ def test_any_contact_list_is_normalised_or_refused_by_position_only(items, chann
     """A bad list is refused naming positions, never the contacts (they must not reach logs)."""
     body = notify_update(",".join(items), channel)
     try:
-        parsed = particlespace.ParticleSpaceTicketUpdate.model_validate(body, context={"flows": FLOWS})
+        parsed = ps_request.ParticleSpaceTicketUpdate.model_validate(body, context={"flows": FLOWS})
     except ValidationError as err:
         messages = [e["msg"] for e in err.errors() if e["loc"] == ("contacts",)]
         assert messages, err
         assert all(CONTACT_ERRORS.fullmatch(m) for m in messages), messages
         return
-    normalise = particlespace.normalise_email if channel == "email" else particlespace.normalise_phone
+    normalise = ps_contacts.normalise_email if channel == "email" else ps_contacts.normalise_phone
     assert parsed.contacts
     assert all(normalise(c) == c for c in parsed.contacts)
 

@@ -1,5 +1,5 @@
 """PUT /api/v1/ticket/{id} -- update a ticket, with notifications (ParticleSpace)."""
 
-from ticketing.dialects.particlespace import update_handler as lambda_handler
+from ticketing.dialects.particlespace.routes import update_handler as lambda_handler
 
 __all__ = ["lambda_handler"]
