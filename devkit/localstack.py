@@ -67,9 +67,6 @@ def reset_caches() -> None:
             fn.cache_clear()
         else:
             fn()
-    for extra in ("ticketing.notifications",):
-        with contextlib.suppress(ImportError, AttributeError):
-            importlib.import_module(extra).reset()
 
 
 def session(endpoint_url: str | None = None) -> Any:

@@ -27,7 +27,6 @@ SECURITY_SCHEMES = {
         "scheme": "basic",
         "description": "Kapture style: `Authorization: Basic <token>` (the token as issued, not user:password).",
     },
-    "apiKey": {"type": "apiKey", "in": "header", "name": "ApiToken", "description": "An API client's token."},
 }
 
 

@@ -225,8 +225,6 @@ def auth_headers(operation, credentials: dict[str, str]) -> dict[str, str]:
     ((name, _),) = operation.definition.raw["security"][0].items()
     scheme = openapi.SECURITY_SCHEMES[name]
     value = credentials[dialect]  # "<Scheme> <token>"
-    if scheme["type"] == "apiKey":
-        return {scheme["name"]: value.split(" ", 1)[1]}
     assert value.split(" ", 1)[0].lower() == scheme["scheme"], f"{dialect}: {value.split()[0]} is not {scheme}"
     return {"Authorization": value}
 

@@ -29,3 +29,19 @@ def test_document_is_well_formed():
         for method, op in item.items():
             assert op["responses"], f"{method} {path} documents no response"
             assert op["security"], f"{method} {path} documents no security"
+
+
+def test_every_security_scheme_is_one_a_route_uses():
+    doc = openapi.build()
+    used = {name for item in doc["paths"].values() for op in item.values() for s in op["security"] for name in s}
+    assert used == set(doc["components"]["securitySchemes"]) == set(openapi.SECURITY_SCHEMES)
+
+
+def test_shared_header_parameters_and_their_variants():
+    from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, variant
+
+    assert (IF_MATCH["name"], IF_MATCH["in"]) == ("If-Match", "header")
+    assert (IDEMPOTENCY_KEY["name"], IDEMPOTENCY_KEY["in"]) == ("Idempotency-Key", "header")
+    own = variant(IF_MATCH, description="The ETag the change applies to.")
+    assert own == {**IF_MATCH, "description": "The ETag the change applies to."}
+    assert IF_MATCH["description"] != own["description"], "the shared declaration is left as it was"

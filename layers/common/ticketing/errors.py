@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)
@@ -69,14 +69,6 @@ class Unavailable(DomainError):
     """The store stayed throttled or unreachable after retries; nothing was applied."""
 
     status, code = 503, "unavailable"
-
-
-@dataclass(slots=True)
-class Problem:
-    status: int
-    code: str
-    message: str
-    errors: list[FieldError] = field(default_factory=list)
 
 
 _UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")

@@ -13,7 +13,7 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -49,17 +49,14 @@ class Headers(Mapping[str, str]):
 
 @dataclass
 class Request:
-    event: dict[str, Any]
     method: str
     path: str
     resource: str
     headers: Headers
     query: dict[str, str]
-    multi_query: dict[str, list[str]]
     path_params: dict[str, str]
     body: bytes
     request_id: str
-    source_ip: str = ""
     # the body came base64-encoded (a binary media type): its bytes are exactly the caller's
     binary: bool = False
 
@@ -77,17 +74,14 @@ class Request:
         query = {k: v[-1] for k, v in multi_q.items() if v} or dict(event.get("queryStringParameters") or {})
         ctx = event.get("requestContext") or {}
         return cls(
-            event=event,
             method=(event.get("httpMethod") or "").upper(),
             path=event.get("path") or "",
             resource=event.get("resource") or "",
             headers=Headers(event.get("headers"), event.get("multiValueHeaders")),
             query=query,
-            multi_query=multi_q,
             path_params=dict(event.get("pathParameters") or {}),
             body=body,
             request_id=ctx.get("requestId") or "",
-            source_ip=(ctx.get("identity") or {}).get("sourceIp") or "",
             binary=bool(event.get("isBase64Encoded")),
         )
 
@@ -176,14 +170,6 @@ class Response:
         if self.multi_headers:
             out["multiValueHeaders"] = {k: list(v) for k, v in self.multi_headers.items()}
         return out
-
-
-class Dialect(Protocol):
-    name: str
-
-    def render_error(self, error: DomainError, request: Request | None) -> Response: ...
-
-    def finish(self, request: Request | None, response: Response) -> Response: ...
 
 
 Route = Callable[[Request, Any], Response]

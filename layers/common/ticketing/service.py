@@ -91,13 +91,6 @@ def set_status(ticket: Ticket, status: str, sub_status: str | None, now: datetim
         ticket.closed_at = None
 
 
-def resolve_id(identifier: str | int) -> int:
-    parsed = ids.parse(str(identifier))
-    if parsed is None:
-        raise NotFound(f"Ticket {identifier} was not found.")
-    return parsed.ticket_id
-
-
 def get_ticket(identifier: str | int, *, access: Access) -> Ticket:
     """The ticket any identifier names (id, number, key or REF, old REFs included), if ``access``
     may read it: outside its grants a ticket is not found (its existence does not leak)."""

@@ -48,8 +48,7 @@ DIALECT = Canonical()
 
 
 def _client(request: Request) -> auth.Client:
-    token = auth.parse_authorization(request.header("authorization"), ("Bearer",))
-    return auth.authenticate(token, NAME)
+    return auth.client_for(request.header("authorization"), NAME)
 
 
 def _json_body(request: Request) -> Any:

@@ -17,7 +17,7 @@ class Operation:
     path: str
     summary: str
     dialect: str
-    security: str  # "bearer" | "basic" | "apiKey"
+    security: str  # a key of devkit.openapi.SECURITY_SCHEMES: "bearer" | "basic"
     request: Any = None  # a pydantic model class, or a JSON schema dict
     request_media_types: tuple[str, ...] = ("application/json",)
     responses: dict[int, Any] = field(default_factory=dict)  # status -> model class | schema dict | None
@@ -27,7 +27,7 @@ class Operation:
     description: str = ""
 
 
-# Header parameters several routes share.
+# Header parameters several routes share (a route's own wording: ``variant``).
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -42,3 +42,9 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Replays the first successful result of this key, for this client, for 24 hours.",
 }
+
+
+def variant(parameter: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A shared parameter with some of its keys changed for one route, e.g.
+    ``variant(IDEMPOTENCY_KEY, description="Replays the first answer to this batch ...")``."""
+    return {**parameter, **changes}

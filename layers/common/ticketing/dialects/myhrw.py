@@ -1,19 +1,9 @@
 """MyHRW partner tickets: a partner system's own ticket, linked to one task of a ticket.
 
-``PUT /tickets/{ticketUid}/tasks/{taskid}/partnertickets/{PartnerTechnicalId}`` updates
-one (full replace; the body's ``id`` may re-key it) and
-``POST /tickets/{ticketUid}/tasks/{taskid}/partnertickets`` records a new one.  Both
-answer the document's camelCase view.  Bearer tokens; the client must be in the
-``PartnerInteraction`` security group, and reaches only its own partner's tickets.
-
-The partner tickets live inside the ticket item (``Ticket.tasks[..].partner_tickets``,
-keyed by ``PartnerTicket.slot(partner_id, id)``), so every change -- a re-key
-included -- is one conditional write of that item, with its audit entry.
-
-In ``template.yaml`` the ticket path variable is named ``{id}``, not ``{ticketUid}``:
-API Gateway allows one variable name per path level, and ``/tickets/{id}`` is already
-served.  The name never shows on the wire.  Choices the document leaves open are in
-``docs/myhrw.md``.
+``PUT /tickets/{ticketUid}/tasks/{taskid}/partnertickets/{PartnerTechnicalId}`` updates one
+(full replace; the body's ``id`` may re-key it), ``POST .../partnertickets`` records one.
+Bearer tokens of the ``PartnerInteraction`` group; a partner reaches only its own partner
+tickets.  Storage, the template's ``{id}`` and the open choices: ``docs/myhrw.md``.
 """
 
 from __future__ import annotations
@@ -172,8 +162,7 @@ def _path_ids(request: Request) -> tuple[int, int]:
 
 
 def _partner(request: Request) -> tuple[auth.Client, int]:
-    token = auth.parse_authorization(request.header("authorization"), ("Bearer",))
-    client = auth.authenticate(token, NAME)  # 401 / 403 (dialect not allowed)
+    client = auth.client_for(request.header("authorization"), NAME)  # 401 / 403 (dialect not allowed)
     if not client.has_group(GROUP):
         raise Forbidden(f"This client is not in the {GROUP} security group.", reason="group")
     if client.partner_id is None:
