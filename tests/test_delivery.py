@@ -44,9 +44,9 @@ def test_a_throttled_send_is_deferred_told_and_retried_until_delivered(aws, seed
     two = {"channel": "email", "to": ["a@example.com", "b@example.com"], "subject": "S", "body": "B"}
     event = notice(message=two).model_dump(mode="json")
     # botocore retries TooManyRequests itself; past its retries the notifier must not drop the send
-    with faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=100):
-        with pytest.raises(notifier.SendDeferred, match="TooManyRequestsException"):
-            notifier.process(event, request_id="r-1")
+    throttled = faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=100)
+    with throttled, pytest.raises(notifier.SendDeferred, match="TooManyRequestsException"):
+        notifier.process(event, request_id="r-1")
     assert emails() == []
     entry = history()[0]
     assert entry.event == "notification.deferred" and entry.detail["attempt"] == 1
@@ -87,7 +87,7 @@ def test_a_retry_sends_only_the_recipients_not_yet_reached(aws, seeded):
 
 def test_a_run_that_died_holding_the_claim_is_taken_over_after_its_lease(aws, seeded):
     event = notice().model_dump(mode="json")
-    state, _, ticket, claim = notifier._claim(notice(), "r-dead")  # claimed, then the run died
+    state, *_ = notifier._claim(notice(), "r-dead")  # claimed, then the run died
     assert state == "claimed" and emails() == []
     assert notifier.process(event, request_id="r-2")["outcome"] == "duplicate"  # its lease still runs
     expired = (utcnow() - timedelta(seconds=1)).isoformat()
@@ -187,7 +187,8 @@ def test_recipients_per_notice_are_limited_with_nothing_written(aws, seeded, mon
     settings.reset()
     before = service.read_ticket(1002)
     with pytest.raises(LimitExceeded, match="limit of 3 recipients per notice") as refused:
-        service.update_ticket(1002, _notifying([f"u{i}@example.com" for i in range(4)], "n-4"), ACTOR, access=EVERYTHING)
+        four = [f"u{i}@example.com" for i in range(4)]
+        service.update_ticket(1002, _notifying(four, "n-4"), ACTOR, access=EVERYTHING)
     assert refused.value.status == 400 and refused.value.errors[0].field == "contacts"
     assert service.read_ticket(1002).version == before.version
     service.update_ticket(1002, _notifying(["u@example.com"] * 3, "n-3"), ACTOR, access=EVERYTHING)  # at the limit
