@@ -170,7 +170,6 @@ def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
 def _limited(notice: scheduling.Notice, refusal: str, request_id: str) -> dict[str, Any]:
     """Over the ticket's notices-per-hour limit (a relay limit): nothing is sent, and it is told."""
     logger.warning("notification over a relay limit; nothing sent", extra={"limit": refusal})
-    count("NotificationLimitHits")
     fields = {"state": "limited", "limit": refusal, "finished_at": utcnow().isoformat()}
     service.record(
         notice.ticket_id,

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from ticketing.commands import UpdateResult
 from ticketing.errors import FieldError, LimitExceeded
 from ticketing.model import utcnow
+from ticketing.observability import count
 from ticketing.settings import get_settings
 
 EXPIRES_ATTR = "expires_at"  # the tickets table's TTL attribute
@@ -124,6 +125,7 @@ class RequestQuota:
 
 
 def _refusal(name: str, limit: int, field: str) -> LimitExceeded:
+    count("NotificationLimitHits")
     shown = f"the limit of {limit} {name}" if limit else f"a limit ({name})"
     message = f"The notification is over {shown}; nothing was changed."
     return LimitExceeded(message, errors=[FieldError(field, message)], limit=name, limit_value=limit)
@@ -140,6 +142,7 @@ def take_notice(client: Any, ticket_id: int, *, now: datetime | None = None) -> 
         client.update_item(**update["Update"])
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            count("NotificationLimitHits")
             return f"notices per ticket per hour ({limit})"
         raise
     return None
