@@ -228,3 +228,27 @@ def test_notices_the_hub_sends_by_itself_are_limited_per_ticket(aws, seeded, mon
     assert entry.event == "notification.limited" and "notices per ticket per hour" in entry.detail["limit"]
     assert service.get_delivery(1002, "m-2")["state"] == "limited"
     settings.reset()
+
+
+# -- past Lambda's retries: the dead-letter queue, and the replay -------------------------------------
+def test_throttled_past_every_retry_ends_in_the_dlq_with_history_then_replay_delivers(aws, seeded, lambdas):
+    import boto3
+    from ticketing.settings import get_settings
+
+    from devkit import notices
+
+    event = notice().model_dump_json().encode()
+    arn = get_settings().notifier_arn
+    with faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=10_000):
+        boto3.client("lambda").invoke(FunctionName=arn, InvocationType="Event", Payload=event)
+        assert lambdas.wait()
+    assert emails() == []
+    deferred = [e for e in history() if e.event == "notification.deferred"]
+    assert [e.detail["attempt"] for e in deferred] == [3, 2, 1]  # the first run and Lambda's 2 retries
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=get_settings().scheduler_dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
+    assert notices.replay(url, arn) == {"replayed": 1, "unreadable": 0}
+    assert lambdas.wait()
+    assert [m["to"] for m in emails()] == [["ops@example.com"]]
+    assert history()[0].event == "notification.sent" and history()[0].detail["attempts"] == 4
+    assert notices.replay(url, arn) == {"replayed": 0, "unreadable": 0}  # the queue is empty
