@@ -312,6 +312,8 @@ def expected_alarms() -> dict[str, set[tuple[str, str, str]]]:
             )
         },
         "NotificationSendFailuresAlarm": {k("Tickets", "NotificationsFailed", tickets)},
+        "NotificationLimitHitsAlarm": {k("Tickets", "NotificationLimitHits", tickets)},
+        "NotificationsDeferredAlarm": {k("Tickets", "NotificationsDeferred", tickets)},
         "NotifierAsyncEventsDroppedAlarm": {k("AWS/Lambda", "AsyncEventsDropped", fn_dims("NotifierFunction"))},
         "FailedEventsNotKeptAlarm": {
             k("AWS/Lambda", "DestinationDeliveryFailures", fn_dims("NotifierFunction")),
@@ -361,7 +363,7 @@ def test_every_function_has_its_throttles_alarmed():
 def test_there_are_no_other_alarms_than_those_listed():
     throttles = {n for n, a in ALARMS.items() if any(m == "Throttles" for _, m, _ in watched(a["Properties"]))}
     assert set(ALARMS) - throttles == set(expected_alarms())
-    assert len(ALARMS) == len(expected_alarms()) + len(throttles) == 31
+    assert len(ALARMS) == len(expected_alarms()) + len(throttles) == 33
 
 
 def test_the_5xx_alarm_is_a_rate_not_a_single_error():

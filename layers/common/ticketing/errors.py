@@ -31,6 +31,13 @@ class ValidationFailed(BadRequest):
     code = "validation_failed"
 
 
+class LimitExceeded(BadRequest):
+    """A relay limit (recipients per notice, notices per ticket, messages per client) would be
+    passed: nothing was changed.  ``errors`` names the limit and the field that asked for it."""
+
+    code = "limit_exceeded"
+
+
 class Unauthenticated(DomainError):
     status, code = 401, "unauthenticated"
 

@@ -108,6 +108,9 @@ class Ticket(_Record):
     # follow_up_at, ticketing.dialects.kapture): it then follows the follow-up, whichever dialect
     # moves it; follow_up_note is the callback's comment, which the reminder quotes.
     follow_up_reminder: bool = False
+    # what the ticket's contacts have been told: per notification purpose, the id of the notice
+    # last sent (the notifier sets it), so that a reminder sent no longer shows as pending
+    notices_sent: dict[str, str] = Field(default_factory=dict)
     follow_up_note: str = ""
     message_count: int = 0
     last_message_at: StoredDateTime | None = None

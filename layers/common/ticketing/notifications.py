@@ -8,6 +8,8 @@ the provider's message (which may quote the address).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -22,6 +24,33 @@ CHANNELS: tuple[str, ...] = ("email", "sms")
 SMS_MAX_CHARS = 1600  # SNS refuses longer SMS publishes
 SUBJECT_MAX_CHARS = 255
 MAX_RECIPIENTS = 50
+# what SES and SNS answer when they throttle or are briefly out of reach (after botocore's own
+# retries): the send is tried again later (the notifier raises, Lambda retries), never dropped
+RETRYABLE_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalError",
+        "KMSThrottlingException",
+    }
+)
+_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def header_text(value: str, limit: int = SUBJECT_MAX_CHARS) -> str:
+    """``value`` fit for a mail header (the Subject): line breaks become spaces and every other
+    control or format character (C0/C1 controls, zero-width and bidi marks) is dropped, so a
+    caller's text can never add a header or a line; at most ``limit`` characters."""
+    text = _BREAKS.sub(" ", value)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return " ".join(text.split())[:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +59,10 @@ class SendResult:
     ok: bool
     message_id: str = ""
     error: str = ""
+    retryable: bool = False  # throttled or briefly unavailable: try this recipient again later
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v != ""}
+        return {k: v for k, v in asdict(self).items() if v not in ("", False) or k == "ok"}
 
 
 def mask(contact: str) -> str:
@@ -58,7 +88,7 @@ def send_email(to: str, subject: str, body: str, *, sender: str | None = None) -
         "Destination": {"ToAddresses": [to]},
         "Content": {
             "Simple": {
-                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Subject": {"Data": header_text(subject), "Charset": "UTF-8"},
                 "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
             }
         },
@@ -82,21 +112,24 @@ def send_sms(to: str, body: str) -> str:
     return resp["MessageId"]
 
 
-def send(channel: Channel, recipients: Iterable[str], subject: str, body: str) -> list[SendResult]:
-    """Send the message to each recipient; a failure is recorded, not raised.
+def send_one(channel: Channel, to: str, subject: str, body: str) -> SendResult:
+    """Send the message to one recipient; a failure is returned, not raised.
 
-    The clients already retry throttling and transient faults (botocore's standard
-    mode); what still fails is reported per recipient so the caller records it.
-    """
+    The clients already retry throttling and transient faults (botocore's standard mode); what
+    still fails is either ``retryable`` (throttled, out of reach: the notifier tries it again
+    later) or final (refused: a bad address, a suppressed one...)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    results = []
-    for to in recipients:
-        try:
-            message_id = send_email(to, subject, body) if channel == "email" else send_sms(to, body)
-            results.append(SendResult(mask(to), True, message_id=message_id))
-        except ClientError as err:
-            results.append(SendResult(mask(to), False, error=err.response.get("Error", {}).get("Code", "ClientError")))
-        except BotoCoreError as err:
-            results.append(SendResult(mask(to), False, error=type(err).__name__))
-    return results
+    try:
+        message_id = send_email(to, subject, body) if channel == "email" else send_sms(to, body)
+        return SendResult(mask(to), True, message_id=message_id)
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "ClientError")
+        return SendResult(mask(to), False, error=code, retryable=code in RETRYABLE_CODES)
+    except BotoCoreError as err:  # timed out, cut off: it may not have reached the provider
+        return SendResult(mask(to), False, error=type(err).__name__, retryable=True)
+
+
+def send(channel: Channel, recipients: Iterable[str], subject: str, body: str) -> list[SendResult]:
+    """Send the message to each recipient (``send_one`` each)."""
+    return [send_one(channel, to, subject, body) for to in recipients]

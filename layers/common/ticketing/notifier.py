@@ -1,46 +1,61 @@
 """The notifier: the function every notification schedule wakes, and the tickets table's stream
 consumer invokes for a notice due now (see ``scheduling``, ``automations``).
 
-For each ``Notice`` it
+Delivery is at least once, with duplicates kept rare (docs/particlespace.md, "Delivery"). For
+each ``Notice`` it
 
-1. validates the notice (a malformed one raises ``MalformedNotice``: Lambda retries
-   it, then it goes to the dead-letter queue, where someone can look at it);
-2. reads the ticket (consistent read) and checks that every ``expect`` value still
-   holds; if the ticket has moved on, the notice is stale and nothing is sent;
-3. claims the delivery in one conditional write: the ticket must still be at the
-   version it just read and checked, and ``DELIVERY#<key>`` must not exist yet.  A
-   second wake-up for the same delivery (a retried invocation, a request replayed
-   and re-armed) finds the claim and sends nothing.  A change to the ticket between
-   the read and the claim makes the claim fail; it reads and checks again;
-4. sends, one message per recipient (SES v2 or SNS);
-5. records the outcome on the claim and in the ticket's history
-   (``notification.sent`` / ``notification.partial`` / ``notification.failed``).
+1. validates the notice (a malformed one raises ``MalformedNotice``: Lambda retries it, then
+   it goes to the dead-letter queue);
+2. reads the ticket (consistent read) and checks that every ``expect`` value still holds; if
+   the ticket has moved on, the notice is stale and nothing is sent;
+3. claims the delivery in one conditional write (the ticket still at the version it checked,
+   ``DELIVERY#<key>`` new), with a lease: a second wake-up for the same delivery finds the
+   claim and sends nothing, unless the run holding it gave up for a retry (``deferred``) or
+   died (its lease ran out): then it takes the claim over and sends what is left;
+4. renders the message from the ticket as it is now (``scheduling.render``), and sends it,
+   one message per recipient (SES v2 or SNS), marking each recipient done on the claim as it
+   goes: a retry never sends a recipient marked done again (a crash between a send and its
+   mark is the one way a recipient hears twice);
+5. a send that SES/SNS throttle, or that cannot reach them, past botocore's retries: the
+   recipients left are kept, a ``notification.deferred`` entry goes to the ticket's history,
+   and the run raises, so Lambda retries it later (then its dead-letter queue: the notice is
+   never dropped unseen; ``python -m devkit.notices replay`` hands dead letters back);
+6. the outcome (``notification.sent`` / ``partial`` / ``failed``) is written to the history in
+   the same transaction as the claim's final state: both, or neither (and the retry records).
 
-Sends are at most once: after a claim, a crash or a failed send is recorded (or
-logged), never retried into a second message.  Contacts appear only masked in logs
-and in the history.
+Contacts appear only masked in logs and in the history.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ticketing import notifications, scheduling, service
-from ticketing.errors import Conflict, DomainError
+from ticketing.errors import Conflict
 from ticketing.model import Actor, Ticket, utcnow
 from ticketing.observability import count, dimension, emit_metrics, logger, own_log_keys
-from ticketing.repository import ChangeSet
 
 NOTIFIER = Actor(client_id="notifier", name="Notifier", dialect="system")
 MAX_CLAIM_ATTEMPTS = 6
+# how long a run may hold a claim: the function's timeout (template.yaml: 120 s) and a margin.
+# A claim older than this whose run did not finish is taken over by the next wake-up.
+LEASE = timedelta(seconds=150)
+FINAL = ("sent", "partial", "failed", "limited")
+AUTOMATIONS = "automations"  # ``armed_by`` of the notices the hub sends by itself (movements, reminders)
 
 
 class MalformedNotice(ValueError):
     """The event is not a ``Notice``.  Its message names the bad fields, never their values
     (Lambda logs it, and a notice holds contacts)."""
+
+
+class SendDeferred(RuntimeError):
+    """SES/SNS throttled or were out of reach for some recipients: raised so that Lambda runs the
+    notice again later (the recipients already sent are not sent again)."""
 
 
 def parse_notice(event: Any) -> scheduling.Notice:
@@ -54,13 +69,19 @@ def parse_notice(event: Any) -> scheduling.Notice:
         raise MalformedNotice(f"not a notification notice: {problems}") from None
 
 
+def recipient_mark(contact: str) -> str:
+    """What the claim keeps of a recipient it has sent to (never the contact itself)."""
+    return hashlib.sha256(contact.strip().lower().encode()).hexdigest()[:16]
+
+
 def _result(outcome: str, notice: scheduling.Notice, **extra: Any) -> dict[str, Any]:
     return {"outcome": outcome, "ticket_id": notice.ticket_id, "purpose": notice.purpose, **extra}
 
 
-def _claim(notice: scheduling.Notice, request_id: str) -> tuple[str, list[str]]:
-    """("claimed", []), or why not to send: ("gone", []), ("stale", <fields changed>), ("taken", [])."""
-    repo = service.repository()
+def _claim(notice: scheduling.Notice, request_id: str) -> tuple[str, list[str], Ticket | None, dict[str, Any]]:
+    """(state, stale fields, ticket, claim): "claimed" (send), "resumed" (send what is left),
+    "gone", "stale", "taken" (another run holds it, or it has ended)."""
+    now = utcnow()
     claim_doc = {
         "ticket_id": notice.ticket_id,
         "purpose": notice.purpose,
@@ -70,44 +91,62 @@ def _claim(notice: scheduling.Notice, request_id: str) -> tuple[str, list[str]]:
         "channel": notice.message.channel,
         "recipients": [notifications.mask(to) for to in notice.message.to],
         "state": "claimed",
-        "claimed_at": utcnow().isoformat(),
+        "claimed_at": now.isoformat(),
+        "lease_until": (now + LEASE).isoformat(),
         "request_id": request_id,
+        "attempts": 1,
+        "done": [],
+        "results": [],
     }
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        ticket = repo.get(notice.ticket_id)
+        ticket = service.read_ticket(notice.ticket_id)
         if ticket is None:
-            return "gone", []
+            return "gone", [], None, {}
+        held = service.get_delivery(ticket.id, notice.delivery)
+        if held is not None:
+            if held.get("state") in FINAL:
+                return "taken", [], ticket, held
+            fields = {"state": "claimed", "lease_until": (now + LEASE).isoformat(), "request_id": request_id}
+            fields["attempts"] = int(held.get("attempts") or 1) + 1
+            if service.take_over_delivery(ticket.id, notice.delivery, fields, now=now.isoformat()):
+                return "resumed", [], ticket, {**held, **fields}
+            return "taken", [], ticket, held
         stale = scheduling.mismatches(ticket, notice.expect)
         if stale:
-            return "stale", stale
-        claim = repo.claim_delivery(ticket.id, notice.delivery, claim_doc, version=ticket.version)
+            return "stale", stale, ticket, {}
+        claim = service.claim_delivery(ticket.id, notice.delivery, claim_doc, version=ticket.version)
+        if claim == "claimed":
+            return "claimed", [], ticket, claim_doc
         if claim != "moved":
-            return claim, []
+            continue  # taken meanwhile: read it, and see whether it is held or ended
     raise Conflict(f"Ticket {notice.ticket_id} kept changing; the notification will be retried.")
 
 
-def _record(ticket_id: int, outcome: str, detail: dict[str, Any], request_id: str) -> bool:
-    def command(ticket: Ticket, cs: ChangeSet) -> None:
-        cs.event = f"notification.{outcome}"
-        cs.detail = detail
-        cs.record_without_changes = True
+def _actor(request_id: str) -> Actor:
+    return NOTIFIER.model_copy(update={"request_id": request_id})
 
-    try:
-        service.repository().update(ticket_id, command, NOTIFIER.model_copy(update={"request_id": request_id}))
-        return True
-    except (DomainError, ClientError, BotoCoreError):
-        # the messages are out: losing their history entry must not make a retry send them again
-        logger.exception("notification sent but not recorded in the ticket's history", extra={"outcome": outcome})
-        return False
+
+def _detail(notice: scheduling.Notice, outcome: str, results: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "purpose": notice.purpose,
+        "schedule": notice.schedule,
+        "delivery": notice.delivery,
+        "due": notice.due.isoformat(),
+        "channel": notice.message.channel,
+        "outcome": outcome,
+        "recipients": results,
+        "armed_by": notice.armed_by,
+        **extra,
+    }
 
 
 def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
-    """Handle one notice; returns what happened (``outcome``: sent, partial, failed,
-    stale, duplicate or gone)."""
+    """Handle one notice; returns what happened (``outcome``: sent, partial, failed, limited,
+    stale, duplicate or gone); raises ``SendDeferred`` when sends must be retried later."""
     notice = parse_notice(event)
     dimension("purpose", notice.purpose)  # <dialect>-<what>: per dialect and kind of notification
     logger.append_keys(ticket_id=notice.ticket_id, purpose=notice.purpose, delivery=notice.delivery)
-    state, stale = _claim(notice, request_id)
+    state, stale, ticket, claim = _claim(notice, request_id)
     if state == "gone":
         logger.info("ticket no longer exists; nothing sent")
         count("NotificationsSkipped")
@@ -120,34 +159,90 @@ def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
         logger.info("delivery already claimed; nothing sent again")
         count("NotificationsSkipped")
         return _result("duplicate", notice)
+    assert ticket is not None
+    if state == "claimed" and notice.armed_by == AUTOMATIONS:  # a request's notices counted when asked
+        refusal = service.take_notice_quota(ticket.id)
+        if refusal is not None:
+            return _limited(notice, refusal, request_id)
+    return _send(notice, ticket, claim, request_id)
 
-    message = notice.message
-    results = notifications.send(message.channel, message.to, message.subject, message.body)
-    sent = sum(1 for r in results if r.ok)
+
+def _limited(notice: scheduling.Notice, refusal: str, request_id: str) -> dict[str, Any]:
+    """Over the ticket's notices-per-hour limit (a relay limit): nothing is sent, and it is told."""
+    logger.warning("notification over a relay limit; nothing sent", extra={"limit": refusal})
+    fields = {"state": "limited", "limit": refusal, "finished_at": utcnow().isoformat()}
+    service.record(
+        notice.ticket_id,
+        "notification.limited",
+        _detail(notice, "limited", [], limit=refusal),
+        _actor(request_id),
+        delivery=(notice.delivery, fields),
+    )
+    return _result("limited", notice, limit=refusal)
+
+
+def _send(notice: scheduling.Notice, ticket: Ticket, claim: dict[str, Any], request_id: str) -> dict[str, Any]:
+    message = scheduling.render(notice.message, ticket)  # the ticket as it is now
+    done = list(claim.get("done") or [])
+    results: list[dict[str, Any]] = list(claim.get("results") or [])
+    deferred: list[notifications.SendResult] = []
+    for to in message.to:
+        mark = recipient_mark(to)
+        if mark in done:
+            continue  # sent by an earlier run of this notice
+        result = notifications.send_one(message.channel, to, message.subject, message.body)
+        if result.retryable:
+            deferred.append(result)
+            continue
+        done.append(mark)
+        results.append(result.as_dict())
+        service.update_delivery(notice.ticket_id, notice.delivery, {"done": done, "results": results})
+    sent = sum(1 for r in results if r.get("ok"))
     failed = len(results) - sent
-    count("NotificationsSent", sent)  # messages, one per recipient
+    count("NotificationsSent", sum(1 for r in results[len(claim.get("results") or []) :] if r.get("ok")))
+    if deferred:
+        return _defer(notice, claim, deferred, sent, request_id)
     count("NotificationsFailed", failed)
     outcome = "sent" if not failed else "failed" if not sent else "partial"
-    recipients = [r.as_dict() for r in results]
-    service.repository().finish_delivery(
+    fields = {"state": outcome, "sent": sent, "failed": failed, "finished_at": utcnow().isoformat()}
+
+    def remember(current: Ticket) -> None:
+        if sent:  # what the ticket has been told (a reminder sent is no longer pending)
+            current.notices_sent = {**current.notices_sent, notice.purpose: notice.id or notice.delivery}
+
+    service.record(
         notice.ticket_id,
-        notice.delivery,
-        {"state": outcome, "sent": sent, "failed": failed, "results": recipients, "finished_at": utcnow().isoformat()},
+        f"notification.{outcome}",
+        _detail(notice, outcome, results, attempts=int(claim.get("attempts") or 1)),
+        _actor(request_id),
+        also=remember,
+        delivery=(notice.delivery, fields),
     )
-    detail = {
-        "purpose": notice.purpose,
-        "schedule": notice.schedule,
-        "delivery": notice.delivery,
-        "due": notice.due.isoformat(),
-        "channel": message.channel,
-        "outcome": outcome,
-        "recipients": recipients,
-        "armed_by": notice.armed_by,
-    }
-    recorded = _record(notice.ticket_id, outcome, detail, request_id)
     log = logger.info if outcome == "sent" else logger.warning
-    log("notification " + outcome, extra={"channel": message.channel, "recipients": recipients})
-    return _result(outcome, notice, sent=sent, failed=failed, recorded=recorded)
+    log("notification " + outcome, extra={"channel": message.channel, "recipients": results})
+    return _result(outcome, notice, sent=sent, failed=failed, recorded=True)
+
+
+def _defer(
+    notice: scheduling.Notice,
+    claim: dict[str, Any],
+    deferred: list[notifications.SendResult],
+    sent: int,
+    request_id: str,
+) -> dict[str, Any]:
+    count("NotificationsDeferred", len(deferred))
+    attempt = int(claim.get("attempts") or 1)
+    errors = sorted({d.error for d in deferred})
+    service.update_delivery(
+        notice.ticket_id, notice.delivery, {"state": "deferred", "deferred_at": utcnow().isoformat()}
+    )
+    detail = _detail(notice, "deferred", [d.as_dict() for d in deferred], attempt=attempt, sent_so_far=sent)
+    service.record(notice.ticket_id, "notification.deferred", detail, _actor(request_id))
+    logger.warning(
+        "notification deferred: sends throttled or out of reach; Lambda runs it again",
+        extra={"pending": len(deferred), "errors": errors, "attempt": attempt},
+    )
+    raise SendDeferred(f"{len(deferred)} recipient(s) not reached ({', '.join(errors)}); retried later")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -517,17 +517,37 @@ class Repository:
 
     def finish_delivery(self, ticket_id: int, key: str, fields: dict[str, Any]) -> None:
         """Record how a claimed side effect ended (``state``, counts...) on its claim."""
+        self._call("update_item", **self.delivery_update(ticket_id, key, fields))
+
+    def delivery_update(self, ticket_id: int, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The ``Update`` of claim ``key``'s ``fields`` (for ``update_item``, or a transaction item)."""
         names = {f"#f{i}": k for i, k in enumerate(fields)}
         values = {f":f{i}": _ser.serialize(_to_dynamo(v)) for i, v in enumerate(fields.values())}
-        self._call(
-            "update_item",
-            TableName=self.table,
-            Key={"pk": {"S": _pk(ticket_id)}, "sk": {"S": f"DELIVERY#{key}"}},
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+        return {
+            "TableName": self.table,
+            "Key": {"pk": {"S": _pk(ticket_id)}, "sk": {"S": f"DELIVERY#{key}"}},
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def take_over_delivery(self, ticket_id: int, key: str, fields: dict[str, Any], *, now: str) -> bool:
+        """Take an unfinished claim over (its run gave up for a retry, ``state = deferred``, or its
+        lease ran out: the run died), setting ``fields``; False if another run holds it or it ended."""
+        update = self.delivery_update(ticket_id, key, fields)
+        update["ConditionExpression"] = "#st = :deferred OR (#st = :claimed AND #lease < :now)"
+        update["ExpressionAttributeNames"].update({"#st": "state", "#lease": "lease_until"})
+        update["ExpressionAttributeValues"].update(
+            {":deferred": {"S": "deferred"}, ":claimed": {"S": "claimed"}, ":now": {"S": now}}
         )
+        try:
+            self._call("update_item", **update)
+            return True
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
 
     def get_delivery(self, ticket_id: int, key: str) -> dict[str, Any] | None:
         resp = self._call(

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,8 +44,9 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import aws
+from ticketing.catalog import get_catalog
 from ticketing.model import Ticket, utcnow
-from ticketing.notifications import MAX_RECIPIENTS
+from ticketing.notifications import MAX_RECIPIENTS, SMS_MAX_CHARS, SUBJECT_MAX_CHARS, header_text
 from ticketing.repository import ticket_doc
 from ticketing.settings import get_settings
 
@@ -73,6 +75,10 @@ class Message(BaseModel):
     )
     subject: str = ""
     body: Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_BODY_MAX)]
+    # subject and body are templates (``${title}``, ``${flow}``...: ``render``), filled in from
+    # the ticket as it is when the message is sent, not as it was when the notice was made
+    templated: bool = False
+    vocabulary: str = ""  # the catalog vocabulary whose names ``${flow}`` shows (a dialect's)
 
 
 class Notice(BaseModel):
@@ -118,6 +124,55 @@ class Automation:
     watch: tuple[str, ...]
     key: Callable[[Ticket], str | None]
     notice: Callable[[Ticket, str, datetime], Notice | None] | None = None
+
+
+def literal(text: str) -> str:
+    """``text`` as a template that renders to itself (a caller's own words: no placeholders)."""
+    return text.replace("$", "$$")
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def placeholders(ticket: Ticket, vocabulary: str = "") -> dict[str, str]:
+    """What a templated message may say about the ticket, from its state now."""
+    catalog = get_catalog()
+    ticket_type = catalog.ticket_type(ticket.type)
+    term = catalog.vocabulary(vocabulary).for_status(ticket.status, ticket.sub_status) if vocabulary else None
+    status = catalog.status(ticket.status)
+    status_name = status.name if status is not None else ticket.status
+    return {
+        "id": str(ticket.id),
+        "key": ticket.key,
+        "number": ticket.number,
+        "ref": ticket.ref(ticket_type.ref_prefix if ticket_type else "TIC"),
+        "title": ticket.title,
+        "description": ticket.description,
+        "description_block": f"\n\n{ticket.description}" if ticket.description else "",
+        "status": ticket.status,
+        "status_name": status_name,
+        "flow": f"{term.name} ({term.term})" if term else ticket.status,
+        "flow_name": term.name if term else status_name,
+        "flow_term": str(term.term) if term else ticket.status,
+        "status_since": _when(ticket.status_since),
+        "follow_up_at": _when(ticket.follow_up_at),
+    }
+
+
+def render(message: Message, ticket: Ticket) -> Message:
+    """The message as it is sent: a templated one filled in from ``ticket`` (as it is now), its
+    subject fit for a mail header (no line breaks or control characters), its body within the
+    channel's limit."""
+    subject, body = message.subject, message.body
+    if message.templated:
+        values = placeholders(ticket, message.vocabulary)
+        subject = string.Template(subject).safe_substitute(values)
+        body = string.Template(body).safe_substitute(values)
+    limit = SMS_MAX_CHARS if message.channel == "sms" else MESSAGE_BODY_MAX
+    return message.model_copy(
+        update={"subject": header_text(subject, SUBJECT_MAX_CHARS), "body": body[:limit] or " ", "templated": False}
+    )
 
 
 def schedule_name(ticket_id: int, purpose: str, notice_id: str = "") -> str:

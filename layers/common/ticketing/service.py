@@ -195,10 +195,14 @@ def update_ticket(
     _may_write(ticket, access)
     if not access.unrestricted:
         command = _within_grants(command, access, identifier)
-    if respond is None:
-        return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
-    with answering(respond):
-        result = repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
+    from ticketing.quotas import RequestQuota
+    from ticketing.repository import riding
+
+    with riding(RequestQuota()):  # the relay limits of the notifications the change asks for
+        if respond is None:
+            return repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
+        with answering(respond):
+            result = repository().update(ticket.id, command, actor, if_match=if_match, current=ticket)
     if result.answer is None:
         result.answer = respond(result)  # nothing was written: the ticket as it is
     return result
@@ -217,6 +221,76 @@ def put_reference(kind: str, key: str | int, doc: dict[str, Any]) -> None:
 def messages(ticket: Ticket, *, limit: int = 100) -> list[Message]:
     """The ticket's messages (comments, replies), oldest first; none read when it has none."""
     return repository().messages(ticket.id, limit=limit) if ticket.message_count else []
+
+
+def read_ticket(ticket_id: int) -> Ticket | None:
+    """The ticket (consistent read), for the hub's own functions (no client, no grants)."""
+    return repository().get(ticket_id)
+
+
+class _DeliveryRider:
+    """The claim's final state, written in the same transaction as the history entry that tells it."""
+
+    def __init__(self, ticket_id: int, key: str, fields: dict[str, Any]) -> None:
+        self.update = repository().delivery_update(ticket_id, key, fields)
+
+    def items(self, result: UpdateResult) -> list[dict[str, Any]]:
+        return [{"Update": self.update}]
+
+    def recall(self, item: dict[str, Any]) -> Any:
+        return None
+
+
+def record(
+    ticket_id: int,
+    event: str,
+    detail: dict[str, Any],
+    actor: Actor,
+    *,
+    also: Callable[[Ticket], None] | None = None,
+    delivery: tuple[str, dict[str, Any]] | None = None,
+) -> UpdateResult:
+    """A history entry the hub itself writes about a ticket (``event``, ``detail``), with the
+    change ``also`` makes to the ticket, if any, and the final state of the side effect
+    ``delivery`` = (claim key, fields) in the same transaction: both are written, or neither."""
+
+    def command(ticket: Ticket, cs: ChangeSet) -> None:
+        cs.event = event
+        cs.detail = detail
+        cs.record_without_changes = True
+        if also is not None:
+            also(ticket)
+
+    if delivery is None:
+        return repository().update(ticket_id, command, actor)
+    from ticketing.repository import riding
+
+    with riding(_DeliveryRider(ticket_id, *delivery)):
+        return repository().update(ticket_id, command, actor)
+
+
+def claim_delivery(ticket_id: int, key: str, doc: dict[str, Any], *, version: int) -> str:
+    """Claim side effect ``key`` of the ticket once, while it is at ``version`` (``Repository.claim_delivery``)."""
+    return repository().claim_delivery(ticket_id, key, doc, version=version)
+
+
+def get_delivery(ticket_id: int, key: str) -> dict[str, Any] | None:
+    return repository().get_delivery(ticket_id, key)
+
+
+def update_delivery(ticket_id: int, key: str, fields: dict[str, Any]) -> None:
+    repository().finish_delivery(ticket_id, key, fields)
+
+
+def take_notice_quota(ticket_id: int) -> str | None:
+    """Count a notice the hub sends by itself against the ticket's hourly relay limit (``quotas``)."""
+    from ticketing import quotas
+
+    return quotas.take_notice(repository().client, ticket_id)
+
+
+def take_over_delivery(ticket_id: int, key: str, fields: dict[str, Any], *, now: str) -> bool:
+    return repository().take_over_delivery(ticket_id, key, fields, now=now)
 
 
 def history(

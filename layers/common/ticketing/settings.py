@@ -27,6 +27,11 @@ class Settings(BaseModel):
     # default, which fits inside the functions' timeout; the local run, which has no function
     # timeout and a far slower store under contention, gives itself longer)
     write_budget_seconds: float | None = Field(default=None, gt=0)
+    # relay limits of notifications (template parameters; docs/particlespace.md, "Limits")
+    notify_max_recipients: int = Field(default=10, ge=1, le=50)  # per notice
+    notify_ticket_per_hour: int = Field(default=12, ge=1)  # notices about one ticket, per hour
+    notify_client_per_hour: int = Field(default=100, ge=1)  # messages a client's requests send, per hour
+    notify_client_per_day: int = Field(default=500, ge=1)  # and per day (UTC)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
