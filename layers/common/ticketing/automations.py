@@ -58,7 +58,12 @@ def registered() -> list[Automation]:
     """Every automation of the hub (imported here, so that only this function pays for them)."""
     from ticketing.dialects import kapture, particlespace
 
-    return [particlespace.REMINDER_AUTOMATION, particlespace.NOTIFY_AUTOMATION, kapture.CALLBACK_AUTOMATION]
+    return [
+        particlespace.REMINDER_AUTOMATION,
+        particlespace.NOTIFY_AUTOMATION,
+        particlespace.MOVEMENT_AUTOMATION,
+        kapture.CALLBACK_AUTOMATION,
+    ]
 
 
 def _watched(doc: Mapping[str, Any] | None, paths: Iterable[str]) -> tuple[Any, ...]:

@@ -63,6 +63,14 @@ class Notify(_Record):
     # key): a timed notice expects it, so a later notifying update supersedes it; None: none asked
     # (absent from the stored document, so that notices armed before it existed still match)
     notice: str | None = None
+    # the stay (``stay_key``: status, sub-status and since when) the update's own notification told
+    # of: a movement made anywhere else since is told by the movement notice; None: none told
+    told: str | None = None
+
+
+def stay_key(ticket: Ticket) -> str:
+    """The ticket's current stay: where it is and since when (a move makes another)."""
+    return f"{ticket.status}/{ticket.sub_status or ''}/{ticket.status_since.isoformat()}"
 
 
 class Message(_Record):

@@ -15,12 +15,14 @@ from typing import Any
 NAME = "particlespace"
 PURPOSE_NOTIFY = "particlespace-notify"
 PURPOSE_REMINDER = "particlespace-reminder"
+PURPOSE_MOVEMENT = "particlespace-movement"
 
 # What the rest of the hub reads of this package, imported only when asked for (the stream
 # consumer needs the automations, devkit.openapi the operations, the console the rendering).
 _PUBLIC = {
     "REMINDER_AUTOMATION": "notices",
     "NOTIFY_AUTOMATION": "notices",
+    "MOVEMENT_AUTOMATION": "notices",
     "OPERATIONS": "operations",
     "render": "render",
 }

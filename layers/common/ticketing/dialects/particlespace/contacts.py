@@ -21,11 +21,12 @@ def normalise_email(raw: str) -> str | None:
 
 
 def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str | None:
-    """The number in E.164 (``+11112223333``), or None if it cannot be a phone number.
+    """The number in E.164 (``+12025550143``), or None if it is not a valid phone number.
 
-    National numbers are read in ``region``.  A number must be *possible* (the right
-    length for its country's numbering plan); it is not checked against the area
-    codes in service, since the document's own examples (1112223333) are not."""
+    National numbers are read in ``region``.  A number must be *valid* (libphonenumber's
+    ``is_valid_number``: a number its country's plan assigns, with its area code), not merely
+    possible: ``555-9497`` is a local-only number and would go nowhere in E.164.  The document's
+    illustrative ``1112223333`` (area code 111 does not exist) is refused too: docs/particlespace.md."""
     if not _PHONE_RE.match(raw):
         return None
     import phonenumbers  # only requests with SMS contacts pay for it
@@ -34,6 +35,6 @@ def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str | None:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

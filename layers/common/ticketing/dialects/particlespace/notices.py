@@ -5,13 +5,13 @@ stored ticket by the stream's consumer, ``ticketing.automations``).  The design:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ticketing import scheduling
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.particlespace import NAME, PURPOSE_NOTIFY, PURPOSE_REMINDER
-from ticketing.model import Notify, Ticket
-from ticketing.notifications import SMS_MAX_CHARS, SUBJECT_MAX_CHARS
+from ticketing.dialects.particlespace import NAME, PURPOSE_MOVEMENT, PURPOSE_NOTIFY, PURPOSE_REMINDER
+from ticketing.model import Notify, Ticket, stay_key
+from ticketing.notifications import SMS_MAX_CHARS
 
 MESSAGE_MAX_CHARS = 10_000
 
@@ -34,36 +34,40 @@ def _duration(minutes: int) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'}"
 
 
-def _flow_label(ticket: Ticket, flow: Term | None) -> str:
-    return f"{flow.name} ({flow.term})" if flow else ticket.status
+# Messages are templates (``scheduling.placeholders``), filled in from the ticket as it is when
+# they are sent; a caller's own subject and message are sent as written (``literal``).
+_SUBJECT = "Ticket ${key}: ${title}"
+_BODY = 'Ticket ${key} "${title}" is in ${flow}.'
 
 
-def _notify_message(ticket: Ticket, notify: Notify, flow: Term | None) -> scheduling.Message:
-    label = _flow_label(ticket, flow)
-    subject = notify.subject or f"Ticket {ticket.key}: {ticket.title}"[:SUBJECT_MAX_CHARS]
-    body = notify.message
-    if not body:
-        body = f'Ticket {ticket.key} "{ticket.title}" is in {label}.'
-        if notify.channel == "email" and ticket.description:
-            body += f"\n\n{ticket.description}"
+def _message(notify: Notify, subject: str, body: str) -> scheduling.Message:
     return scheduling.Message(
-        channel=notify.channel, to=notify.contacts, subject=subject, body=body[: _max_body(notify.channel)]
+        channel=notify.channel, to=notify.contacts, subject=subject, body=body, templated=True, vocabulary=NAME
     )
 
 
-def _reminder_message(ticket: Ticket, notify: Notify, flow: Term | None, minutes: int) -> scheduling.Message:
-    label, duration = _flow_label(ticket, flow), _duration(minutes)
-    since = ticket.status_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    name = flow.name if flow else ticket.status
-    return scheduling.Message(
-        channel=notify.channel,
-        to=notify.contacts,
-        subject=f"Reminder: ticket {ticket.key} has been in {name} for over {duration}"[:SUBJECT_MAX_CHARS],
-        body=(
-            f'Ticket {ticket.key} "{ticket.title}" has been in {label} since {since} UTC, '
-            f"longer than the flow's time limit of {duration}."
-        )[: _max_body(notify.channel)],
+def _notify_message(notify: Notify) -> scheduling.Message:
+    subject = scheduling.literal(notify.subject) if notify.subject else _SUBJECT
+    if notify.message:
+        body = scheduling.literal(notify.message[: _max_body(notify.channel)])
+    else:
+        body = _BODY + ("${description_block}" if notify.channel == "email" else "")
+    return _message(notify, subject, body)
+
+
+def _reminder_message(notify: Notify, minutes: int) -> scheduling.Message:
+    duration = _duration(minutes)
+    return _message(
+        notify,
+        f"Reminder: ticket ${{key}} has been in ${{flow_name}} for over {duration}",
+        f'Ticket ${{key}} "${{title}}" has been in ${{flow}} since ${{status_since}} UTC, '
+        f"longer than the flow's time limit of {duration}.",
     )
+
+
+def _movement_message(notify: Notify) -> scheduling.Message:
+    body = 'Ticket ${key} "${title}" moved to ${flow}.'
+    return _message(notify, "Ticket ${key} moved to ${flow_name}", body)
 
 
 def _max_body(channel: str) -> int:
@@ -104,7 +108,7 @@ def notify_notice(ticket: Ticket, flows: Vocabulary, now: datetime, armed_by: st
         delivery=key,
         due=notify.time or now,
         expect=expect,
-        message=_notify_message(ticket, notify, flows.for_status(ticket.status, ticket.sub_status)),
+        message=_notify_message(notify),
         armed_by=armed_by,
     )
 
@@ -140,7 +144,7 @@ def reminder_notice(ticket: Ticket, flows: Vocabulary, notice_id: str, armed_by:
         delivery=scheduling.delivery_key(ticket.id, PURPOSE_REMINDER, scheduling.expect_of(ticket, *_STAY)),
         due=due,
         expect=scheduling.expect_of(ticket, *_STAY, *_REMINDER_NOTIFY),
-        message=_reminder_message(ticket, ticket.notify, flow, time_limit_minutes(flows, flow)),
+        message=_reminder_message(ticket.notify, time_limit_minutes(flows, flow)),
         armed_by=armed_by,
         version=ticket.version,
     )
@@ -154,6 +158,45 @@ def _reminder_called_for(ticket: Ticket, notice_id: str, now: datetime) -> sched
     return reminder_notice(ticket, get_catalog().vocabulary(NAME), notice_id, "automations")
 
 
+def reminder_pending(ticket: Ticket, flows: Vocabulary) -> datetime | None:
+    """When the stay's reminder will be sent: None when it calls for none, or it has been sent."""
+    due = reminder_due(ticket, flows)
+    if due is None or ticket.notices_sent.get(PURPOSE_REMINDER) == reminder_id(ticket, flows):
+        return None
+    return due
+
+
+def movement_id(ticket: Ticket) -> str | None:
+    """The id of the notice telling the contacts of the ticket's latest movement: None when
+    nobody asked to be told (``notify=0``), or when the stay is the one the update's own
+    notification told of (a ParticleSpace update that moved the ticket with ``notify=1``)."""
+    notify = ticket.notify
+    if notify is None or not (notify.enabled and notify.contacts and notify.channel):
+        return None
+    stay = stay_key(ticket)
+    if notify.told == stay:
+        return None
+    return scheduling.delivery_key(ticket.id, PURPOSE_MOVEMENT, stay, notify.channel, notify.contacts)
+
+
+def movement_notice(ticket: Ticket, notice_id: str, now: datetime) -> scheduling.Notice | None:
+    """The movement's notice: due now, sent only while the ticket is still in that stay (moved
+    on meanwhile, the next movement's own notice tells)."""
+    if ticket.notify is None:
+        return None
+    return scheduling.Notice(
+        id=notice_id,
+        ticket_id=ticket.id,
+        purpose=PURPOSE_MOVEMENT,
+        delivery=notice_id,
+        due=now,
+        expect=scheduling.expect_of(ticket, *_STAY, "notify.enabled", "notify.channel", "notify.contacts"),
+        message=_movement_message(ticket.notify),
+        armed_by="automations",
+        version=ticket.version,
+    )
+
+
 # The automated reminder follows the ticket's moves through every dialect, this one included
 # (ticketing.automations): each stay is reminded of, and a move re-arms or cancels it.
 REMINDER_AUTOMATION = scheduling.Automation(
@@ -162,3 +205,9 @@ REMINDER_AUTOMATION = scheduling.Automation(
 # A timed notification is emitted by the update that asks for it (the outbox); the next
 # notifying update, or notify=0, supersedes it: its schedule is cancelled.
 NOTIFY_AUTOMATION = scheduling.Automation(PURPOSE_NOTIFY, ("notify",), _timed_notice)
+# A movement made through any other dialect (or by ParticleSpace without notify=1) tells the
+# contacts that asked to be told of movements, once per movement (the document: "notify of
+# creation and movement of ticket").
+MOVEMENT_AUTOMATION = scheduling.Automation(
+    PURPOSE_MOVEMENT, ("status", "sub_status", "status_since", "notify"), movement_id, movement_notice
+)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ticketing.catalog import Vocabulary
 from ticketing.dialects.particlespace import NAME
-from ticketing.dialects.particlespace.notices import reminder_due
+from ticketing.dialects.particlespace.notices import reminder_pending
 from ticketing.errors import DomainError
 from ticketing.http import BaseDialect, Request, Response
 from ticketing.model import Notify, Ticket
@@ -33,7 +33,7 @@ def render(ticket: Ticket, flows: Vocabulary) -> dict[str, Any]:
         "notifySubject": notify.subject or None,
         "notifyMessage": notify.message or None,
         "automated": int(notify.automated),
-        "reminderAt": _iso(reminder_due(ticket, flows)),
+        "reminderAt": _iso(reminder_pending(ticket, flows)),
         "statusSince": _iso(ticket.status_since),
         "createdAt": _iso(ticket.created_at),
         "updatedAt": _iso(ticket.updated_at),

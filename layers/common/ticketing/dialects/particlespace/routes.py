@@ -16,7 +16,7 @@ from ticketing.dialects.particlespace.render import DIALECT, render
 from ticketing.dialects.particlespace.request import parse
 from ticketing.errors import NotFound
 from ticketing.http import Request, Response, entrypoint
-from ticketing.model import Notify, Ticket
+from ticketing.model import Notify, Ticket, stay_key
 
 _ID_RE = re.compile(r"^(tic_[0-9a-z]{7}|[0-9]{1,10})$")
 
@@ -48,6 +48,8 @@ def update_ticket(request: Request, context: Any) -> Response:
                 message=body.notify_message or "",
                 automated=body.automated,
             )
+            if body.notify:  # this stay is told of by the update's own notification
+                notify = notify.model_copy(update={"told": stay_key(ticket)})
             ticket.notify = notify
             notice = notify_notice(ticket, flows, cs.now, client.client_id)
             if notice is not None:
