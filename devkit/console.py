@@ -129,9 +129,11 @@ def _parsed(data: bytes) -> Any:
 
 def _spp(ticket: Any) -> Any:
     """TicketResource: ticketing.dialects.spp.render (as PUT /api/tickets/{ticket} answers)"""
+    from ticketing import service
     from ticketing.dialects import spp
+    from ticketing.references import References
 
-    return spp.render(ticket, spp.References(), spp.messages_of(ticket))
+    return spp.render(ticket, References(), service.messages(ticket))
 
 
 def _kapture(ticket: Any) -> Any:

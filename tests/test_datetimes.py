@@ -350,13 +350,14 @@ def test_the_renderers_render_every_value_in_range():
     from zoneinfo import ZoneInfo
 
     from ticketing import moments, scheduling
-    from ticketing.dialects import kapture, spp
+    from ticketing.dialects import kapture
     from ticketing.dialects.particlespace import render as particlespace
+    from ticketing.dialects.reference_data import iso_timestamp  # SPP's timestamps
 
     zones = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)), ZoneInfo("Asia/Kolkata")]
     for when in (moments.EARLIEST, moments.LATEST, moments.EARLIEST.replace(microsecond=1)):
         assert particlespace._iso(when)
-        assert spp.ts(when) and spp.ts(spp.ts(when))
+        assert iso_timestamp(when) and iso_timestamp(iso_timestamp(when))
         assert isinstance(kapture.millis(when), int)
         assert scheduling.at_expression(when).startswith("at(")
         for zone in zones:

@@ -1,6 +1,6 @@
 """Property tests of the parsers that are ours (hypothesis), without AWS.
 
-* form bodies: ``ticketing.http.Request.form``, SPP's PHP-style form (``spp._php_form``,
+* form bodies: ``ticketing.http.Request.form``, SPP's PHP-style form (``spp.php_form``,
   ``spp.parse_body``) and ParticleSpace's form/JSON body (``particlespace.request.parse``);
 * ParticleSpace contact lists: email and phone normalisation, the ``contacts`` list;
 * servicedesk XML: generated WorkflowPushPost documents round trip through
@@ -139,7 +139,7 @@ def test_php_form_round_trip(data, rnd):
     groups = list(by_name.values())
     rnd.shuffle(groups)
     shuffled = [pair for group in groups for pair in group]
-    assert spp._php_form(urlencode(shuffled)) == data
+    assert spp.php_form(urlencode(shuffled)) == data
 
 
 @PROPS
@@ -147,7 +147,7 @@ def test_php_form_round_trip(data, rnd):
 def test_php_form_refuses_a_name_both_list_and_map(name, items, mapping):
     pairs = php_encode({name: items}) + [(f"{name}[{k}]", v) for k, v in mapping.items()]
     with pytest.raises(ValidationFailed) as refused:
-        spp._php_form(urlencode(pairs))
+        spp.php_form(urlencode(pairs))
     assert refused.value.errors[0].field == name
 
 
@@ -206,7 +206,7 @@ def test_spp_body_of_any_bytes_parses_or_is_refused_as_a_bad_request(body, media
     except DomainError as err:
         assert refused_as_bad_request(err), err
         return
-    assert names_given <= set(spp._FIELDS)
+    assert names_given <= set(spp.FIELDS)
     assert isinstance(parsed, spp.SaveTicketRequest)
 
 
@@ -218,7 +218,7 @@ json_values = st.recursive(
 
 
 @PROPS
-@given(st.dictionaries(st.sampled_from([*spp._FIELDS, "other", "tags[]"]), json_values, max_size=5))
+@given(st.dictionaries(st.sampled_from([*spp.FIELDS, "other", "tags[]"]), json_values, max_size=5))
 def test_spp_json_body_of_any_values_parses_or_is_refused_as_a_bad_request(data):
     try:
         spp.parse_body(request(json.dumps(data).encode(), "application/json"))
