@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from ticketing import service
 from ticketing.catalog import default_catalog
-from ticketing.dialects import servicedesk
+from ticketing.dialects.servicedesk import datacontract, dialect, models
 from ticketing.http import Request
 from ticketing.model import Ticket
 from ticketing.repository import Repository
@@ -22,8 +22,8 @@ from devkit import apigw
 PUSH = "/api/Tickets/WorkflowPush"
 GET = "/api/Tickets/GetTicket/"
 AUTH = {"Authorization": "Bearer tkt_demo_servicedesk"}
-NS_POSTS = servicedesk.NS_POSTS
-NS_RESULTS = servicedesk.NS_RESULTS
+NS_POSTS = datacontract.NS_POSTS
+NS_RESULTS = datacontract.NS_RESULTS
 XMLNS = f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NS_POSTS}"'
 DOC_JSON = (
     '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
@@ -50,7 +50,7 @@ def xml_post(action, **fields) -> str:
     """A WorkflowPushPost as DataContractSerializer writes it (members in alphabetical order)."""
     values = {"Action": action, **fields}
     parts = []
-    for name in servicedesk.FIELDS:
+    for name in models.FIELDS:
         value = values.get(name)
         parts.append(f'<{name} i:nil="true" />' if value is None else f"<{name}>{value}</{name}>")
     return f"<WorkflowPushPost {XMLNS}>{''.join(parts)}</WorkflowPushPost>"
@@ -533,7 +533,7 @@ def test_get_ticket_xml_is_a_datacontract_document(aws, seeded):
         'xmlns="http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results">'
     )
     root = ET.fromstring(body)
-    ns = {"r": NS_RESULTS, "a": servicedesk.NS_ARRAYS}
+    ns = {"r": NS_RESULTS, "a": datacontract.NS_ARRAYS}
     assert [c.tag.split("}")[1] for c in root] == [
         "AllAvailableTicketActions",
         "State",
@@ -682,7 +682,7 @@ def test_every_action_the_document_names_is_declared_with_its_parameters():
         assert action.requires("service") == action.name.startswith("TicketConvertTo"), action.name
         if action.name.endswith("WaitForThirdParty"):
             assert action.optional == ["operator", "customer", "note"]
-    assert set(servicedesk.PARAMETER_NAMES) == set(ROLES)
+    assert set(models.PARAMETER_NAMES) == set(ROLES)
 
 
 def test_every_status_of_every_type_maps_to_one_state_and_back():
@@ -741,9 +741,9 @@ def test_apply_rechecks_the_state_of_the_ticket_it_is_given():
 
 
 def test_response_type_without_a_request_is_json():
-    assert servicedesk.response_type(None) == "application/json"
+    assert dialect.response_type(None) == "application/json"
     event = {"httpMethod": "GET", "headers": {"Accept": "application/xml;q=0.2, text/json;q=0.8"}}
-    assert servicedesk.response_type(Request.from_event(event)) == "text/json"
+    assert dialect.response_type(Request.from_event(event)) == "text/json"
 
 
 # -- over HTTP, on the local run -----------------------------------------------------------------------------
