@@ -251,6 +251,41 @@ def test_xml_with_a_byte_order_mark_is_read(aws, seeded):
     assert status == 200, payload
 
 
+def push_as_text(template, body: bytes, content_type: str):
+    """The push as API Gateway sends it when the API lacks the template's BinaryMediaTypes: the
+    body as UTF-8 text, each byte sequence that is not UTF-8 replaced by U+FFFD."""
+    fn, route, params = apigw.find_route(template, "POST", PUSH)
+    headers = [*AUTH.items(), ("Content-Type", content_type)]
+    event = apigw.build_event(
+        method="POST", path=PUSH, route=route, path_params=params, headers=headers, body=body, binary_types=[]
+    )
+    assert event["isBase64Encoded"] is False and event["body"].startswith("\ufffd\ufffd")
+    resp = apigw.invoke(fn, event)
+    return resp["statusCode"], _decode(resp)
+
+
+def test_the_template_passes_utf16_bodies_byte_for_byte(aws):
+    assert {"application/json", "text/json", "application/xml", "text/xml"} <= set(aws.binary_media_types())
+
+
+def test_utf16_passed_as_text_is_decoded_when_intact_and_refused_when_characters_were_lost(aws, seeded):
+    v0 = canonical(aws, 1001)["version"]
+    lost = '{"TicketId": 1001, "Action": "IncidentWaitForThirdParty", "Note": "caf\u00e9"}'.encode("utf-16")
+    status, body = push_as_text(aws, lost, "application/json; charset=utf-16")
+    assert (status, body) == (
+        400,
+        {
+            "Message": "The UTF-16 request body lost characters on the way (API Gateway passes bodies as UTF-8 "
+            "text): send it in UTF-8."
+        },
+    )
+    ticket = canonical(aws, 1001)
+    assert (ticket["note"], ticket["version"]) == ("", v0)
+    intact = DOC_JSON.replace("INC-000047", "INC-001001").encode("utf-16")  # ASCII: each byte came through
+    assert push_as_text(aws, intact, "application/json") == (200, {"TicketREF": "INC-001001", "TicketId": 1001})
+    assert canonical(aws, 1001)["status"] == "on_hold"
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
