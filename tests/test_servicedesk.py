@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from ticketing import service
 from ticketing.catalog import default_catalog
-from ticketing.dialects.servicedesk import datacontract, dialect, models
+from ticketing.dialects.servicedesk import datacontract, dialect, models, results
 from ticketing.http import Request
 from ticketing.model import Ticket
 from ticketing.repository import Repository
@@ -614,6 +614,24 @@ def test_get_ticket_json(aws, seeded):
     }
     suspend = next(a for a in view["AllAvailableTicketActions"] if a["Action"] == 207)
     assert suspend["Name"] == "IncidentSuspend" and suspend["NeedsParameter"] is False
+
+
+def test_every_answer_is_what_its_model_documents(aws, seeded):
+    """The answers are plain values rendered beside their models (which the functions never
+    build): each kind validates against its model's JSON schema, the OpenAPI document's."""
+    import jsonschema
+
+    def check(model, value):
+        jsonschema.validate(value, model.model_json_schema(ref_template="#/$defs/{model}", mode="serialization"))
+
+    check(results.GetTicketResult, state(aws, 1001))
+    check(results.GetTicketResult, state(aws, 1007))
+    status, _, body = push(aws, {"TicketId": 1001, "Action": 207})
+    assert status == 200
+    check(results.WorkflowPushResult, body)
+    status, _, body = push(aws, {"TicketId": 1001, "Action": 207})
+    assert status == 400
+    check(results.Error, body)
 
 
 @pytest.mark.parametrize(("ident", "expected"), [("9999", 404), ("CHG-001001", 404), ("8FC95B0F", 404), ("x", 404)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, get_args
 from xml.sax.saxutils import escape
 
 from pydantic import BaseModel
@@ -129,31 +129,34 @@ def _strings(name: str, values: list[str]) -> str:
     return f'<{name} xmlns:a="{NS_ARRAYS}">{items}</{name}>'
 
 
-def _members(model: BaseModel) -> str:
-    """The model's members in ordinal order of their names; a member named in the model's
+def _members(contract: type[BaseModel], values: dict[str, Any]) -> str:
+    """The contract's members in ordinal order of their names; a member named in the contract's
     ``xml_as`` is written with another member's value (an enum, by its name)."""
-    xml_as: dict[str, str] = getattr(model, "xml_as", {})
-    fields = type(model).model_fields
+    xml_as: dict[str, str] = getattr(contract, "xml_as", {})
+    fields = contract.model_fields
     out = []
     for name in sorted(fields):
-        value = getattr(model, xml_as.get(name, name))
+        value = values[xml_as.get(name, name)]
+        annotation = fields[name].annotation
         if not isinstance(value, list):
             out.append(element(name, value))
-        elif fields[name].annotation == list[str]:
+        elif annotation == list[str]:
             out.append(_strings(name, value))
         else:  # a list of contracts: one element per item, named as its contract
-            out.append(f"<{name}>{''.join(_contract(v) for v in value)}</{name}>")
+            (item,) = get_args(annotation)
+            out.append(f"<{name}>{''.join(_contract(item, v) for v in value)}</{name}>")
     return "".join(out)
 
 
-def _contract(model: BaseModel) -> str:
-    name = type(model).__name__
-    return f"<{name}>{_members(model)}</{name}>"
+def _contract(contract: type[BaseModel], values: dict[str, Any]) -> str:
+    name = contract.__name__
+    return f"<{name}>{_members(contract, values)}</{name}>"
 
 
-def to_xml(model: BaseModel, namespace: str | None = NS_RESULTS) -> str:
-    """The model as the root of a DataContract document (its class name is the element's)."""
-    name = type(model).__name__
+def to_xml(contract: type[BaseModel], values: dict[str, Any], namespace: str | None = NS_RESULTS) -> str:
+    """``values`` as a DataContract document of ``contract`` (a model: its class name is the
+    root element's, its fields the members; only their names and types are read)."""
+    name = contract.__name__
     if namespace is None:
-        return f"<{name}>{_members(model)}</{name}>"
-    return f'<{name} xmlns:i="{NS_I}" xmlns="{namespace}">{_members(model)}</{name}>'
+        return f"<{name}>{_members(contract, values)}</{name}>"
+    return f'<{name} xmlns:i="{NS_I}" xmlns="{namespace}">{_members(contract, values)}</{name}>'

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ticketing.dialects.servicedesk import datacontract
-from ticketing.dialects.servicedesk.results import Error
+from ticketing.dialects.servicedesk.results import error_body
 from ticketing.errors import DomainError
 from ticketing.http import BaseDialect, Request, Response
 
@@ -82,8 +81,7 @@ class Servicedesk(BaseDialect):
         else:
             message = error.message
         media = response_type(request)
-        answer = Error(Message=message)
-        body: Any = datacontract.to_xml(answer, namespace=None) if is_xml(media) else answer.model_dump()
+        body = error_body(message, is_xml(media))
         headers = {"WWW-Authenticate": 'Bearer realm="servicedesk"'} if error.status == 401 else {}
         return Response(status, body, headers=headers, content_type=f"{media}; charset=utf-8")
 

@@ -1,6 +1,9 @@
 """What the routes answer: WorkflowPushResult, GetTicketResult (the ticket's type, state and the
-actions it allows) and Error, each a model rendered to JSON and to DataContract XML, and the
-schema of its answer in the OpenAPI document."""
+actions it allows) and Error, in JSON and in DataContract XML.
+
+Each answer's model is its schema in the OpenAPI document and gives the XML writer its members;
+the answers are plain values (the models are never built in a function: ``defer_build``), and
+tests/test_servicedesk.py validates each kind of answer against its model."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ StringList = Annotated[list[str], WithJsonSchema({"type": "array", "items": _ARR
 
 def _contract(name: str, namespace: str | None = NS_RESULTS) -> ConfigDict:
     xml = {"name": name, "namespace": namespace} if namespace else {"name": name}
-    return ConfigDict(title=name, json_schema_extra={"xml": xml})
+    return ConfigDict(title=name, json_schema_extra={"xml": xml}, defer_build=True)
 
 
 class WorkflowPushResult(BaseModel):
@@ -64,34 +67,38 @@ class Error(BaseModel):
     Message: str
 
 
-def answer(result: BaseModel) -> tuple[dict[str, Any], str]:
-    """The result in JSON and in DataContract XML."""
-    return result.model_dump(), datacontract.to_xml(result)
+def answer(contract: type[BaseModel], values: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The answer in JSON and in DataContract XML."""
+    return values, datacontract.to_xml(contract, values)
+
+
+def error_body(message: str, xml: bool) -> Any:
+    values = {"Message": message}
+    return datacontract.to_xml(Error, values, namespace=None) if xml else values
 
 
 def push_result(ticket: Ticket) -> tuple[dict[str, Any], str]:
-    return answer(WorkflowPushResult(TicketREF=service.current_ref(ticket), TicketId=ticket.id))
+    return answer(WorkflowPushResult, {"TicketREF": service.current_ref(ticket), "TicketId": ticket.id})
 
 
 def ticket_result(ticket: Ticket, workflow: Workflow | None = None) -> tuple[dict[str, Any], str]:
     workflow = workflow or get_workflow()
     actions = [
-        TicketActionInfo(
-            Action=action.code,
-            Name=action.name,
-            NeedsParameter=bool(action.required),
-            RequiredParameters=[PARAMETER_NAMES[r] for r in action.required],
-            OptionalParameters=[PARAMETER_NAMES[r] for r in action.optional],
-        )
+        {
+            "Action": action.code,
+            "Name": action.name,
+            "NeedsParameter": bool(action.required),
+            "RequiredParameters": [PARAMETER_NAMES[r] for r in action.required],
+            "OptionalParameters": [PARAMETER_NAMES[r] for r in action.optional],
+        }
         for action in workflow.available(ticket)
     ]
-    return answer(
-        GetTicketResult(
-            TicketREF=service.current_ref(ticket),
-            TicketId=ticket.id,
-            TicketType=workflow.flow(ticket.type).name,
-            State=workflow.state_of(ticket).key,
-            SummaryState=workflow.summary_of(ticket),
-            AllAvailableTicketActions=actions,
-        )
-    )
+    values = {
+        "TicketREF": service.current_ref(ticket),
+        "TicketId": ticket.id,
+        "TicketType": workflow.flow(ticket.type).name,
+        "State": workflow.state_of(ticket).key,
+        "SummaryState": workflow.summary_of(ticket),
+        "AllAvailableTicketActions": actions,
+    }
+    return answer(GetTicketResult, values)
