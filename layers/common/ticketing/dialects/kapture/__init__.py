@@ -19,8 +19,8 @@ One module per job:
 - ``dialect``: the name, the failure body of every error, the Basic key, the time zone;
 - ``updates``: the request, validated by ``KaptureTicketUpdate`` (its schema is the OpenAPI one);
 - ``batch``: each update as a command, applied in parallel with batched reads;
-- ``render``: the document's ``ticket`` object and each update's answer;
-- ``reminder``: the callback reminder (``CALLBACK_AUTOMATION``);
+- ``answers``: the document's ``ticket`` object and each update's answer;
+- ``callback``: the callback reminder (``CALLBACK_AUTOMATION``);
 - ``route``: the handler and its documented operation (``OPERATIONS``).
 """
 
@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .answers import KaptureFailure, KaptureSuccess, KaptureTicket, millis, render, render_ticket
 from .batch import OUT_OF_TIME, Batch, Outcome, command_for
+from .callback import CALLBACK_AUTOMATION, PURPOSE, callback_id, reminder
 from .dialect import DATE_FORMAT, DIALECT, NAME, PATH, QUEUE_KIND, USER_KIND, format_time, token_of, zone_of
-from .reminder import CALLBACK_AUTOMATION, PURPOSE, callback_id, reminder
-from .render import KaptureFailure, KaptureSuccess, KaptureTicket, millis, render, render_ticket
 from .route import update_handler, update_tickets
 from .updates import (
     INVALID_BODY,

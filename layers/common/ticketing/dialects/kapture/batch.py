@@ -27,8 +27,8 @@ from ticketing.observability import logger
 from ticketing.references import References
 from ticketing.repository import MAX_TICKET_BYTES, ticket_bytes
 
+from .answers import user_keys
 from .dialect import NAME, QUEUE_KIND, USER_KIND, shown, status_of, zone_of
-from .render import user_keys
 from .updates import KaptureTicketUpdate, parse_update
 
 # Threads applying a batch's updates: botocore's default connection pool per client

@@ -13,9 +13,9 @@ from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.http import Request, Response, entrypoint
 from ticketing.observability import logger, metrics
 
+from .answers import KaptureFailure, KaptureSuccess, render
 from .batch import Batch
 from .dialect import DIALECT, NAME, PATH, client_for
-from .render import KaptureFailure, KaptureSuccess, render
 from .updates import MAX_UPDATES, KaptureTicketUpdate, parse_body
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -31,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from ticketing import ids, moments
 from ticketing.catalog import Term, Vocabulary, get_catalog
-from ticketing.dialects.common import MAX_NESTING, unstorable
+from ticketing.dialects.common import MAX_NESTING, unstorable, utf8
 from ticketing.errors import BadRequest, DomainError, NotFound
 from ticketing.http import Request
 
@@ -227,21 +228,20 @@ class KaptureTicketUpdate(BaseModel):
     )
     disposition: Disposition = Field(default="", description="Empty: the disposition stays.")
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _an_object(cls, data: Any) -> Any:
+    def _an_object_with_storable_extras(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """An object; its fields validated, then its additional details (their faults come last)."""
         if not isinstance(data, dict):
             raise _refused(INVALID_ELEMENT)
-        return data
-
-    @model_validator(mode="after")
-    def _extras_storable(self) -> KaptureTicketUpdate:
-        extras = self.extras
-        if len(extras) > MAX_EXTRA_KEYS or unstorable(extras) is not None:
+        readable = {k: v for k, v in data.items() if isinstance(k, str) and utf8(k)}  # JSON's "\ud800" keys
+        update = handler(readable)
+        extras = update.extras
+        if len(readable) < len(data) or len(extras) > MAX_EXTRA_KEYS or unstorable(extras) is not None:
             raise _refused(INVALID_EXTRA)
         if len(json.dumps(extras, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_EXTRA_BYTES:
             raise _refused(INVALID_EXTRA)
-        return self
+        return update
 
     @property
     def term(self) -> Term:
@@ -279,8 +279,8 @@ def refusal_of(err: ValidationError) -> DomainError:
         return BadRequest(first["msg"])
     field = KaptureTicketUpdate.model_fields.get(str(first["loc"][0])) if first["loc"] else None
     refusal = next((m for m in field.metadata if isinstance(m, Refusal)), None) if field else None
-    if refusal is None:  # a key the document does not name that cannot be read (not valid text)
-        return BadRequest(INVALID_EXTRA)
+    if refusal is None:  # not a field's fault (none is known): the element as a whole
+        return BadRequest(INVALID_ELEMENT)
     return BadRequest(refusal.missing if first["type"] == "missing" and refusal.missing else refusal.message)
 
 
