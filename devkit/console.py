@@ -140,13 +140,13 @@ def _kapture(ticket: Any) -> Any:
     """ticket: ticketing.dialects.kapture.render_ticket (as the update batch answers)"""
     from types import SimpleNamespace
 
-    from ticketing import service
     from ticketing.catalog import get_catalog
     from ticketing.dialects import kapture
     from ticketing.model import utcnow
+    from ticketing.references import References
 
     vocab = get_catalog().vocabulary(kapture.NAME)
-    refs = kapture.References(service.repository())
+    refs = References()
     refs.load(kapture.USER_KIND, [u for u in (*ticket.assignee_ids[:1], ticket.requester_id, ticket.creator_id) if u])
     if ticket.queue:
         refs.load(kapture.QUEUE_KIND, [ticket.queue])
