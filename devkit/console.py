@@ -129,22 +129,24 @@ def _parsed(data: bytes) -> Any:
 
 def _spp(ticket: Any) -> Any:
     """TicketResource: ticketing.dialects.spp.render (as PUT /api/tickets/{ticket} answers)"""
+    from ticketing import service
     from ticketing.dialects import spp
+    from ticketing.references import References
 
-    return spp.render(ticket, spp.References(), spp.messages_of(ticket))
+    return spp.render(ticket, References(), service.messages(ticket))
 
 
 def _kapture(ticket: Any) -> Any:
     """ticket: ticketing.dialects.kapture.render_ticket (as the update batch answers)"""
     from types import SimpleNamespace
 
-    from ticketing import service
     from ticketing.catalog import get_catalog
     from ticketing.dialects import kapture
     from ticketing.model import utcnow
+    from ticketing.references import References
 
     vocab = get_catalog().vocabulary(kapture.NAME)
-    refs = kapture.References(service.repository())
+    refs = References()
     refs.load(kapture.USER_KIND, [u for u in (*ticket.assignee_ids[:1], ticket.requester_id, ticket.creator_id) if u])
     if ticket.queue:
         refs.load(kapture.QUEUE_KIND, [ticket.queue])

@@ -389,18 +389,32 @@ SERVICEDESK = [
         headers=SD,
     ),
     Row(
-        "UTF-16 whose characters API Gateway could not pass intact is refused, nothing stored",
+        "UTF-16 with characters beyond ASCII arrives intact (BinaryMediaTypes) and is stored as sent",
         "POST",
         PUSH,
-        400,
-        {
-            "Message": "The UTF-16 request body lost characters on the way (API Gateway passes bodies as UTF-8 "
-            "text): send it in UTF-8."
-        },
-        '{"TicketId": 1001, "Action": "IncidentWaitForThirdParty", "Note": "caf\u00e9"}'.encode("utf-16"),
+        200,
+        {"TicketREF": "INC-001001", "TicketId": 1001},
+        '{"TicketId": 1001, "Action": "IncidentWaitForThirdParty", "Note": "caf\u00e9 \u20ac \U0001f600"}'.encode(
+            "utf-16"
+        ),
         content_type="application/json; charset=utf-16",
         headers=SD,
-        stored=(1001, {"note": ""}),
+        after=(1001, {"note": "caf\u00e9 \u20ac \U0001f600", "status": "waiting_third_party"}),
+    ),
+    Row(
+        "XML in UTF-16 with characters beyond ASCII, the BOM alone says it",
+        "POST",
+        PUSH,
+        200,
+        f'<WorkflowPushResult xmlns:i="{NS_I}" xmlns="{NS_RESULTS}"><TicketId>1001</TicketId>'
+        "<TicketREF>INC-001001</TicketREF></WorkflowPushResult>",
+        DOC_XML.replace("INC-000047", "INC-001001")
+        .replace("IncidentSuspend", "IncidentWaitForThirdParty")
+        .replace('<Note i:nil="true" />', "<Note>\u00fcber \u65e5\u672c</Note>")
+        .encode("utf-16"),
+        content_type="text/xml",
+        headers=SD,
+        after=(1001, {"note": "\u00fcber \u65e5\u672c", "status": "waiting_third_party"}),
     ),
     Row(
         "GetTicket of an id in fullwidth digits",

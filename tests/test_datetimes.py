@@ -350,13 +350,14 @@ def test_the_renderers_render_every_value_in_range():
     from zoneinfo import ZoneInfo
 
     from ticketing import moments, scheduling
-    from ticketing.dialects import kapture, spp
+    from ticketing.dialects import kapture
     from ticketing.dialects.particlespace import render as particlespace
+    from ticketing.dialects.reference_data import iso_timestamp  # SPP's timestamps
 
     zones = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)), ZoneInfo("Asia/Kolkata")]
     for when in (moments.EARLIEST, moments.LATEST, moments.EARLIEST.replace(microsecond=1)):
         assert particlespace._iso(when)
-        assert spp.ts(when) and spp.ts(spp.ts(when))
+        assert iso_timestamp(when) and iso_timestamp(iso_timestamp(when))
         assert isinstance(kapture.millis(when), int)
         assert scheduling.at_expression(when).startswith("at(")
         for zone in zones:
@@ -451,7 +452,8 @@ def test_the_repository_names_a_nested_datetime(aws, seeded):
 
 
 def test_each_dialect_renders_the_last_line_of_defence_as_its_own_400(aws, seeded, monkeypatch):
-    from ticketing.dialects import canonical, kapture
+    from ticketing.dialects import canonical
+    from ticketing.dialects.kapture import updates as kapture_updates
 
     class Unchecked(canonical.TicketPatch):  # a patch model that lets a naive time through
         follow_up_at: datetime | None = None
@@ -464,7 +466,7 @@ def test_each_dialect_renders_the_last_line_of_defence_as_its_own_400(aws, seede
     assert body["errors"] == [{"field": "follow_up_at", "message": NAIVE}]
     assert snapshot(aws, 1004) == before
 
-    monkeypatch.setattr(kapture, "parse_callback", lambda raw, zone: datetime(9999, 6, 1, tzinfo=UTC))
+    monkeypatch.setattr(kapture_updates, "parse_callback", lambda raw, zone: datetime(9999, 6, 1, tzinfo=UTC))
     status, body = kapture_post(aws, [element(ticket_id="1004", sub_status="PS", callback_time="x")])
     assert status == 400 and body == {"message": f"follow_up_at {RANGE}.", "status": "failed"}
     assert snapshot(aws, 1004) == before

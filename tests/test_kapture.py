@@ -21,7 +21,7 @@ import pytest
 from test_particlespace import Consumer, armed, the
 from ticketing import auth, catalog, scheduling, service
 from ticketing.dialects import kapture
-from ticketing.errors import Unavailable
+from ticketing.errors import BadRequest, NotFound, Unavailable
 from ticketing.model import utcnow
 from ticketing.repository import Repository, marshal, ticket_doc
 from ticketing.settings import get_settings
@@ -328,6 +328,48 @@ def test_each_failure_answers_its_exact_body_and_changes_nothing(aws, seeded, up
     assert status == expected_status
     assert body == (expected or failed(kapture.INVALID_EXTRA))
     assert canonical(aws) == before and schedules() == {}
+
+
+@pytest.mark.parametrize(
+    ("update", "error", "message"),
+    [
+        ({"ticket_id": "abc", "sub_status": "XX", "\ud800": 1}, NotFound, "No Data found for ticket_id abc."),
+        ({"ticket_id": "1004", "callback_time": "x", "queue": 5}, BadRequest, "Invalid Format.sub_status is missing."),
+        (
+            {"ticket_id": "1004", "sub_status": "PS", "callback_time": "x", "queue": 5},
+            BadRequest,
+            BAD_CALLBACK["message"],
+        ),
+        (
+            {"ticket_id": "1004", "sub_status": "PS", "comment": 5, "\ud800": 1},
+            BadRequest,
+            kapture.updates.INVALID_COMMENT,
+        ),
+        ({"ticket_id": "1004", "sub_status": "PS", "\ud800": 1}, BadRequest, kapture.INVALID_EXTRA),
+        ([], BadRequest, "Invalid Format.Each update should be a JSON object."),
+    ],
+)
+def test_an_updates_first_fault_is_its_failure(update, error, message):
+    """The model checks every field; the fault a caller fixes first (ticket_id, sub_status,
+    callback_time, the texts, then the additional details) is the element's failure."""
+    vocab = catalog.default_catalog().vocabulary("kapture")
+    with pytest.raises(error) as raised:
+        kapture.parse_update(update, vocab, kapture.zone_of(vocab))
+    assert type(raised.value) is error and raised.value.message == message
+
+
+def test_the_update_model_is_the_documented_schema():
+    schema = kapture.KaptureTicketUpdate.model_json_schema()
+    assert schema["required"] == ["ticket_id", "sub_status"] and schema["additionalProperties"] is True
+    assert list(schema["properties"]) == ["ticket_id", "sub_status", "queue", "comment", "callback_time", "disposition"]
+    vocab = catalog.default_catalog().vocabulary("kapture")
+    update = kapture.parse_update(
+        {"ticket_id": " 1004 ", "sub_status": "ps", "queue": None, "comment": "  hi ", "crm": "x"},
+        vocab,
+        kapture.zone_of(vocab),
+    )
+    assert (update.ticket_id, str(update.term.term), update.queue, update.comment) == (1004, "PS", "", "hi")
+    assert update.callback is None and update.extras == {"crm": "x"} and update.given == []
 
 
 def test_a_ticket_id_that_names_no_possible_ticket_costs_no_read(aws, seeded):

@@ -1,10 +1,10 @@
 """Property tests of the parsers that are ours (hypothesis), without AWS.
 
-* form bodies: ``ticketing.http.Request.form``, SPP's PHP-style form (``spp._php_form``,
+* form bodies: ``ticketing.http.Request.form``, SPP's PHP-style form (``spp.php_form``,
   ``spp.parse_body``) and ParticleSpace's form/JSON body (``particlespace.request.parse``);
 * ParticleSpace contact lists: email and phone normalisation, the ``contacts`` list;
 * servicedesk XML: generated WorkflowPushPost documents round trip through
-  ``servicedesk.parse_post``; any bytes give a WorkflowPushPost or a 400, nothing else;
+  ``sd_body.parse_post``; any bytes give a WorkflowPushPost or a 400, nothing else;
 * the Kapture date format (``yyyy-MM-dd HH:mm:ss``, ``kapture.parse_callback``).
 
 Ids are ``tests/test_ids.py``'s.  Every parser is fed through a real ``Request`` built
@@ -27,9 +27,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from ticketing.catalog import default_catalog
-from ticketing.dialects import kapture, servicedesk, spp
+from ticketing.dialects import kapture, spp
 from ticketing.dialects.particlespace import contacts as ps_contacts
 from ticketing.dialects.particlespace import request as ps_request
+from ticketing.dialects.servicedesk import body as sd_body
+from ticketing.dialects.servicedesk import datacontract, dialect
 from ticketing.errors import BadRequest, DomainError, ValidationFailed
 from ticketing.http import Request
 from ticketing.workflow import get_workflow
@@ -139,7 +141,7 @@ def test_php_form_round_trip(data, rnd):
     groups = list(by_name.values())
     rnd.shuffle(groups)
     shuffled = [pair for group in groups for pair in group]
-    assert spp._php_form(urlencode(shuffled)) == data
+    assert spp.php_form(urlencode(shuffled)) == data
 
 
 @PROPS
@@ -147,7 +149,7 @@ def test_php_form_round_trip(data, rnd):
 def test_php_form_refuses_a_name_both_list_and_map(name, items, mapping):
     pairs = php_encode({name: items}) + [(f"{name}[{k}]", v) for k, v in mapping.items()]
     with pytest.raises(ValidationFailed) as refused:
-        spp._php_form(urlencode(pairs))
+        spp.php_form(urlencode(pairs))
     assert refused.value.errors[0].field == name
 
 
@@ -206,7 +208,7 @@ def test_spp_body_of_any_bytes_parses_or_is_refused_as_a_bad_request(body, media
     except DomainError as err:
         assert refused_as_bad_request(err), err
         return
-    assert names_given <= set(spp._FIELDS)
+    assert names_given <= set(spp.FIELDS)
     assert isinstance(parsed, spp.SaveTicketRequest)
 
 
@@ -218,7 +220,7 @@ json_values = st.recursive(
 
 
 @PROPS
-@given(st.dictionaries(st.sampled_from([*spp._FIELDS, "other", "tags[]"]), json_values, max_size=5))
+@given(st.dictionaries(st.sampled_from([*spp.FIELDS, "other", "tags[]"]), json_values, max_size=5))
 def test_spp_json_body_of_any_values_parses_or_is_refused_as_a_bad_request(data):
     try:
         spp.parse_body(request(json.dumps(data).encode(), "application/json"))
@@ -408,11 +410,11 @@ def test_any_contact_list_is_normalised_or_refused_by_position_only(items, chann
 
 
 # -- servicedesk: WorkflowPushPost in XML ------------------------------------------------------------------
-NS = servicedesk.NS_POSTS
-NS_I = servicedesk.NS_I
+NS = datacontract.NS_POSTS
+NS_I = datacontract.NS_I
 xml_text = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00").filter(
-        lambda c: not servicedesk._XML_INVALID.match(c)
+        lambda c: not datacontract._XML_INVALID.match(c)
     ),
     max_size=40,
 )
@@ -459,12 +461,12 @@ def render_post(fields: dict[str, Any], prefix: str, order: list[str], extra: bo
     st.sampled_from(["", "p", "a0"]),
     st.randoms(use_true_random=False),
     st.booleans(),
-    st.sampled_from(servicedesk.XML_TYPES),
+    st.sampled_from(dialect.XML_TYPES),
 )
 def test_servicedesk_xml_round_trip(fields, prefix, rnd, extra, media):
     order = list(fields)
     rnd.shuffle(order)
-    post = servicedesk.parse_post(request(render_post(fields, prefix, order, extra), media, "POST"), WORKFLOW)
+    post = sd_body.parse_post(request(render_post(fields, prefix, order, extra), media, "POST"), WORKFLOW)
     assert post.action == WORKFLOW.action(fields["Action"])
     assert post.ticket_id == fields.get("TicketId")
     assert post.ticket_ref == fields.get("TicketREF")
@@ -477,8 +479,8 @@ def test_servicedesk_xml_round_trip(fields, prefix, rnd, extra, media):
 @PROPS
 @given(posts)
 def test_servicedesk_json_and_xml_mean_the_same(fields):
-    xml = servicedesk.parse_post(request(render_post(fields, "", list(fields), False), "text/xml", "POST"), WORKFLOW)
-    as_json = servicedesk.parse_post(request(json.dumps(fields).encode(), "application/json", "POST"), WORKFLOW)
+    xml = sd_body.parse_post(request(render_post(fields, "", list(fields), False), "text/xml", "POST"), WORKFLOW)
+    as_json = sd_body.parse_post(request(json.dumps(fields).encode(), "application/json", "POST"), WORKFLOW)
     assert xml == as_json
 
 
@@ -486,7 +488,7 @@ def test_servicedesk_json_and_xml_mean_the_same(fields):
 @given(st.binary(max_size=400))
 def test_servicedesk_xml_of_any_bytes_parses_or_is_a_bad_request(body):
     try:
-        servicedesk.parse_post(request(body, "application/xml", "POST"), WORKFLOW)
+        sd_body.parse_post(request(body, "application/xml", "POST"), WORKFLOW)
     except DomainError as err:
         assert err.status == 400, err
 
@@ -519,7 +521,7 @@ xml_trees = st.recursive(
 def test_servicedesk_xml_of_any_tree_parses_or_is_a_bad_request(tree, declaration):
     body = (('<?xml version="1.0"?>' if declaration else "") + tree).encode()
     try:
-        post = servicedesk.parse_post(request(body, "text/xml", "POST"), WORKFLOW)
+        post = sd_body.parse_post(request(body, "text/xml", "POST"), WORKFLOW)
     except DomainError as err:
         assert err.status == 400, err
         return
@@ -527,11 +529,11 @@ def test_servicedesk_xml_of_any_tree_parses_or_is_a_bad_request(tree, declaratio
 
 
 @FEW
-@given(st.integers(servicedesk.MAX_XML_DEPTH + 1, 2000), st.sampled_from(["<a>", f'<a xmlns="{NS}">']))
+@given(st.integers(datacontract.MAX_XML_DEPTH + 1, 2000), st.sampled_from(["<a>", f'<a xmlns="{NS}">']))
 def test_servicedesk_deep_xml_is_a_bad_request(depth, opening):
     body = (opening * depth + "</a>" * depth).encode()
     with pytest.raises(BadRequest):
-        servicedesk.parse_post(request(body, "application/xml", "POST"), WORKFLOW)
+        sd_body.parse_post(request(body, "application/xml", "POST"), WORKFLOW)
 
 
 @FEW
@@ -544,7 +546,7 @@ def test_servicedesk_xml_with_a_dtd_or_entities_is_a_bad_request(kind, entity):
     )
     body = f'{doctype}<WorkflowPushPost xmlns="{NS}"><Action>&{entity};</Action></WorkflowPushPost>'.encode()
     with pytest.raises(BadRequest):
-        servicedesk.parse_post(request(body, "application/xml", "POST"), WORKFLOW)
+        sd_body.parse_post(request(body, "application/xml", "POST"), WORKFLOW)
 
 
 # -- Kapture: callback_time, yyyy-MM-dd HH:mm:ss --------------------------------------------------------------

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from ticketing import service
 from ticketing.catalog import default_catalog
-from ticketing.dialects import servicedesk
+from ticketing.dialects.servicedesk import datacontract, dialect, models, results
 from ticketing.http import Request
 from ticketing.model import Ticket
 from ticketing.repository import Repository
@@ -22,8 +22,8 @@ from devkit import apigw
 PUSH = "/api/Tickets/WorkflowPush"
 GET = "/api/Tickets/GetTicket/"
 AUTH = {"Authorization": "Bearer tkt_demo_servicedesk"}
-NS_POSTS = servicedesk.NS_POSTS
-NS_RESULTS = servicedesk.NS_RESULTS
+NS_POSTS = datacontract.NS_POSTS
+NS_RESULTS = datacontract.NS_RESULTS
 XMLNS = f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NS_POSTS}"'
 DOC_JSON = (
     '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
@@ -50,7 +50,7 @@ def xml_post(action, **fields) -> str:
     """A WorkflowPushPost as DataContractSerializer writes it (members in alphabetical order)."""
     values = {"Action": action, **fields}
     parts = []
-    for name in servicedesk.FIELDS:
+    for name in models.FIELDS:
         value = values.get(name)
         parts.append(f'<{name} i:nil="true" />' if value is None else f"<{name}>{value}</{name}>")
     return f"<WorkflowPushPost {XMLNS}>{''.join(parts)}</WorkflowPushPost>"
@@ -249,6 +249,41 @@ def test_xml_with_a_byte_order_mark_is_read(aws, seeded):
     body = '\ufeff<?xml version="1.0" encoding="utf-8"?>' + xml_post("IncidentSuspend", TicketId=1001)
     status, _, payload = push(aws, body.encode("utf-8"), content_type="application/xml")
     assert status == 200, payload
+
+
+def push_as_text(template, body: bytes, content_type: str):
+    """The push as API Gateway sends it when the API lacks the template's BinaryMediaTypes: the
+    body as UTF-8 text, each byte sequence that is not UTF-8 replaced by U+FFFD."""
+    fn, route, params = apigw.find_route(template, "POST", PUSH)
+    headers = [*AUTH.items(), ("Content-Type", content_type)]
+    event = apigw.build_event(
+        method="POST", path=PUSH, route=route, path_params=params, headers=headers, body=body, binary_types=[]
+    )
+    assert event["isBase64Encoded"] is False and event["body"].startswith("\ufffd\ufffd")
+    resp = apigw.invoke(fn, event)
+    return resp["statusCode"], _decode(resp)
+
+
+def test_the_template_passes_utf16_bodies_byte_for_byte(aws):
+    assert {"application/json", "text/json", "application/xml", "text/xml"} <= set(aws.binary_media_types())
+
+
+def test_utf16_passed_as_text_is_decoded_when_intact_and_refused_when_characters_were_lost(aws, seeded):
+    v0 = canonical(aws, 1001)["version"]
+    lost = '{"TicketId": 1001, "Action": "IncidentWaitForThirdParty", "Note": "caf\u00e9"}'.encode("utf-16")
+    status, body = push_as_text(aws, lost, "application/json; charset=utf-16")
+    assert (status, body) == (
+        400,
+        {
+            "Message": "The UTF-16 request body lost characters on the way (API Gateway passes bodies as UTF-8 "
+            "text): send it in UTF-8."
+        },
+    )
+    ticket = canonical(aws, 1001)
+    assert (ticket["note"], ticket["version"]) == ("", v0)
+    intact = DOC_JSON.replace("INC-000047", "INC-001001").encode("utf-16")  # ASCII: each byte came through
+    assert push_as_text(aws, intact, "application/json") == (200, {"TicketREF": "INC-001001", "TicketId": 1001})
+    assert canonical(aws, 1001)["status"] == "on_hold"
 
 
 @pytest.mark.parametrize(
@@ -533,7 +568,7 @@ def test_get_ticket_xml_is_a_datacontract_document(aws, seeded):
         'xmlns="http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results">'
     )
     root = ET.fromstring(body)
-    ns = {"r": NS_RESULTS, "a": servicedesk.NS_ARRAYS}
+    ns = {"r": NS_RESULTS, "a": datacontract.NS_ARRAYS}
     assert [c.tag.split("}")[1] for c in root] == [
         "AllAvailableTicketActions",
         "State",
@@ -579,6 +614,24 @@ def test_get_ticket_json(aws, seeded):
     }
     suspend = next(a for a in view["AllAvailableTicketActions"] if a["Action"] == 207)
     assert suspend["Name"] == "IncidentSuspend" and suspend["NeedsParameter"] is False
+
+
+def test_every_answer_is_what_its_model_documents(aws, seeded):
+    """The answers are plain values rendered beside their models (which the functions never
+    build): each kind validates against its model's JSON schema, the OpenAPI document's."""
+    import jsonschema
+
+    def check(model, value):
+        jsonschema.validate(value, model.model_json_schema(ref_template="#/$defs/{model}", mode="serialization"))
+
+    check(results.GetTicketResult, state(aws, 1001))
+    check(results.GetTicketResult, state(aws, 1007))
+    status, _, body = push(aws, {"TicketId": 1001, "Action": 207})
+    assert status == 200
+    check(results.WorkflowPushResult, body)
+    status, _, body = push(aws, {"TicketId": 1001, "Action": 207})
+    assert status == 400
+    check(results.Error, body)
 
 
 @pytest.mark.parametrize(("ident", "expected"), [("9999", 404), ("CHG-001001", 404), ("8FC95B0F", 404), ("x", 404)])
@@ -682,7 +735,7 @@ def test_every_action_the_document_names_is_declared_with_its_parameters():
         assert action.requires("service") == action.name.startswith("TicketConvertTo"), action.name
         if action.name.endswith("WaitForThirdParty"):
             assert action.optional == ["operator", "customer", "note"]
-    assert set(servicedesk.PARAMETER_NAMES) == set(ROLES)
+    assert set(models.PARAMETER_NAMES) == set(ROLES)
 
 
 def test_every_status_of_every_type_maps_to_one_state_and_back():
@@ -741,9 +794,9 @@ def test_apply_rechecks_the_state_of_the_ticket_it_is_given():
 
 
 def test_response_type_without_a_request_is_json():
-    assert servicedesk.response_type(None) == "application/json"
+    assert dialect.response_type(None) == "application/json"
     event = {"httpMethod": "GET", "headers": {"Accept": "application/xml;q=0.2, text/json;q=0.8"}}
-    assert servicedesk.response_type(Request.from_event(event)) == "text/json"
+    assert dialect.response_type(Request.from_event(event)) == "text/json"
 
 
 # -- over HTTP, on the local run -----------------------------------------------------------------------------

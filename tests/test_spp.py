@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from ticketing import service
+from ticketing.catalog import get_catalog
 from ticketing.dialects import canonical_reference, spp
 from ticketing.model import Actor
 
@@ -321,7 +322,7 @@ def test_the_change_is_reapplied_on_a_racing_writers_ticket(aws, seeded):
     repo = service.repository()
     actor = Actor(client_id="t", dialect="spp")
     body = spp.SaveTicketRequest.model_validate({"status": 3, "tags": ["spp"]})
-    command = spp.command_for(body, {"status", "tags"}, spp._term(spp.get_catalog().vocabulary("spp"), 3))
+    command = spp.command_for(body, {"status", "tags"}, spp.status_term(get_catalog().vocabulary("spp"), 3))
     raced = []
 
     def racing(ticket, cs):
@@ -343,7 +344,7 @@ def test_the_change_is_reapplied_on_a_racing_writers_ticket(aws, seeded):
 def test_a_racing_writer_of_other_fields_commutes(aws, seeded):
     repo = service.repository()
     body = spp.SaveTicketRequest.model_validate({"status": 3, "tags": ["spp"]})
-    command = spp.command_for(body, {"status", "tags"}, spp._term(spp.get_catalog().vocabulary("spp"), 3))
+    command = spp.command_for(body, {"status", "tags"}, spp.status_term(get_catalog().vocabulary("spp"), 3))
     raced = []
 
     def racing(ticket, cs):

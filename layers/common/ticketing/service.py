@@ -37,6 +37,11 @@ def reset() -> None:
     _repo = None
 
 
+def connect() -> None:
+    """Make the store's client now, before threads share it (a batch's parallel reads and writes)."""
+    _ = repository().client
+
+
 class NewTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Annotated[str, StringConstraints(max_length=500)] = ""

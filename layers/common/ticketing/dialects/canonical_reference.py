@@ -3,9 +3,10 @@
 ``PUT /users/{id}`` and ``PUT /orders/{number}`` create or replace one document
 (201 when it is new, 200 when it replaced one).  The documents are SPP-shaped (the
 SPP dialect renders them as its ``User``, ``employees`` and ``IndexOrder`` objects);
-they are stored as reference data (``Repository.put_reference``, kinds ``user`` and
-``order``).  Canonical conventions: Bearer tokens of a canonical client, unknown
-fields refused, errors as ``application/problem+json``, ``Idempotency-Key`` honoured.
+they are stored as reference data (``service.put_reference``, kinds ``user`` and
+``order``; the resources they are made of are in ``ticketing.dialects.reference_data``).
+Canonical conventions: Bearer tokens of a canonical client, unknown fields refused,
+errors as ``application/problem+json``, ``Idempotency-Key`` honoured.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from ticketing import auth, idempotency, service
 from ticketing.dialects import canonical
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
-from ticketing.dialects.spp import (
+from ticketing.dialects.reference_data import (
     MAX_ID,
     ORDER_KIND,
     USER_KIND,
     SppAddon,
     SppRating,
     SppUser,
-    ts,
+    iso_timestamp,
 )
 from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed, quoted
 from ticketing.http import Request, Response, entrypoint
@@ -114,7 +115,7 @@ class StoredOrder(OrderDocument):
 def _plain(value: Any) -> Any:
     """A validated document as stored: JSON values, timestamps in SPP's form."""
     if isinstance(value, datetime):
-        return ts(value)
+        return iso_timestamp(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -141,21 +142,19 @@ def store_user(user_id: int, spec: UserDocument) -> tuple[dict[str, Any], bool]:
         errors.append(FieldError("role_id", f"differs from role.id {role_id}"))
     if errors:
         raise ValidationFailed(f"User {user_id} is inconsistent: {errors[0].field} {errors[0].message}.", errors=errors)
-    repo = service.repository()
-    existing = repo.get_references(USER_KIND, [user_id]).get(str(user_id))
+    existing = service.get_references(USER_KIND, [user_id]).get(str(user_id))
     doc = _document(spec, {"id"})
     if role_id is not None:
         doc.setdefault("role_id", role_id)
-    doc.setdefault("created_at", (existing or {}).get("created_at") or ts(utcnow()))
-    repo.put_reference(USER_KIND, user_id, doc)
+    doc.setdefault("created_at", (existing or {}).get("created_at") or iso_timestamp(utcnow()))
+    service.put_reference(USER_KIND, user_id, doc)
     return doc, existing is None
 
 
 def store_order(number: str, spec: OrderDocument) -> tuple[dict[str, Any], bool]:
     """Create or replace order ``number``; its client and employees must be known users."""
-    repo = service.repository()
     wanted = [u for u in [spec.user_id, *spec.employees] if u is not None]
-    known = repo.get_references(USER_KIND, wanted) if wanted else {}
+    known = service.get_references(USER_KIND, wanted) if wanted else {}
     errors = []
     if spec.user_id is not None and str(spec.user_id) not in known:
         errors.append(FieldError("user_id", f"unknown user {spec.user_id}"))
@@ -164,22 +163,17 @@ def store_order(number: str, spec: OrderDocument) -> tuple[dict[str, Any], bool]
         errors.append(FieldError("employees", "unknown users " + ", ".join(str(u) for u in unknown)))
     if errors:
         raise ValidationFailed(f"Order {number} names unknown users.", errors=errors)
-    existing = repo.get_references(ORDER_KIND, [number]).get(number)
+    existing = service.get_references(ORDER_KIND, [number]).get(number)
     doc = _document(spec, set())
     doc["employees"] = list(dict.fromkeys(spec.employees))
-    now = ts(utcnow())
+    now = iso_timestamp(utcnow())
     doc.setdefault("created_at", (existing or {}).get("created_at") or now)
     doc.setdefault("updated_at", now)
-    repo.put_reference(ORDER_KIND, number, doc)
+    service.put_reference(ORDER_KIND, number, doc)
     return doc, existing is None
 
 
 # -- routes ------------------------------------------------------------------------------
-def _client(request: Request) -> auth.Client:
-    token = auth.parse_authorization(request.header("authorization"), ("Bearer",))
-    return auth.authenticate(token, NAME)
-
-
 def _json_object(request: Request) -> dict[str, Any]:
     if request.media_type not in {"application/json", ""}:
         raise UnsupportedMediaType(f"Send the body as application/json, not {request.media_type}.")
@@ -215,7 +209,7 @@ REFERENCE_WRITE = "reference:write"
 
 def _reference_writer(request: Request) -> Any:
     """A client that may change reference data: users (whose email reminders go to), orders."""
-    client = _client(request)
+    client = auth.client_for(request.header("authorization"), NAME)
     if not client.has_permission(REFERENCE_WRITE):
         raise Forbidden(f"This client may not change reference data: it needs the {REFERENCE_WRITE} permission.")
     return client
