@@ -141,13 +141,13 @@ def test_json_body_numeric_id_and_phone_numbers_in_e164(aws, seeded):
         **EXAMPLE,
         "status": "waiting",
         "type": "SMS",
-        "contacts": "1112223333, (444) 555-6666,+44 20 7946 0958,111-222-3333",
+        "contacts": "2025550143, (650) 253-0000,+44 20 7946 0958,202-555-0143",
         "automated": "0",
     }
     status, _, body = put(aws, fields, ident="1002", as_json=True)
     assert status == 200, body
     assert body["status"] == "WAITING" and body["type"] == "sms" and body["automated"] == 0
-    assert body["contacts"] == "+11112223333,+14445556666,+442079460958"  # normalised, duplicates dropped
+    assert body["contacts"] == "+12025550143,+16502530000,+442079460958"  # normalised, duplicates dropped
 
 
 def test_time_is_read_as_utc_without_offset_and_converted_with_one(aws, seeded, stream):
@@ -170,11 +170,11 @@ BAD = [
     ({"contacts": None}, "contacts"),
     ({"contacts": " , "}, "contacts"),
     ({"contacts": "example@example.com,not-an-address"}, "contacts"),
-    ({"type": "sms", "contacts": "1112223333,12"}, "contacts"),
+    ({"type": "sms", "contacts": "2025550143,12"}, "contacts"),
     ({"type": "sms", "contacts": "1-800-FLOWERS"}, "contacts"),
     ({"time": "next tuesday"}, "time"),
     ({"notifySubject": "two\nlines"}, "notifySubject"),
-    ({"type": "sms", "contacts": "1112223333", "notifyMessage": "x" * 1601}, "notifyMessage"),
+    ({"type": "sms", "contacts": "2025550143", "notifyMessage": "x" * 1601}, "notifyMessage"),
 ]
 
 
@@ -305,7 +305,7 @@ def test_a_new_update_notifies_again(aws, seeded, stream):
 
 def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded, stream):
     when = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
-    fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333,4445556666", "time": when.strftime("%Y-%m-%d %H:%M:%S")}
+    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143,6502530000", "time": when.strftime("%Y-%m-%d %H:%M:%S")}
     fields["notifyMessage"], fields["automated"] = "Plumber at 10.", 0
     status, _, body = put(aws, fields)
     assert status == 200 and body["time"] == when.isoformat().replace("+00:00", "Z")
@@ -316,8 +316,8 @@ def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded, stream):
     assert pump(aws).fired == [] and serve.outbox()["sms"] == []
     assert [f["result"]["outcome"] for f in pump(aws, when + timedelta(seconds=1)).fired] == ["sent"]
     assert sorted((m["to"], m["message"]) for m in serve.outbox()["sms"]) == [
-        ("+11112223333", "Plumber at 10."),
-        ("+14445556666", "Plumber at 10."),
+        ("+12025550143", "Plumber at 10."),
+        ("+16502530000", "Plumber at 10."),
     ]
 
 
@@ -447,7 +447,7 @@ def test_time_limits_come_from_the_stored_catalog(aws, seeded, stream):
     next(t for t in terms if t["term"] == "ON_HOLD")["attrs"]["time_limit_minutes"] = 5
     service.repository().store_catalog_document(json.dumps(doc))
     catalog.reset()
-    _, _, body = put(aws, {**EXAMPLE, "type": "sms", "contacts": "1112223333"})
+    _, _, body = put(aws, {**EXAMPLE, "type": "sms", "contacts": "2025550143"})
     due = datetime.fromisoformat(body["reminderAt"])
     assert due == datetime.fromisoformat(body["statusSince"]) + timedelta(minutes=5)
     stream.settle()
@@ -487,13 +487,13 @@ def test_contacts_never_reach_the_logs_in_clear(aws, seeded, stream, monkeypatch
     monkeypatch.setattr(logger._logger, "level", 10)
     put(aws, {**EXAMPLE, "contacts": "jane.doe@example.org"})
     stream.settle()
-    put(aws, {**EXAMPLE, "type": "sms", "contacts": "4445556666"})
+    put(aws, {**EXAMPLE, "type": "sms", "contacts": "6502530000"})
     stream.settle()
     put(aws, {**EXAMPLE, "contacts": "jane.doe@example.org,broken"})  # refused: the error is logged too
     text = log.getvalue()
     assert "outbox notice sent" in text and "automation armed a notification" in text
     assert "notification sent" in text and "j***@example.org" in text
-    assert "jane.doe@example.org" not in text and "4445556666" not in text
+    assert "jane.doe@example.org" not in text and "6502530000" not in text
 
 
 # -- over HTTP, on the local run -----------------------------------------------------------------------------
@@ -548,24 +548,24 @@ def test_http_immediate_email_shows_in_the_outbox(http):
 
 def test_http_a_time_within_a_minute_is_sent_at_once(http):
     soon = datetime.now(UTC) + timedelta(seconds=30)
-    fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333", "time": soon.strftime("%Y-%m-%d %H:%M:%S")}
+    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143", "time": soon.strftime("%Y-%m-%d %H:%M:%S")}
     assert _put(http, {**fields, "automated": 0})[0] == 200
     started = time.monotonic()
     box = _wait_for(http, lambda b: b["sms"], timeout=5)
-    assert [m["to"] for m in box["sms"]] == ["+11112223333"] and time.monotonic() - started < 2
+    assert [m["to"] for m in box["sms"]] == ["+12025550143"] and time.monotonic() - started < 2
     assert _pending(http) == []  # never a schedule at(now)
 
 
 def test_http_scheduled_sms_fires_at_its_time(http):
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
-    fields = {**EXAMPLE, "type": "sms", "contacts": "1112223333", "time": due.strftime("%Y-%m-%d %H:%M:%S")}
+    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143", "time": due.strftime("%Y-%m-%d %H:%M:%S")}
     assert _put(http, {**fields, "automated": 0})[0] == 200
     assert _pending(http, [NOTIFY]) == [NOTIFY]
     assert http.json("GET", "/_local/outbox")[2]["sms"] == []
     assert _fire(http, due - timedelta(seconds=1)) == 0
     assert _fire(http, due) == 1
     box = _wait_for(http, lambda b: b["sms"])
-    assert [m["to"] for m in box["sms"]] == ["+11112223333"] and _pending(http, []) == []
+    assert [m["to"] for m in box["sms"]] == ["+12025550143"] and _pending(http, []) == []
 
 
 def test_http_automated_reminder_fires(http):
@@ -626,3 +626,121 @@ def test_http_refused_and_replayed_requests(http):
     assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # the same update without the key: nothing new
     time.sleep(1)  # five rounds of the stream's pump
     assert _pending(http) == [] and len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
+
+
+# -- issue 16: movements anywhere, content as sent, valid numbers, limits ----------------------------
+def _move(template, dialect: str) -> None:
+    """Move ticket 1001 through ``dialect``'s own API, as its partner would."""
+    from ticketing import ids
+
+    if dialect == "canonical":
+        method, path, headers, body = (
+            "PATCH",
+            "/tickets/1001",
+            {"Authorization": "Bearer tkt_demo_canonical"},
+            {"status": "in_progress"},
+        )
+    elif dialect == "spp":
+        method, path, headers, body = (
+            "PUT",
+            f"/api/tickets/{ids.number_for(1001)}",
+            {"Authorization": "Bearer tkt_demo_spp"},
+            {"status": 3},
+        )
+    elif dialect == "kapture":
+        method, path, headers = (
+            "POST",
+            "/update-ticket-from-other-source.html/v.2.0",
+            {"Authorization": "Basic tkt_demo_kapture"},
+        )
+        body = [{"ticket_id": "1001", "sub_status": "PS", "comment": "", "callback_time": "", "queue": ""}]
+    else:
+        method, path, headers = "POST", "/api/Tickets/WorkflowPush", {"Authorization": "Bearer tkt_demo_servicedesk"}
+        body = {"TicketId": 1001, "Action": "IncidentSuspend"}
+    resp = apigw.request(
+        template, method, path, body=json.dumps(body), headers={**headers, "Content-Type": "application/json"}
+    )
+    assert resp["statusCode"] == 200, resp["body"]
+
+
+@pytest.mark.parametrize("dialect", ["canonical", "spp", "kapture", "servicedesk"])
+def test_a_movement_through_any_dialect_tells_the_contacts_once(aws, seeded, stream, dialect):
+    status, _, body = put(aws, {**EXAMPLE, "status": "OPEN", "automated": 0}, ident="1001")
+    assert status == 200, body
+    stream.settle()
+    assert [m["subject"] for m in emails()] == [f"Ticket {body['id']}: Leaking faucet"]  # the update's own
+    before = service.read_ticket(1001)
+    _move(aws, dialect)
+    stream.settle()
+    moved = service.read_ticket(1001)
+    assert moved.status_since > before.status_since
+    flow = catalog.get_catalog().vocabulary("particlespace").for_status(moved.status, moved.sub_status)
+    told = [m for m in emails() if "moved" in m["subject"]]
+    assert [(m["to"], m["subject"]) for m in told] == [
+        (["example@example.com"], f"Ticket {body['id']} moved to {flow.name}")
+    ]
+    assert told[0]["body"] == f'Ticket {body["id"]} "Leaking faucet" moved to {flow.name} ({flow.term}).'
+    stream.pump.forget()  # the stream handed on again from its start: nobody hears twice
+    stream.settle()
+    assert len([m for m in emails() if "moved" in m["subject"]]) == 1
+    assert [e.event for e in history(1001)].count("notification.sent") == 2
+
+
+def test_a_particlespace_move_with_notify_is_told_once_by_its_own_notice(aws, seeded, stream):
+    put(aws, {**EXAMPLE, "status": "OPEN", "automated": 0})
+    put(aws, {**EXAMPLE, "automated": 0})  # moves to ON_HOLD, notify=1: its own notice tells of it
+    stream.settle()
+    assert len(emails()) == 2 and not [m for m in emails() if "moved" in m["subject"]]
+    put(aws, {**QUIET, "status": "OPEN"})  # notify=0: nobody asked to be told
+    stream.settle()
+    assert len(emails()) == 2
+
+
+def test_a_timed_notice_renders_the_ticket_as_it_is_when_sent(aws, seeded, stream):
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    put(aws, {**EXAMPLE, "automated": 0, "time": when.strftime("%Y-%m-%d %H:%M:%S")})
+    stream.settle()
+    canonical = {"Authorization": "Bearer tkt_demo_canonical"}
+    renamed = apigw.request(
+        aws, "PATCH", "/tickets/1002", body=json.dumps({"title": "Faucet replaced"}), headers=canonical
+    )
+    assert renamed["statusCode"] == 200
+    stream.settle()
+    assert [f["result"]["outcome"] for f in pump(aws, when + timedelta(minutes=1)).fired] == ["sent"]
+    [timed] = [m for m in emails() if not m["subject"].startswith("Ticket " + KEY + " moved")]
+    assert timed["subject"] == f"Ticket {KEY}: Faucet replaced"  # not the title it had when asked
+    assert timed["body"].startswith(f'Ticket {KEY} "Faucet replaced" is in On hold (ON_HOLD).')
+
+
+def test_reminder_at_is_null_once_the_reminder_is_sent(aws, seeded, stream):
+    _, _, body = put(aws, EXAMPLE)
+    due = datetime.fromisoformat(body["reminderAt"])
+    stream.settle()
+    assert [f["result"]["outcome"] for f in pump(aws, due + timedelta(minutes=1)).fired] == ["sent"]
+    _, _, again = put(aws, {**EXAMPLE, "notify": 0})  # the same stay: its reminder went out
+    assert again["reminderAt"] is None and again["automated"] == 1
+    stream.settle()
+    assert armed(REMINDER) == []
+
+
+@pytest.mark.parametrize("number", ["555-9497", "2345678", "+1 234 5678", "345-6789", "1112223333"])
+def test_a_number_that_is_not_a_valid_e164_number_is_a_400_naming_the_entry(aws, seeded, stream, number):
+    status, _, body = put(aws, {**EXAMPLE, "type": "sms", "contacts": f"+12025550143,{number}"})
+    assert status == 400 and body["errors"] == [
+        {"field": "contacts", "message": "entry 2 of 2 is not a valid phone number"}
+    ], body
+    assert service.read_ticket(1002).version == 1  # nothing written
+    stream.settle()
+    assert serve.outbox()["sms"] == []
+
+
+def test_too_many_recipients_is_a_400_naming_the_limit_with_nothing_written(aws, seeded, stream):
+    contacts = ",".join(f"user{i}@example.com" for i in range(11))  # NotifyMaxRecipients: 10 by default
+    before = service.read_ticket(1002)
+    status, _, body = put(aws, {**EXAMPLE, "contacts": contacts})
+    assert status == 400 and body["code"] == "limit_exceeded", body
+    assert body["errors"] == [{"field": "contacts", "message": body["message"]}]
+    assert "limit of 10 recipients per notice" in body["message"]
+    assert service.read_ticket(1002).version == before.version
+    stream.settle()
+    assert emails() == []

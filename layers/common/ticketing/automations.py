@@ -118,7 +118,7 @@ def _follow(automation: Automation, old: Ticket | None, new: Ticket, now: dateti
             action = scheduling.carry_out(notice, now=now)
             extra = {**_context(automation, new, wanted), "due": notice.due.isoformat()}
             logger.info(f"automation {action} a notification", extra=extra)
-    cancelled = before is not None and scheduling.cancel(new.id, automation.purpose, before)
+    cancelled = before is not None and automation.cancels and scheduling.cancel(new.id, automation.purpose, before)
     if cancelled:
         logger.info("notification no longer called for: cancelled", extra=_context(automation, new, before or ""))
     return Outcome(automation.purpose, "cancelled" if cancelled and action == "none" else action, cancelled)

@@ -124,6 +124,9 @@ class Automation:
     watch: tuple[str, ...]
     key: Callable[[Ticket], str | None]
     notice: Callable[[Ticket, str, datetime], Notice | None] | None = None
+    # whether a superseded notice may be pending (a schedule to cancel); False for notices that
+    # are always due at once (a movement's), so that superseding one costs no Scheduler call
+    cancels: bool = True
 
 
 def literal(text: str) -> str:

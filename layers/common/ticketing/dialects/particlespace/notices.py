@@ -209,5 +209,5 @@ NOTIFY_AUTOMATION = scheduling.Automation(PURPOSE_NOTIFY, ("notify",), _timed_no
 # contacts that asked to be told of movements, once per movement (the document: "notify of
 # creation and movement of ticket").
 MOVEMENT_AUTOMATION = scheduling.Automation(
-    PURPOSE_MOVEMENT, ("status", "sub_status", "status_since", "notify"), movement_id, movement_notice
+    PURPOSE_MOVEMENT, ("status", "sub_status", "status_since", "notify"), movement_id, movement_notice, cancels=False
 )
