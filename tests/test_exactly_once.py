@@ -63,7 +63,7 @@ def test_a_store_out_of_reach_after_an_ambiguous_error_never_says_nothing_was_ch
 
     monkeypatch.setattr(Repository, "_transact", timed_out)
     monkeypatch.setattr(Repository, "audit_entry_exists", unreachable)
-    monkeypatch.setattr("ticketing.repository.WRITE_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr("ticketing.store.writer.WRITE_BUDGET_SECONDS", 0.5)
     resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"queue": "x"}), headers=AUTH)
     problem = json.loads(resp["body"])
     assert resp["statusCode"] == 503
@@ -75,7 +75,7 @@ def test_an_ambiguous_error_then_no_audit_entry_is_nothing_changed(aws, seeded, 
         raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
 
     monkeypatch.setattr(Repository, "_transact", timed_out)
-    monkeypatch.setattr("ticketing.repository.WRITE_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr("ticketing.store.writer.WRITE_BUDGET_SECONDS", 0.5)
     resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"queue": "x"}), headers=AUTH)
     assert resp["statusCode"] == 503 and "nothing was changed" in json.loads(resp["body"])["detail"]
     assert service.repository().get(1001).version == 1

@@ -29,10 +29,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ticketing import notifications, scheduling, service
+from ticketing.commands import ChangeSet
 from ticketing.errors import Conflict, DomainError
 from ticketing.model import Actor, Ticket, utcnow
 from ticketing.observability import count, dimension, emit_metrics, logger, own_log_keys
-from ticketing.repository import ChangeSet
 
 NOTIFIER = Actor(client_id="notifier", name="Notifier", dialect="system")
 MAX_CLAIM_ATTEMPTS = 6

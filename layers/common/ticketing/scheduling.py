@@ -45,8 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ticketing import aws
 from ticketing.model import Ticket, utcnow
 from ticketing.notifications import MAX_RECIPIENTS
-from ticketing.repository import ticket_doc
 from ticketing.settings import get_settings
+from ticketing.store.codec import ticket_doc
 
 # A notification more than 6 hours late is not worth sending; the notifier is
 # idempotent, so a retried invocation costs nothing but an invocation.
