@@ -28,7 +28,7 @@ from ticketing.model import Actor, AuditEntry, Message, Ticket
 from ticketing.moments import check_ticket
 from ticketing.observability import count
 from ticketing.store import items
-from ticketing.store.calls import Table, batch_get, call, cancellation_reasons, error_code
+from ticketing.store.calls import batch_get, call, cancellation_reasons, error_code
 from ticketing.store.codec import (
     MAX_TICKET_BYTES,
     audit_key,
@@ -69,7 +69,9 @@ CATALOG_KEY = {"pk": {"S": "CATALOG"}, "sk": {"S": "default"}}
 REFERENCES_BUSY = "The ticket store is busy; retry shortly."
 
 
-class Repository(Deliveries, Table):
+class Repository(Deliveries):
+    """The tickets table, as the service uses it (the exactly-once deliveries from ``Deliveries``)."""
+
     # -- reads -----------------------------------------------------------------
     def get(self, ticket_id: int) -> Ticket | None:
         resp = self._call("get_item", TableName=self.table, Key=ticket_key(ticket_id), ConsistentRead=True)
