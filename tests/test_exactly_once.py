@@ -4,12 +4,16 @@ the same Idempotency-Key applying anything a second time (handlers on moto, in p
 from __future__ import annotations
 
 import json
+import math
+import time
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from ticketing import service
+from ticketing import invocation, service
 from ticketing.errors import Unavailable
 from ticketing.repository import Repository
+from ticketing.settings import Settings
+from ticketing.store import writer
 
 from devkit import apigw, faults
 
@@ -63,7 +67,7 @@ def test_a_store_out_of_reach_after_an_ambiguous_error_never_says_nothing_was_ch
 
     monkeypatch.setattr(Repository, "_transact", timed_out)
     monkeypatch.setattr(Repository, "audit_entry_exists", unreachable)
-    monkeypatch.setattr("ticketing.repository.WRITE_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr("ticketing.store.writer.WRITE_BUDGET_SECONDS", 0.5)
     resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"queue": "x"}), headers=AUTH)
     problem = json.loads(resp["body"])
     assert resp["statusCode"] == 503
@@ -75,7 +79,7 @@ def test_an_ambiguous_error_then_no_audit_entry_is_nothing_changed(aws, seeded, 
         raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
 
     monkeypatch.setattr(Repository, "_transact", timed_out)
-    monkeypatch.setattr("ticketing.repository.WRITE_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr("ticketing.store.writer.WRITE_BUDGET_SECONDS", 0.5)
     resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"queue": "x"}), headers=AUTH)
     assert resp["statusCode"] == 503 and "nothing was changed" in json.loads(resp["body"])["detail"]
     assert service.repository().get(1001).version == 1
@@ -134,3 +138,86 @@ def test_one_key_three_spellings_of_the_ticket_one_task(aws, seeded):
     assert [a[1].get("Idempotent-Replayed") for a in answers] == [None, "true", "true"]
     assert answers[1][2] == answers[0][2] == answers[2][2]  # the same bytes
     assert tasks_of().count(TASK["title"]) == 1
+
+
+# -- the write budget ends before the function's own timeout ---------------------------------------
+class Clock:
+    """A Lambda context with ``seconds`` left, whatever the time."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self):
+        return int(self.seconds * 1000)
+
+
+def test_the_write_budget_is_the_settings_or_the_invocations_remaining_time_less_a_margin(monkeypatch):
+    margin = writer.BUDGET_MARGIN_SECONDS
+    assert margin == 3.5  # a throttled call's botocore backoff (3 s) and the answer
+    assert writer.write_window(100.0) == (108.0, math.inf)  # no invocation: the budget alone
+    with invocation.serving(Clock(60)):
+        assert writer.write_window(100.0) == (108.0, 160.0)  # the budget ends well before the timeout
+    with invocation.serving(Clock(10)):
+        assert writer.write_window(100.0) == (110.0 - margin, 110.0)  # an API function's 10 s: 6.5 s
+        with invocation.serving(object()):  # a context without Lambda's clock: the budget alone
+            assert writer.write_window(100.0) == (108.0, math.inf)
+        local = Settings(tickets_table="t", clients_table="c", write_budget_seconds=30)
+        monkeypatch.setattr(writer, "get_settings", lambda: local)
+        assert writer.write_window(100.0) == (110.0 - margin, 110.0)  # a longer setting is still cut
+    assert writer.write_window(100.0) == (130.0, math.inf)  # the setting's, out of the invocation
+
+
+def patch_with_seconds_left(template, seconds, body):
+    """``PATCH /tickets/1001`` to its handler, as API Gateway would, with ``seconds`` left to run."""
+    fn, route, params = apigw.find_route(template, "PATCH", "/tickets/1001")
+    event = apigw.build_event(
+        method="PATCH", path="/tickets/1001", route=route, path_params=params, headers=list(AUTH.items()), body=body
+    )
+    context = apigw.LambdaContext(fn.logical_id, fn.memory, seconds, "req-budget", "arn:aws:lambda:::function:p")
+    started = time.monotonic()
+    resp = apigw.load_handler(fn)(event, context)
+    return resp["statusCode"], json.loads(resp["body"]), time.monotonic() - started
+
+
+def test_a_write_that_keeps_failing_gives_up_in_time_for_the_function_to_answer(aws, seeded, monkeypatch):
+    tries, checks = [], []
+
+    def timed_out(self, items, token):
+        tries.append(token)
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
+
+    def not_there(self, ticket_id, key):
+        checks.append(key)
+        return False
+
+    monkeypatch.setattr(Repository, "_transact", timed_out)
+    monkeypatch.setattr(Repository, "audit_entry_exists", not_there)
+    # 4.5 s left: the budget is about 1 s (not WRITE_BUDGET_SECONDS' 8), then the audit entry is
+    # looked for, with time left for it
+    status, problem, took = patch_with_seconds_left(aws, 4.5, b'{"queue": "x"}')
+    assert status == 503 and "nothing was changed" in problem["detail"]
+    assert took < 4.5 - writer.CHECK_SECONDS
+    assert len(tries) > 1 and len(set(tries)) == 1  # retried, with the same ClientRequestToken
+    assert len(checks) == 1
+    assert service.repository().get(1001).version == 1
+
+
+def test_a_hanging_store_is_answered_before_the_function_times_out_not_killed_mid_call(aws, seeded, monkeypatch):
+    checks = []
+
+    def hung(self, items, token):
+        time.sleep(1.8)  # a transaction that hung until botocore gave up
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.invalid")
+
+    def looked(self, ticket_id, key):
+        checks.append(key)
+        time.sleep(5)  # the store still hanging: past the function's timeout
+        return False
+
+    monkeypatch.setattr(Repository, "_transact", hung)
+    monkeypatch.setattr(Repository, "audit_entry_exists", looked)
+    status, problem, took = patch_with_seconds_left(aws, 4, b'{"queue": "x"}')
+    # under 2.5 s left after the hung try: no second try and no look (either would outlive the
+    # function); the answer says what is known
+    assert status == 503 and "may or may not" in problem["detail"]
+    assert checks == [] and took < 4

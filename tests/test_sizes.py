@@ -6,7 +6,7 @@ import json
 
 from ticketing import sizes
 from ticketing.model import AuditEntry, Change
-from ticketing.repository import AUDIT_ITEM_BYTES, bounded, doc_bytes, marshal
+from ticketing.store.codec import AUDIT_ITEM_BYTES, bounded, doc_bytes, marshal
 
 from devkit import apigw
 

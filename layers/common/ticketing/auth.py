@@ -21,8 +21,9 @@ from ticketing.errors import Forbidden, Unauthenticated
 from ticketing.grants import EVERYTHING, Access
 from ticketing.model import utcnow
 from ticketing.observability import logger
-from ticketing.repository import call, marshal, unmarshal
 from ticketing.settings import get_settings
+from ticketing.store.calls import call
+from ticketing.store.codec import marshal, unmarshal
 
 TOKEN_PREFIX = "tkt_"  # noqa: S105 - a prefix, not a secret
 _MAX_TOKEN = 512

@@ -38,8 +38,8 @@ from typing import Any
 from ticketing import scheduling
 from ticketing.model import Ticket, utcnow
 from ticketing.observability import count, emit_metrics, logger, own_log_keys
-from ticketing.repository import unmarshal
 from ticketing.scheduling import Automation
+from ticketing.store.codec import unmarshal
 
 TICKET_SORT_KEY = "TICKET"
 OUTBOX_PREFIX = "OUTBOX#"

@@ -20,8 +20,9 @@ from botocore.config import Config
 # (The earlier 2 s connect / 5 s read gave 3 x 7 + 3 = 24 s.)  A throttled or refused call answers at
 # once and costs only the backoff: at most 3 s.  DynamoDB, SES, SNS, Scheduler and Lambda answer
 # in-region within tens of milliseconds; 1.5 s of silence on a socket is an outage, not a slow answer.
-# These bound one call; a request makes several (the write path also retries conflicts for
-# repository.WRITE_BUDGET_SECONDS), so only the first stuck call is guaranteed its 503.
+# These bound one call; a request makes several (the write path also retries conflicts, within
+# store.writer.write_window, which ends before the function's timeout), so only the first stuck
+# call is guaranteed its 503.
 CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 1.5
 MAX_ATTEMPTS = 3

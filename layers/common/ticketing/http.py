@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from ticketing import invocation
 from ticketing.errors import BadRequest, DomainError, PayloadTooLarge
 from ticketing.observability import count, dimension, emit_metrics, logger, own_log_keys
 from ticketing.settings import get_settings
@@ -207,7 +208,8 @@ def entrypoint(dialect: BaseDialect, route: Route) -> Callable[[dict[str, Any], 
             request = Request.from_event(event)
             if len(request.body) > get_settings().max_body_bytes:
                 raise PayloadTooLarge(f"The request body is larger than {get_settings().max_body_bytes} bytes.")
-            response = route(request, context)
+            with invocation.serving(context):  # the time left, for the store's write budget
+                response = route(request, context)
         except DomainError as err:
             log = logger.warning if err.status < 500 else logger.error
             log("request refused", extra={"status": err.status, "code": err.code, "reason": err.message})

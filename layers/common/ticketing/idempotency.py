@@ -310,7 +310,7 @@ def once(
         IdempotencyValidationError,
     )
 
-    from ticketing import repository
+    from ticketing.store.writer import riding
 
     def mark_replayed(response: dict[str, Any], _record: Any) -> dict[str, Any]:
         response = dict(response)
@@ -329,7 +329,7 @@ def once(
     made: list[Response] = []  # the answer, once the work is done
 
     def execute(request_doc: dict[str, Any]) -> dict[str, Any]:
-        with repository.riding(_MARKER):
+        with riding(_MARKER):
             response = run()
         made.append(response)
         if not 200 <= response.status < 300:
@@ -359,7 +359,7 @@ def once(
         # the first request with this key is still running, or died: if its change committed, answer
         # from the ticket as it is (its marker stops the change being applied again)
         if _KEY.get() is not None and _committed_before():
-            with repository.riding(_MARKER):
+            with riding(_MARKER):
                 return run()
         raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.") from err
     except IdempotencyPersistenceLayerError as err:

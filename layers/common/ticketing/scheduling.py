@@ -47,8 +47,8 @@ from ticketing import aws
 from ticketing.catalog import get_catalog
 from ticketing.model import Ticket, utcnow
 from ticketing.notifications import MAX_RECIPIENTS, SMS_MAX_CHARS, SUBJECT_MAX_CHARS, header_text
-from ticketing.repository import ticket_doc
 from ticketing.settings import get_settings
+from ticketing.store.codec import ticket_doc
 
 # A notification more than 6 hours late is not worth sending; the notifier is
 # idempotent, so a retried invocation costs nothing but an invocation.
