@@ -303,7 +303,15 @@ def test_email_normalisation_of_any_text_is_none_or_a_fixed_point(text):
     assert normal is None or ps_contacts.normalise_email(normal) == normal
 
 
-nanp = st.from_regex(r"\A[2-9][0-9]{2}[2-9][0-9]{6}\Z")  # a North American number: area code, exchange, line
+def _valid_us(digits: str) -> bool:
+    import phonenumbers
+
+    return phonenumbers.is_valid_number(phonenumbers.parse(digits, "US"))
+
+
+# a North American number (area code, exchange, line) that the plan assigns: only valid numbers
+# are accepted (libphonenumber's is_valid_number), so the writing properties draw from those
+nanp = st.from_regex(r"\A[2-9][0-9]{2}[2-9][0-9]{6}\Z").filter(_valid_us)
 phone_styles = [
     lambda d: d,
     lambda d: f"({d[:3]}) {d[3:6]}-{d[6:]}",

@@ -337,9 +337,11 @@ def test_a_later_notifying_update_supersedes_a_timed_notification(aws, seeded, s
     put(aws, {**EXAMPLE, "title": "Leaking faucet, kitchen", "time": "2031-01-01 00:00:00", "automated": 0})
     stream.settle()
     second = notice_of(the(NOTIFY))  # the first one's schedule is cancelled: one pending, not two
-    assert second["id"] != first["id"] and "kitchen" in second["message"]["body"]
+    assert second["id"] != first["id"] and second["message"]["templated"] is True
     fired = pump(aws, datetime(2031, 1, 1, 0, 1, tzinfo=UTC)).fired
     assert [f["result"]["outcome"] for f in fired] == ["sent"] and len(emails()) == 1
+    assert emails()[0]["subject"] == f"Ticket {KEY}: Leaking faucet, kitchen"  # the second one's
+    assert "kitchen sink" in emails()[0]["body"]
 
 
 def test_notify_0_cancels_a_pending_notification(aws, seeded, stream):
@@ -600,10 +602,11 @@ def test_http_a_move_elsewhere_rearms_the_reminder_for_the_new_stay(http):
     box = http.json("GET", "/_local/outbox")[2]
     assert [m["subject"] for m in box["emails"]] == [
         f"Ticket {KEY}: Leaking faucet",
+        f"Ticket {KEY} moved to In progress",  # the movement elsewhere, told (issue 16)
         f"Reminder: ticket {KEY} has been in In progress for over 1 day",  # not the On hold stay's
     ]
     _, _, hist = http.json("GET", "/tickets/1002/history", headers=canonical)
-    assert [e["event"] for e in hist["items"]].count("notification.sent") == 2
+    assert [e["event"] for e in hist["items"]].count("notification.sent") == 3
 
 
 def test_http_a_particlespace_move_cancels_the_reminder(http):

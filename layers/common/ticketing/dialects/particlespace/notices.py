@@ -108,7 +108,9 @@ def notify_notice(ticket: Ticket, flows: Vocabulary, now: datetime, armed_by: st
         delivery=key,
         due=notify.time or now,
         expect=expect,
-        message=_notify_message(notify),
+        # due now, it tells of the update just made: written from the ticket as the update
+        # leaves it; timed, from the ticket as it is when it is sent
+        message=_notify_message(notify) if timed else scheduling.render(_notify_message(notify), ticket),
         armed_by=armed_by,
     )
 
