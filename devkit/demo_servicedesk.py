@@ -1,9 +1,9 @@
 """Demo reference data of the ``servicedesk`` dialect: operators and services.
 
-* Operators (``REF#operator``) are keyed by their ``UserProviderKey`` in lower case (the
-  key is the operator's sign-in name at the identity provider, a UPN here, compared
-  case-insensitively); ``user_id`` is the hub user an Assign action puts into the
-  ticket's ``assignee_ids``.  An inactive operator is refused like an unknown one.
+* Operators are hub users with an ``operator_key`` (``PUT /users/{id}``): the key is their
+  ``UserProviderKey``, the sign-in name at the identity provider (a UPN here, compared
+  case-insensitively), indexed as ``REF#operator``; the user is who an Assign action puts into
+  the ticket's ``assignee_ids``.  An inactive operator is refused like an unknown one.
 * Services (``REF#service``) are keyed by ``ServiceId``; ``ticket_types`` lists the
   ticket types a service takes (a Convert action to another type is refused).
 
@@ -21,6 +21,8 @@ OPERATORS: dict[str, dict] = {
     "li.wei@example.com": {"user_id": 503, "name": "Li Wei (2nd line network)", "active": True},
     "former.operator@example.com": {"user_id": 599, "name": "Former Operator", "active": False},
 }
+# every operator is a hub user, with a name and an email (what Kapture and SPP show of an
+# assignee, and where a callback reminder goes), stored as PUT /users/{id} stores it
 
 SERVICES: dict[int, dict] = {
     10: {"name": "Workplace IT", "ticket_types": ["incident", "service_request"], "active": True},
@@ -30,8 +32,11 @@ SERVICES: dict[int, dict] = {
 
 
 def seed() -> None:
-    repo = service.repository()
-    for key, doc in OPERATORS.items():
-        repo.put_reference("operator", key.lower(), doc)
+    from ticketing.dialects.canonical_reference import UserDocument, store_user
+
+    for key, op in OPERATORS.items():
+        first, _, last = op["name"].partition(" ")
+        user = {"name": op["name"], "name_f": first, "name_l": last, "email": key, "operator_key": key}
+        store_user(op["user_id"], UserDocument.model_validate({**user, "operator_active": op["active"]}))
     for service_id, doc in SERVICES.items():
-        repo.put_reference("service", service_id, doc)
+        service.put_reference("service", service_id, doc)

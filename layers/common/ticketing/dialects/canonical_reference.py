@@ -24,12 +24,14 @@ from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.dialects.reference_data import (
     MAX_ID,
+    OPERATOR_KIND,
     ORDER_KIND,
     USER_KIND,
     SppAddon,
     SppRating,
     SppUser,
     iso_timestamp,
+    operator_key,
 )
 from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed, quoted
 from ticketing.http import Request, Response, entrypoint
@@ -67,6 +69,10 @@ class UserDocument(SppUser):
     id: Id | None = None
     email: Email | None = None
     group_id: Id | None = None
+    # the user is an operator of the servicedesk dialect, signing in as this UserProviderKey (its
+    # WorkflowPush Assign / FunctionEscalate name them by it); one key names one user
+    operator_key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=256)] | None = None
+    operator_active: bool = True  # false: the key is refused like an unknown one (a former operator)
 
 
 class OrderDocument(BaseModel):
@@ -143,12 +149,29 @@ def store_user(user_id: int, spec: UserDocument) -> tuple[dict[str, Any], bool]:
     if errors:
         raise ValidationFailed(f"User {user_id} is inconsistent: {errors[0].field} {errors[0].message}.", errors=errors)
     existing = service.get_references(USER_KIND, [user_id]).get(str(user_id))
+    key = operator_key(spec.operator_key) if spec.operator_key else None
+    if key is not None:
+        held = service.get_references(OPERATOR_KIND, [key]).get(key)
+        if held and held.get("user_id") != user_id and held.get("active", True):
+            message = f"operator_key {quoted(spec.operator_key)} is the operator key of user {held.get('user_id')}."
+            raise ValidationFailed(message, errors=[FieldError("operator_key", message)])
     doc = _document(spec, {"id"})
     if role_id is not None:
         doc.setdefault("role_id", role_id)
     doc.setdefault("created_at", (existing or {}).get("created_at") or iso_timestamp(utcnow()))
     service.put_reference(USER_KIND, user_id, doc)
+    _index_operator(user_id, doc, key, (existing or {}).get("operator_key"), spec.operator_active)
     return doc, existing is None
+
+
+def _index_operator(user_id: int, doc: dict[str, Any], key: str | None, before: str | None, active: bool) -> None:
+    """The operator index (``REF#operator``, by key) that servicedesk resolves a UserProviderKey
+    with: the user's key, and a key the user no longer has switched off."""
+    if before and (key is None or operator_key(before) != key):
+        service.put_reference(OPERATOR_KIND, operator_key(before), {"user_id": user_id, "active": False})
+    if key is not None:
+        name = doc.get("name") or " ".join(p for p in (doc.get("name_f"), doc.get("name_l")) if p)
+        service.put_reference(OPERATOR_KIND, key, {"user_id": user_id, "name": name, "active": active})
 
 
 def store_order(number: str, spec: OrderDocument) -> tuple[dict[str, Any], bool]:

@@ -47,6 +47,17 @@ def user_name(doc: dict[str, Any] | None) -> str:
     return doc.get("name") or " ".join(p for p in (doc.get("name_f"), doc.get("name_l")) if p)
 
 
+def callback_armed(ticket: Ticket, assignee: dict[str, Any], now: datetime) -> bool:
+    """Whether a callback reminder is really armed: a Kapture callback asked for it, its time is
+    ahead, the ticket is open and assigned to a user with an email, and it has not been sent."""
+    from .callback import PURPOSE, callback_id
+
+    notice = callback_id(ticket)
+    if notice is None or ticket.follow_up_at is None or ticket.follow_up_at <= now:
+        return False
+    return bool(assignee.get("email")) and ticket.notices_sent.get(PURPOSE) != notice
+
+
 def millis(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
@@ -78,7 +89,7 @@ def render_ticket(ticket: Ticket, view: View) -> dict[str, Any]:
         "isUnread": False,
         "isOutOfSLA": False,
         "priority": ticket.priority,
-        "isCallBack": ticket.follow_up_at is not None and ticket.follow_up_at > view.now,
+        "isCallBack": callback_armed(ticket, assignee, view.now),
         "creatorId": ticket.creator_id or 0,
         "enquiryId": 0,
         "contactId": ticket.requester_id or 0,

@@ -10,20 +10,17 @@ from typing import Any
 
 from ticketing import service
 from ticketing.commands import ChangeSet, Command
+from ticketing.dialects.reference_data import OPERATOR_KIND, operator_key
 from ticketing.dialects.servicedesk.models import PARAMETER_NAMES, WorkflowPushPost
 from ticketing.errors import ValidationFailed, quoted
 from ticketing.model import Ticket
 from ticketing.workflow import Arguments, Workflow, get_workflow
 
 
-def operator_key(user_provider_key: str) -> str:
-    """Operators are stored under their UserProviderKey, compared case-insensitively."""
-    return user_provider_key.strip().lower()
-
-
 def _operator_user_id(user_provider_key: str) -> int:
+    """The hub user an operator signs in as (``PUT /users/{id}`` with its ``operator_key``)."""
     key = operator_key(user_provider_key)
-    doc = service.get_references("operator", [key]).get(key)
+    doc = service.get_references(OPERATOR_KIND, [key]).get(key)
     if not doc or not doc.get("active", True) or not isinstance(doc.get("user_id"), int):
         raise ValidationFailed(f"UserProviderKey {quoted(user_provider_key)} is not a known operator.")
     return doc["user_id"]
