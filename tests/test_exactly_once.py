@@ -11,7 +11,8 @@ from ticketing import service
 from ticketing.errors import Unavailable
 from ticketing.repository import Repository
 
-from devkit import apigw, faults
+from devkit.local import apigateway as apigw
+from devkit.local import faults
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
 TASK = {"title": "Call the vendor"}

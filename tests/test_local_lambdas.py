@@ -1,4 +1,4 @@
-"""Lambda's Invoke of the template's own functions (``devkit.lambdas``): in process, as the
+"""Lambda's Invoke of the template's own functions (``devkit.local.lambdas``): in process, as the
 layer's clients call it under the ``aws`` fixture, and over HTTP against the local run's
 embedded AWS, as ``sam local invoke`` containers call it."""
 
@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 from ticketing import scheduling
 from ticketing.model import utcnow
 
-from devkit import apigw, serve
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
+from devkit.local.embedded_aws import outbox
 
 NOTIFIER_ARN = f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:NotifierFunction"
 DLQ = "NotificationDeadLetterQueue"
@@ -63,7 +64,7 @@ def test_an_event_invoke_answers_202_and_the_notifier_sends(aws, seeded, lambdas
     assert record["function"] == "NotifierFunction" and record["type"] == "Event"
     assert (record["outcome"], record["attempts"], record["error"]) == ("succeeded", 1, None)
     assert record["request_id"] == answer["ResponseMetadata"]["RequestId"]
-    assert [m["to"] for m in serve.outbox()["emails"]] == [["ops@example.com"]]
+    assert [m["to"] for m in outbox()["emails"]] == [["ops@example.com"]]
     assert dead_letters() == []
 
 
@@ -109,7 +110,7 @@ def test_a_failing_notice_is_retried_then_lands_in_the_dead_letter_queue(aws, se
     assert letter["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
     assert letter["responsePayload"]["errorType"] == "MalformedNotice"
     assert "purpose: Field required" in letter["responsePayload"]["errorMessage"]
-    assert serve.outbox()["emails"] == []
+    assert outbox()["emails"] == []
 
 
 def test_a_retry_that_succeeds_sends_nothing_to_the_queue(aws, lambdas, monkeypatch):
@@ -205,7 +206,7 @@ def test_boto3s_default_session_is_answered_too(aws, seeded, lambdas):
         FunctionName=NOTIFIER_ARN, InvocationType="Event", Payload=json.dumps(notice()).encode()
     )
     assert answer["StatusCode"] == 202 and lambdas.wait()
-    assert len(serve.outbox()["emails"]) == 1
+    assert len(outbox()["emails"]) == 1
 
 
 # -- over HTTP: the local run's embedded AWS, from another process ------------------------------

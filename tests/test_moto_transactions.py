@@ -1,6 +1,6 @@
 """The embedded DynamoDB's TransactWriteItems with item-level rollback answers as moto's own.
 
-``devkit.inprocess.item_level_transactions`` replaces moto's table-copying rollback (the
+``devkit.local.moto_patches.item_level_transactions`` replaces moto's table-copying rollback (the
 local run and these tests use it); each scenario here runs under moto's implementation and
 under ours, and both must give the same errors and leave the same items.
 """
@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devkit.inprocess import item_level_transactions
+from devkit.local.moto_patches import item_level_transactions
 
 TABLE = "T"
 

@@ -12,8 +12,9 @@ from ticketing import service
 from ticketing.dialects import canonical_reference, spp
 from ticketing.model import Actor
 
-from devkit import apigw, demo_spp, metering
+from devkit import demo_spp, metering
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
 
 SPP = {"Authorization": "Bearer tkt_demo_spp"}
 READONLY = {"Authorization": "Bearer tkt_demo_spp_readonly"}

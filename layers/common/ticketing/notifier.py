@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from ticketing import notifications, scheduling, service
 from ticketing.errors import Conflict, DomainError
 from ticketing.model import Actor, Ticket, utcnow
-from ticketing.observability import count, dimension, emit_metrics, logger, own_log_keys
+from ticketing.observability import count, dimension, emit_metrics, logger
 from ticketing.repository import ChangeSet
 
 NOTIFIER = Actor(client_id="notifier", name="Notifier", dialect="system")
@@ -151,7 +151,6 @@ def process(event: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@own_log_keys
 @emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The notifier Lambda function (target of every notification schedule; invoked asynchronously

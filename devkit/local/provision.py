@@ -1,4 +1,4 @@
-"""The embedded AWS: create what ``template.yaml`` declares on moto (in process or
+"""Provisioning of the embedded AWS: create what ``template.yaml`` declares on moto (in process or
 moto's server), point the layer at it, and give functions their environment."""
 
 from __future__ import annotations
@@ -67,9 +67,6 @@ def reset_caches() -> None:
             fn.cache_clear()
         else:
             fn()
-    for extra in ("ticketing.notifications",):
-        with contextlib.suppress(ImportError, AttributeError):
-            importlib.import_module(extra).reset()
 
 
 def session(endpoint_url: str | None = None) -> Any:
