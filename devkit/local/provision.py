@@ -40,6 +40,7 @@ def apply_environment(
     template: tpl.Template, endpoint_url: str | None = None, extra: dict[str, str] | None = None
 ) -> dict[str, str]:
     env = {**FAKE_ENV, **function_environment(template), **LOCAL_ENV, **(extra or {})}
+    env.pop("AWS_ENDPOINT_URL", None)  # the functions' (empty when deployed): this one's is endpoint_url
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     else:

@@ -623,7 +623,7 @@ class _Writer:
 
     def __init__(self, repo: Repository, ticket_id: int, command: Command, actor: Actor, if_match: int | None):
         self.repo, self.ticket_id, self.command, self.actor, self.if_match = repo, ticket_id, command, actor, if_match
-        self.deadline = time.monotonic() + (get_settings().write_budget_seconds or WRITE_BUDGET_SECONDS)
+        self.deadline = time.monotonic() + WRITE_BUDGET_SECONDS
         self.nonce = uuid.uuid4().hex[:12]
         self.riders_from = 0
         self.riders: list[Rider] = []
