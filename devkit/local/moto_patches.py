@@ -62,6 +62,9 @@ def _transact_write_items(self, transact_items: list[dict]) -> None:
 
     moto copies each named table whole before it applies anything (once per element), so a
     write costs time in proportion to the table, and the local run slows as history grows.
+    Still so in 5.2.5, though its items copy faster since getmoto/moto#9670: one transaction of
+    two elements on a table of 100, 1,000 and 3,000 items of 1.5 KB took a median 24, 121 and
+    350 ms there, against 6, 10 and 10 ms here (in process, 15 transactions each).
     Here every condition is evaluated first, against the untouched tables (elements never
     share an item, so none can see another's effect), and nothing is applied unless all
     hold; the elements are then applied in order, and should one still fail (an item over
