@@ -17,7 +17,7 @@ from ticketing import scheduling
 from ticketing.model import utcnow
 
 from devkit import template as tpl
-from devkit.local import apigateway as apigw
+from devkit.local import runtime
 from devkit.local.embedded_aws import outbox
 
 NOTIFIER_ARN = f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:NotifierFunction"
@@ -78,7 +78,7 @@ def test_the_answer_does_not_wait_for_the_handler(aws, lambdas, monkeypatch):
         seen.append((event, context.aws_request_id, context.invoked_function_arn))
         return {"ok": True}
 
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: handler)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: handler)
     answer = invoke(NOTIFIER_ARN + ":live", {"a": 1}, InvocationType="Event")
     assert answer["StatusCode"] == 202
     assert started.wait(5) and lambdas.invocations[0]["outcome"] == "pending"
@@ -122,7 +122,7 @@ def test_a_retry_that_succeeds_sends_nothing_to_the_queue(aws, lambdas, monkeypa
             raise RuntimeError("a passing failure")
         return {"outcome": "sent"}
 
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: flaky)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: flaky)
     invoke("NotifierFunction", {}, InvocationType="Event")
     assert lambdas.wait()
     assert len(calls) == 2 and calls[0] == calls[1]  # a retry keeps the request id
@@ -134,7 +134,7 @@ def test_the_retries_follow_the_functions_event_invoke_config(aws, lambdas, monk
     fn = lambdas.functions["NotifierFunction"]
     config = dataclasses.replace(fn.async_invoke, max_retries=0)
     monkeypatch.setitem(lambdas.functions, "NotifierFunction", dataclasses.replace(fn, async_invoke=config))
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: lambda event, context: 1 / 0)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: lambda event, context: 1 / 0)
     invoke("NotifierFunction", {"n": 1}, InvocationType="Event")
     assert lambdas.wait()
     assert lambdas.invocations[0]["attempts"] == 1
@@ -148,7 +148,7 @@ def test_a_queue_that_cannot_be_reached_leaves_the_outcome_as_it_was(aws, lambda
         raise ConnectionError("no queue")
 
     monkeypatch.setattr(lambdas, "_deliver", unreachable)
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: lambda event, context: 1 / 0)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: lambda event, context: 1 / 0)
     invoke("NotifierFunction", {}, InvocationType="Event")
     assert lambdas.wait()
     [record] = lambdas.invocations
