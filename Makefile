@@ -36,7 +36,7 @@ $(PY): requirements-dev.txt layers/common/requirements.txt
 install: $(PY)
 
 run: $(PY)
-	$(PY) -m devkit.serve
+	$(PY) -m devkit.local
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,6 @@
-"""Developer tooling (not deployed): template reading, the embedded AWS, demo data,
-API Gateway event building, the local server, benchmarks and client management."""
+"""Developer tooling (not deployed): template reading, demo data, OpenAPI, benchmarks, load,
+client management and the local run (``devkit.local``: the embedded AWS, API Gateway and
+Lambda emulation, the local server)."""
 
 import sys
 from pathlib import Path

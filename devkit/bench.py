@@ -192,8 +192,9 @@ def cold(functions: dict[str, tpl.Function], runs: int) -> list[dict]:
     here, so no in-process moto preloads boto3 in them)."""
     import logging
 
-    from devkit import demo, localstack
-    from devkit.serve import EmbeddedAWS
+    from devkit import demo
+    from devkit.local import provision
+    from devkit.local.embedded_aws import EmbeddedAWS
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = EmbeddedAWS("127.0.0.1", 0)
@@ -201,8 +202,8 @@ def cold(functions: dict[str, tpl.Function], runs: int) -> list[dict]:
     endpoint = server.endpoint
     try:
         template = tpl.default()
-        env = localstack.apply_environment(template, endpoint)
-        localstack.create_resources(template, endpoint)
+        env = provision.apply_environment(template, endpoint)
+        provision.create_resources(template, endpoint)
         demo.seed()
         env = {**os.environ, **env, "POWERTOOLS_METRICS_DISABLED": "1"}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # a deployed layer ships compiled bytecode
@@ -253,15 +254,16 @@ def warm(requests: int) -> tuple[float, list[dict]]:
     from moto import mock_aws
     from ticketing import aws
 
-    from devkit import apigw, demo, localstack, metering
-    from devkit.inprocess import fast_moto, item_level_transactions
+    from devkit import demo, metering
+    from devkit.local import apigateway, provision
+    from devkit.local.moto_patches import fast_moto, item_level_transactions
 
-    os.environ.update(localstack.FAKE_ENV)
+    os.environ.update(provision.FAKE_ENV)
     rows = []
     with mock_aws(), item_level_transactions(), fast_moto():
         template = tpl.default()
-        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
-        localstack.create_resources(template)
+        provision.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
+        provision.create_resources(template)
         demo.seed()
         ddb = aws.dynamodb()
         key = {"pk": {"S": "TICKET#1001"}, "sk": {"S": "TICKET"}}
@@ -279,7 +281,7 @@ def warm(requests: int) -> tuple[float, list[dict]]:
                 data = json.dumps(payload) if payload else ""
                 with metering.aws_calls() as counted:
                     t = time.perf_counter()
-                    resp = apigw.request(template, method, url, body=data, headers=headers)
+                    resp = apigateway.request(template, method, url, body=data, headers=headers)
                     elapsed = time.perf_counter() - t
                 assert resp["statusCode"] < 300, resp
                 if i:  # the first request warms the container's caches
@@ -316,10 +318,12 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
     from ticketing import aws, service
     from ticketing.model import SYSTEM
 
-    from devkit import apigw, demo, localstack, metering
-    from devkit.inprocess import fast_moto, item_level_transactions, serialised_moto
+    from devkit import demo, metering
+    from devkit.local import apigateway, provision, runtime
+    from devkit.local.gate import serialised_moto
+    from devkit.local.moto_patches import fast_moto, item_level_transactions
 
-    os.environ.update(localstack.FAKE_ENV)
+    os.environ.update(provision.FAKE_ENV)
     url = "/update-ticket-from-other-source.html/v.2.0"
     headers = [("Authorization", "Basic tkt_demo_kapture"), ("Content-Type", "application/json")]
     terms = ("P", "PS", "OH", "IP")
@@ -336,8 +340,8 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
 
     with mock_aws(), serialised_moto(), item_level_transactions(), fast_moto():
         template = tpl.default()
-        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
-        localstack.create_resources(template)
+        provision.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "30"})
+        provision.create_resources(template)
         demo.seed()
         created = [
             service.create_ticket(service.NewTicket(title=f"Bench {i}"), SYSTEM, access=EVERYTHING).id
@@ -353,15 +357,15 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
                 {"ticket_id": str(t), "sub_status": terms[(i + r) % len(terms)], "comment": f"bench {r}"}
                 for i, t in enumerate(ids)
             ]
-            event = apigw.build_event(
+            event = apigateway.build_event(
                 method="POST", path=url, route=route, path_params=None, headers=headers, body=json.dumps(body).encode()
             )
             # moto's time per write grows with the table: give the handler all the time it needs
             # (the function's 20 s would cut a slow batch short: its last updates answer 503)
-            context = apigw.LambdaContext(fn.logical_id, fn.memory, 900, f"bench-{r}", "arn:aws:lambda:::function:k")
+            context = runtime.LambdaContext(fn.logical_id, fn.memory, 900, f"bench-{r}", "arn:aws:lambda:::function:k")
             with metering.aws_calls() as counted:
                 t0 = time.perf_counter()
-                resp = apigw.load_handler(fn)(event, context)
+                resp = runtime.load_handler(fn)(event, context)
                 elapsed = time.perf_counter() - t0
             assert resp["statusCode"] == 200, resp["body"][:500]
             return elapsed, dict(counted)
@@ -375,7 +379,7 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
         finally:
             client.meta.events.unregister("before-call.dynamodb.*", unique_id="bench-kapture-before")
             client.meta.events.unregister("after-call.dynamodb.*", unique_id="bench-kapture-after")
-    localstack.reset_caches()
+    provision.reset_caches()
     by_op = runs[-1][1]
     return {
         "n": n,
@@ -390,10 +394,10 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
 def local_run(requests: int, cwd: Path | None = None) -> dict[str, float]:
     """The local run (this checkout's, or the one in ``cwd``): seconds from start until it
     answers, and its request round trip."""
-    from devkit import serve
+    from devkit.local import run
 
     started = time.perf_counter()
-    with serve.spawned(cwd=cwd) as url:
+    with run.spawned(cwd=cwd) as url:
         return _local_figures(url, requests, started)
 
 
@@ -544,7 +548,7 @@ def local_compare(requests: int) -> dict[str, dict[str, Any] | None]:
     HTTP, the 4-process load.  {"before": figures or None, "now": figures}."""
     import shutil
 
-    from devkit import serve
+    from devkit.local import run
 
     out: dict[str, dict[str, Any] | None] = {}
     baseline = _baseline_checkout()
@@ -553,7 +557,7 @@ def local_compare(requests: int) -> dict[str, dict[str, Any] | None]:
             out[label] = None
             continue
         started = time.perf_counter()
-        with serve.spawned(cwd=cwd, log_level="WARNING") as url:
+        with run.spawned(cwd=cwd, log_level="WARNING") as url:
             figures: dict[str, Any] = _local_figures(url, requests, started)
             figures["burst"] = burst(url)
             figures["kapture"] = kapture_over_http(url)
@@ -998,15 +1002,17 @@ def capacity() -> dict:
     from ticketing import aws, service
     from ticketing.model import SYSTEM
 
-    from devkit import apigw, demo, localstack
-    from devkit.inprocess import item_level_transactions, serialised_moto
+    from devkit import demo
+    from devkit.local import apigateway, provision, runtime
+    from devkit.local.gate import serialised_moto
+    from devkit.local.moto_patches import item_level_transactions
 
-    os.environ.update(localstack.FAKE_ENV)
+    os.environ.update(provision.FAKE_ENV)
     out: dict[str, Any] = {"single": [], "batch": []}
     with mock_aws(), serialised_moto(), item_level_transactions():
         template = tpl.default()
-        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
-        localstack.create_resources(template)
+        provision.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
+        provision.create_resources(template)
         demo.seed()
         creds = demo.credentials()
         reader = boto3.client("dynamodb")
@@ -1017,7 +1023,7 @@ def capacity() -> dict:
             return BenchTicket(t.id, t.number, t.key, service.current_ref(t))
 
         def send(op: Any) -> dict:
-            resp = apigw.request(template, op.method, op.path, body=op.body, headers=op.headers)
+            resp = apigateway.request(template, op.method, op.path, body=op.body, headers=op.headers)
             assert resp["statusCode"] < 300, resp.get("body", "")[:500]
             return resp
 
@@ -1079,7 +1085,7 @@ def capacity() -> dict:
             ]
             op = load.kapture_batch(creds["kapture"]["kapture"], updates)
             fn = template.functions()["KaptureUpdateTicketFunction"]
-            event = apigw.build_event(
+            event = apigateway.build_event(
                 method="POST",
                 path=op.path,
                 route=fn.routes[0],
@@ -1088,16 +1094,16 @@ def capacity() -> dict:
                 body=op.body,
             )
             # moto is slow with a large table: the handler gets all the time it needs (see kapture_batch)
-            context = apigw.LambdaContext(
+            context = runtime.LambdaContext(
                 fn.logical_id, fn.memory, 900, f"bench-cap-{n}", "arn:aws:lambda:::function:k"
             )
             with CapacityMeter(aws.dynamodb(), reader) as meter:
-                resp = apigw.load_handler(fn)(event, context)
+                resp = runtime.load_handler(fn)(event, context)
             assert resp["statusCode"] == 200, resp["body"][:500]
             out["batch"].append(
                 {"n": n, "calls": dict(meter.calls), "rru": sum(meter.rru.values()), "wru": sum(meter.wru.values())}
             )
-    localstack.reset_caches()
+    provision.reset_caches()
     return out
 
 
@@ -1334,15 +1340,17 @@ def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS)
     from ticketing import auth, aws, service
     from ticketing.model import SYSTEM
 
-    from devkit import apigw, demo, localstack
-    from devkit.inprocess import item_level_transactions, serialised_moto
+    from devkit import demo
+    from devkit.local import apigateway, provision, runtime
+    from devkit.local.gate import serialised_moto
+    from devkit.local.moto_patches import item_level_transactions
 
-    os.environ.update(localstack.FAKE_ENV)
+    os.environ.update(provision.FAKE_ENV)
     rows = []
     with mock_aws(), serialised_moto(), item_level_transactions():
         template = tpl.default()
-        localstack.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
-        localstack.create_resources(template)
+        provision.apply_environment(template, extra={"AUTH_CACHE_SECONDS": "300"})
+        provision.create_resources(template)
         demo.seed()
         creds = demo.credentials()
         reader = boto3.client("dynamodb")
@@ -1364,8 +1372,8 @@ def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS)
 
         def invocation(op: Any, tag: str) -> tuple[tpl.Function, Any, dict, Any]:
             path, _, query = op.path.partition("?")
-            fn, route, params = apigw.find_route(template, op.method, path)
-            event = apigw.build_event(
+            fn, route, params = apigateway.find_route(template, op.method, path)
+            event = apigateway.build_event(
                 method=op.method,
                 path=path,
                 route=route,
@@ -1377,8 +1385,8 @@ def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS)
                 stage=template.stage_name(),
             )
             # all the time it needs on moto (a batch of 100 with a slow table), as the capacity section's
-            context = apigw.LambdaContext(fn.logical_id, fn.memory, 900, f"bench-cost-{tag}", fn.logical_id)
-            return fn, apigw.load_handler(fn), event, context
+            context = runtime.LambdaContext(fn.logical_id, fn.memory, 900, f"bench-cost-{tag}", fn.logical_id)
+            return fn, runtime.load_handler(fn), event, context
 
         def call(op: Any, tag: str) -> dict:
             _, handler, event, context = invocation(op, tag)
@@ -1467,7 +1475,7 @@ def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS)
                     "tx_items": tx_items / tx_calls if tx_calls else 0.0,
                 }
             )
-    localstack.reset_caches()
+    provision.reset_caches()
     return rows
 
 
@@ -1589,7 +1597,7 @@ def _kapture_section() -> list[str]:
         "and the catalog cached. Calls: the DynamoDB calls of one batch (one read and one write per update "
         "would be 2N, one after the other). In flight: the most calls under way at once (the writes run on "
         "up to 10 threads). Time: median of 3 batches as moto answers them, one request at a time (with "
-        "the embedded AWS's item-level transaction rollback and faster answers: devkit/inprocess.py).\n"
+        "the embedded AWS's item-level transaction rollback and faster answers: devkit/local/moto_patches.py).\n"
     )
     lines.append("| N | DynamoDB calls | per update | TransactWriteItems | BatchGetItem | in flight | median ms |")
     lines.append("|---:|---:|---:|---:|---:|---:|---:|")

@@ -10,12 +10,12 @@ import argparse
 import json
 import sys
 
-from devkit import apigw
 from devkit import template as tpl
+from devkit.local import apigateway
 
 
 def route_for(template: tpl.Template, method: str, path: str) -> tuple[tpl.Function, tpl.Route, dict[str, str]]:
-    found = apigw.find_route(template, method, path)
+    found = apigateway.find_route(template, method, path)
     if found is None:
         raise LookupError(f"no function serves {method} {path}")
     return found
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     headers = [(k.strip(), v.strip()) for k, v in headers]
     if args.data and not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", "application/json"))
-    event = apigw.build_event(
+    event = apigateway.build_event(
         method=args.method,
         path=path,
         route=route,

@@ -878,10 +878,10 @@ def _await_ready(procs: list, ready: Any, timeout: float = 60.0) -> None:
 
 
 def local_run() -> contextlib.AbstractContextManager[str]:
-    """``python -m devkit.serve`` on free ports (loopback), as ``make run`` starts it; yields its URL."""
-    from devkit import serve
+    """``python -m devkit.local`` on free ports (loopback), as ``make run`` starts it; yields its URL."""
+    from devkit.local import run
 
-    return serve.spawned(log_level="WARNING")
+    return run.spawned(log_level="WARNING")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,17 +18,19 @@ os.environ.pop("AWS_PROFILE", None)
 
 from moto import mock_aws
 
-from devkit import demo, localstack
+from devkit import demo
 from devkit import template as tpl
+from devkit.local import provision as localstack
 
 
 @pytest.fixture
 def aws():
     """moto in process (one request at a time, with the local run's faster answers), with every resource
-    template.yaml declares, and Lambda's ``Invoke`` of its functions (``devkit.lambdas``:
+    template.yaml declares, and Lambda's ``Invoke`` of its functions (``devkit.local.lambdas``:
     retries 10 ms apart; leaving waits for asynchronous invocations still running)."""
-    from devkit import lambdas
-    from devkit.inprocess import fast_moto, item_level_transactions, serialised_moto
+    from devkit.local import lambdas
+    from devkit.local.gate import serialised_moto
+    from devkit.local.moto_patches import fast_moto, item_level_transactions
 
     template = tpl.default()
     with (
@@ -47,7 +49,7 @@ def aws():
 @pytest.fixture
 def lambdas(aws):
     """What answers ``lambda.Invoke`` in the ``aws`` fixture: its ``invocations``, ``wait()``."""
-    from devkit import lambdas as local_lambdas
+    from devkit.local import lambdas as local_lambdas
 
     return local_lambdas.active()
 
@@ -108,7 +110,7 @@ def local_run():
     """The local run on free ports, as the README's run command starts it."""
     import urllib.request
 
-    from devkit import serve
+    from devkit.local import run as serve
 
     with serve.spawned() as url:
         urllib.request.urlopen(url + "/_local/health", timeout=10).read()

@@ -29,8 +29,9 @@ from ticketing import auth, ids
 from ticketing import aws as aws_client
 from ticketing.settings import get_settings
 
-from devkit import apigw, demo, metering, openapi
+from devkit import demo, metering, openapi
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
 
 TEMPLATE = tpl.default()
 ROUTES = sorted({(r.method, r.path) for fn in TEMPLATE.functions().values() for r in fn.routes})

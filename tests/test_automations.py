@@ -1,7 +1,7 @@
 """The notifications that follow a ticket's changes through every dialect (ticketing.automations).
 
 The tickets table's stream is read by the local run's event source emulation
-(``devkit.streams.StreamPump``), in process on moto, and handed to TicketAutomationsFunction
+(``devkit.local.streams.StreamPump``), in process on moto, and handed to TicketAutomationsFunction
 as Lambda would hand it; over HTTP, the local run does the same by itself.  The dialect that
 switched an automation on arms nothing in its own request: every reminder is derived from the
 ticket's old and new image, whichever dialect made the change, and named by an id that is a
@@ -30,8 +30,9 @@ from ticketing import automations, scheduling, service
 from ticketing.errors import Unavailable
 from ticketing.grants import EVERYTHING
 
-from devkit import apigw, metering
-from devkit.streams import check, matches
+from devkit import metering
+from devkit.local import apigateway as apigw
+from devkit.local.streams import check, matches
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 SCHEDULER_CALLS = {"CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule"}
@@ -217,7 +218,7 @@ def test_the_event_filter_of_the_template(aws, record, expected):
 
 
 def _sources(template):
-    from devkit.streams import StreamPump
+    from devkit.local.streams import StreamPump
 
     return StreamPump(template, endpoint=None).sources
 

@@ -9,7 +9,8 @@ from ticketing import auth, service
 from ticketing.errors import PreconditionFailed
 from ticketing.model import Actor
 
-from devkit import apigw, metering
+from devkit import metering
+from devkit.local import apigateway as apigw
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical"}
 

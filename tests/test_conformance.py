@@ -1,7 +1,7 @@
 """Conformance: every status each vendor document (or a binding ruling of
 ``/work/shared/seeds/README.md``) names, with the exact body it gives, one table per dialect.
 
-Each row is sent through the handlers (moto, the ``seeded`` demo data, ``devkit.apigw.request``);
+Each row is sent through the handlers (moto, the ``seeded`` demo data, ``devkit.local.apigateway.request``);
 the rows marked ``http`` are sent once more over HTTP to the local run (``local_run``), where they
 must give the same status and body.  Rows sent over HTTP change nothing (refusals, reads), so the
 shared local run stays as the demo data left it.
@@ -16,7 +16,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from devkit import apigw
+from devkit.local import apigateway as apigw
 
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
 MIB = 1_048_576

@@ -20,7 +20,7 @@ from ticketing.model import SYSTEM
 from ticketing.repository import Repository
 from ticketing.settings import get_settings
 
-from devkit import apigw
+from devkit.local import apigateway as apigw
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 PARTICLESPACE = {"Authorization": "Bearer tkt_demo_particlespace"}

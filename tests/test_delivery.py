@@ -13,7 +13,8 @@ from ticketing.errors import LimitExceeded, Unavailable
 from ticketing.grants import EVERYTHING
 from ticketing.model import Actor, Ticket, utcnow
 
-from devkit import faults, serve
+from devkit.local import faults
+from devkit.local.embedded_aws import outbox
 
 ACTOR = Actor(client_id="partner-a", dialect="canonical")
 
@@ -36,7 +37,7 @@ def history(ticket_id: int = 1002):
 
 
 def emails() -> list[dict]:
-    return serve.outbox()["emails"]
+    return outbox()["emails"]
 
 
 # -- at least once -----------------------------------------------------------------------------------

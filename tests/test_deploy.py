@@ -549,7 +549,7 @@ def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, s
     allowed by the function's role in the transformed template."""
     from ticketing import aws
 
-    from devkit import apigw
+    from devkit.local import apigateway as apigw
 
     calls: list[tuple[str, dict[str, Any]]] = []
     real = aws.client
@@ -560,7 +560,7 @@ def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, s
 
             def record(params, model, **_):
                 # another function invoked asynchronously runs on a thread of its own here
-                # (devkit.lambdas): its calls are its role's, not this function's
+                # (devkit.local.lambdas): its calls are its role's, not this function's
                 if not threading.current_thread().name.startswith("lambda-"):
                     calls.append((f"{service}:{model.name}", params))
 

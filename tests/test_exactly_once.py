@@ -12,10 +12,10 @@ from botocore.exceptions import ReadTimeoutError
 from ticketing import invocation, service
 from ticketing.errors import Unavailable
 from ticketing.repository import Repository
-from ticketing.settings import Settings
 from ticketing.store import writer
 
-from devkit import apigw, faults
+from devkit.local import apigateway as apigw
+from devkit.local import faults
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
 TASK = {"title": "Call the vendor"}
@@ -151,7 +151,7 @@ class Clock:
         return int(self.seconds * 1000)
 
 
-def test_the_write_budget_is_the_settings_or_the_invocations_remaining_time_less_a_margin(monkeypatch):
+def test_the_write_budget_is_the_budget_or_the_invocations_remaining_time_less_a_margin(monkeypatch):
     margin = writer.BUDGET_MARGIN_SECONDS
     assert margin == 3.5  # a throttled call's botocore backoff (3 s) and the answer
     assert writer.write_window(100.0) == (108.0, math.inf)  # no invocation: the budget alone
@@ -161,10 +161,9 @@ def test_the_write_budget_is_the_settings_or_the_invocations_remaining_time_less
         assert writer.write_window(100.0) == (110.0 - margin, 110.0)  # an API function's 10 s: 6.5 s
         with invocation.serving(object()):  # a context without Lambda's clock: the budget alone
             assert writer.write_window(100.0) == (108.0, math.inf)
-        local = Settings(tickets_table="t", clients_table="c", write_budget_seconds=30)
-        monkeypatch.setattr(writer, "get_settings", lambda: local)
-        assert writer.write_window(100.0) == (110.0 - margin, 110.0)  # a longer setting is still cut
-    assert writer.write_window(100.0) == (130.0, math.inf)  # the setting's, out of the invocation
+        monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", 30.0)  # the local run's
+        assert writer.write_window(100.0) == (110.0 - margin, 110.0)  # a longer budget is still cut
+    assert writer.write_window(100.0) == (130.0, math.inf)  # the budget's, out of the invocation
 
 
 def patch_with_seconds_left(template, seconds, body):

@@ -7,7 +7,8 @@ import json
 import pytest
 from ticketing import service
 
-from devkit import apigw, faults
+from devkit.local import apigateway as apigw
+from devkit.local import faults
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical"}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit import apigw
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
 
 EVENTS = tpl.ROOT / "events"
 

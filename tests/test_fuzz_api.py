@@ -3,7 +3,7 @@
 Every operation of ``devkit.openapi.build()`` (built in memory: whether the checked-in
 ``openapi.json`` is current is ``tests/test_openapi.py``'s business) gets generated
 requests, valid and invalid (schemathesis' coverage and fuzzing phases), sent to a real
-``python -m devkit.serve`` with the Authorization header of its dialect's demo client.
+``python -m devkit.local`` with the Authorization header of its dialect's demo client.
 Every response must be
 
 * no 5xx (``not_a_server_error``),
@@ -53,7 +53,7 @@ CONFIG = SchemathesisConfig.from_dict(
         "phases": {
             "stateful": {"enabled": False},
             # Requests with methods the operation does not have: the methods the local run's
-            # server answers.  TRACE and QUERY are refused by devkit.serve's HTTP server itself
+            # server answers.  TRACE and QUERY are refused by the local run's HTTP server itself
             # (501, before any route or handler): the local run's emulation, not the API's.
             "coverage": {"unexpected-methods": ["get", "put", "post", "delete", "options", "patch"]},
         },

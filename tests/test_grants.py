@@ -29,8 +29,9 @@ from ticketing import auth, service
 from ticketing.grants import EVERYTHING, parse_grant
 from ticketing.model import SYSTEM
 
-from devkit import apigw, clients, demo, metering
+from devkit import clients, demo, metering
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
 
 KAPTURE = "/update-ticket-from-other-source.html/v.2.0"
 HIDDEN = demo.TICKETS[1004 - demo.COUNTER_FLOOR - 1]  # what 1004 holds, none of it to be shown

@@ -3,7 +3,7 @@
 Through the handlers on moto in process (the tickets table's stream handed to
 TicketAutomationsFunction, which arms the callback reminders, and schedules fired by the local
 run's scheduler pump, in process), and over HTTP on the local run.  moto in process handles one request
-at a time here (``devkit.inprocess``), as the local run's embedded AWS does: the batch
+at a time here (``devkit.local.gate``), as the local run's embedded AWS does: the batch
 writes from several threads, and moto's in-process backends are not thread-safe."""
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ from ticketing.model import utcnow
 from ticketing.repository import Repository, marshal, ticket_doc
 from ticketing.settings import get_settings
 
-from devkit import apigw, demo_kapture, metering, serve
-from devkit.inprocess import serialised_moto
+from devkit import demo_kapture, metering
+from devkit.local import apigateway as apigw
+from devkit.local import runtime
+from devkit.local.embedded_aws import outbox
+from devkit.local.gate import serialised_moto
+from devkit.local.scheduler import SchedulerPump
 
 URL = "/update-ticket-from-other-source.html/v.2.0"
 KAPTURE = {"Authorization": "Basic tkt_demo_kapture"}
@@ -105,8 +109,8 @@ def invoke(template, body, seconds: int):
         headers=[*KAPTURE.items(), ("Content-Type", "application/json")],
         body=json.dumps(body).encode(),
     )
-    context = apigw.LambdaContext(fn.logical_id, fn.memory, seconds, "req-kapture", "arn:aws:lambda:::function:k")
-    resp = apigw.load_handler(fn)(event, context)
+    context = runtime.LambdaContext(fn.logical_id, fn.memory, seconds, "req-kapture", "arn:aws:lambda:::function:k")
+    resp = runtime.load_handler(fn)(event, context)
     return resp["statusCode"], json.loads(resp["body"])
 
 
@@ -126,10 +130,10 @@ def schedules() -> dict[str, dict]:
     return {n: client.get_schedule(GroupName=group, Name=n) for n in names}
 
 
-def pump(template, now: datetime | None = None) -> serve.SchedulerPump:
+def pump(template, now: datetime | None = None) -> SchedulerPump:
     """The local run's scheduler, firing due schedules into the notifier in process."""
     api = SimpleNamespace(template=template, functions={"NotifierFunction": template.functions()["NotifierFunction"]})
-    p = serve.SchedulerPump(api, endpoint=None)
+    p = SchedulerPump(api, endpoint=None)
     p.pump(now)
     return p
 
@@ -140,7 +144,7 @@ def stream(aws, seeded, lambdas) -> Consumer:
 
 
 def callback_emails() -> list[dict]:
-    return [m for m in serve.outbox()["emails"] if (m["subject"] or "").startswith("Callback due")]
+    return [m for m in outbox()["emails"] if (m["subject"] or "").startswith("Callback due")]
 
 
 def local(when: datetime) -> str:

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from devkit import load
 from devkit import template as tpl
-from devkit.serve import EmbeddedAWS
+from devkit.local.embedded_aws import EmbeddedAWS
 
 PROCESSES, REQUESTS = 4, 25
 

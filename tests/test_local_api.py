@@ -7,13 +7,15 @@ import json
 
 import pytest
 
-from devkit import serve
 from devkit import template as tpl
+from devkit.local import runtime
+from devkit.local.apigateway import LocalApi
+from devkit.local.scheduler import SchedulerPump
 
 
 @pytest.fixture(scope="module")
 def api():
-    return serve.LocalApi(tpl.load(tpl.ROOT / "tests" / "data" / "template.yaml"))
+    return LocalApi(tpl.load(tpl.ROOT / "tests" / "data" / "template.yaml"))
 
 
 def _echo(api, method, target, headers=(), body=b""):
@@ -90,10 +92,9 @@ def test_due_schedules_fire_into_their_target_once(api, aws):
         Target={"Arn": target_arn, "RoleArn": "arn:aws:iam::123456789012:role/r", "Input": "{}"},
         **common,
     )
-    pump = serve.SchedulerPump(api, endpoint=None)
-    from devkit import apigw
+    pump = SchedulerPump(api, endpoint=None)
 
-    echo = apigw._modules["EchoFunction"]
+    echo = runtime._modules["EchoFunction"]
     before = len(echo.EVENTS)
     assert pump.pump() == 1
     assert echo.EVENTS[before:] == [{"ticket": 1001}]

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devkit import serve
+from devkit.local.run import LocalRun, is_loopback, spawned
 
 REQUEST_TIMEOUT = 1.5  # the front door's LOCAL_REQUEST_TIMEOUT for this module's run
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
@@ -29,7 +29,7 @@ CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 def run():
     """A local run of its own (a short request timeout; its log kept to look at)."""
     lines: list[str] = []
-    with serve.spawned(env={"LOCAL_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT)}, log_lines=lines) as url:
+    with spawned(env={"LOCAL_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT)}, log_lines=lines) as url:
         parts = urlsplit(url)
         yield parts.hostname, parts.port, lines
 
@@ -279,14 +279,12 @@ def test_reset_leaves_no_traceback_from_the_stream_pump(run):
 
 
 def test_dev_endpoints_answer_loopback_peers_only():
-    assert serve.is_loopback("127.0.0.1") and serve.is_loopback("127.8.9.10") and serve.is_loopback("::1")
-    assert serve.is_loopback("::ffff:127.0.0.1")
-    assert (
-        not serve.is_loopback("192.0.2.10") and not serve.is_loopback("") and not serve.is_loopback("::ffff:192.0.2.1")
-    )
+    assert is_loopback("127.0.0.1") and is_loopback("127.8.9.10") and is_loopback("::1")
+    assert is_loopback("::ffff:127.0.0.1")
+    assert not is_loopback("192.0.2.10") and not is_loopback("") and not is_loopback("::ffff:192.0.2.1")
 
     class Stub:
-        wsgi = serve.LocalRun.wsgi
+        wsgi = LocalRun.wsgi
 
         def dev_endpoint(self, *args):
             raise AssertionError("a dev endpoint answered a peer that is not loopback")

@@ -14,8 +14,10 @@ from botocore.exceptions import ClientError
 from moto.dynamodb.responses import DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-from devkit import apigw, faults
-from devkit.inprocess import Gate, fast_dynamodb_results, serialised_moto
+from devkit.local import apigateway as apigw
+from devkit.local import faults
+from devkit.local.gate import Gate, serialised_moto
+from devkit.local.moto_patches import fast_dynamodb_results
 
 # moto's own, taken before any fixture patches them (the aws fixture has the local run's faster moto)
 MOTO_EXECUTE_RESULT = DynamoResult.execute_result
@@ -172,7 +174,7 @@ def test_stream_records_answer_as_motos_serializer_does(aws):
     from ticketing import aws as layer_aws
 
     from devkit import template as tpl
-    from devkit.inprocess import fast_stream_records
+    from devkit.local.moto_patches import fast_stream_records
 
     ddb = layer_aws.dynamodb()
     ddb.put_item(TableName="TicketsTable", Item={"pk": {"S": "T#s"}, "sk": {"S": "a"}, "m": {"M": {"x": {"N": "1"}}}})

@@ -1,4 +1,4 @@
-"""Lambda's Invoke of the template's own functions (``devkit.lambdas``): in process, as the
+"""Lambda's Invoke of the template's own functions (``devkit.local.lambdas``): in process, as the
 layer's clients call it under the ``aws`` fixture, and over HTTP against the local run's
 embedded AWS, as ``sam local invoke`` containers call it."""
 
@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 from ticketing import scheduling
 from ticketing.model import utcnow
 
-from devkit import apigw, serve
 from devkit import template as tpl
+from devkit.local import runtime
+from devkit.local.embedded_aws import outbox
 
 NOTIFIER_ARN = f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:NotifierFunction"
 DLQ = "NotificationDeadLetterQueue"
@@ -63,7 +64,7 @@ def test_an_event_invoke_answers_202_and_the_notifier_sends(aws, seeded, lambdas
     assert record["function"] == "NotifierFunction" and record["type"] == "Event"
     assert (record["outcome"], record["attempts"], record["error"]) == ("succeeded", 1, None)
     assert record["request_id"] == answer["ResponseMetadata"]["RequestId"]
-    assert [m["to"] for m in serve.outbox()["emails"]] == [["ops@example.com"]]
+    assert [m["to"] for m in outbox()["emails"]] == [["ops@example.com"]]
     assert dead_letters() == []
 
 
@@ -77,7 +78,7 @@ def test_the_answer_does_not_wait_for_the_handler(aws, lambdas, monkeypatch):
         seen.append((event, context.aws_request_id, context.invoked_function_arn))
         return {"ok": True}
 
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: handler)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: handler)
     answer = invoke(NOTIFIER_ARN + ":live", {"a": 1}, InvocationType="Event")
     assert answer["StatusCode"] == 202
     assert started.wait(5) and lambdas.invocations[0]["outcome"] == "pending"
@@ -109,7 +110,7 @@ def test_a_failing_notice_is_retried_then_lands_in_the_dead_letter_queue(aws, se
     assert letter["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
     assert letter["responsePayload"]["errorType"] == "MalformedNotice"
     assert "purpose: Field required" in letter["responsePayload"]["errorMessage"]
-    assert serve.outbox()["emails"] == []
+    assert outbox()["emails"] == []
 
 
 def test_a_retry_that_succeeds_sends_nothing_to_the_queue(aws, lambdas, monkeypatch):
@@ -121,7 +122,7 @@ def test_a_retry_that_succeeds_sends_nothing_to_the_queue(aws, lambdas, monkeypa
             raise RuntimeError("a passing failure")
         return {"outcome": "sent"}
 
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: flaky)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: flaky)
     invoke("NotifierFunction", {}, InvocationType="Event")
     assert lambdas.wait()
     assert len(calls) == 2 and calls[0] == calls[1]  # a retry keeps the request id
@@ -133,7 +134,7 @@ def test_the_retries_follow_the_functions_event_invoke_config(aws, lambdas, monk
     fn = lambdas.functions["NotifierFunction"]
     config = dataclasses.replace(fn.async_invoke, max_retries=0)
     monkeypatch.setitem(lambdas.functions, "NotifierFunction", dataclasses.replace(fn, async_invoke=config))
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: lambda event, context: 1 / 0)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: lambda event, context: 1 / 0)
     invoke("NotifierFunction", {"n": 1}, InvocationType="Event")
     assert lambdas.wait()
     assert lambdas.invocations[0]["attempts"] == 1
@@ -147,7 +148,7 @@ def test_a_queue_that_cannot_be_reached_leaves_the_outcome_as_it_was(aws, lambda
         raise ConnectionError("no queue")
 
     monkeypatch.setattr(lambdas, "_deliver", unreachable)
-    monkeypatch.setattr(apigw, "load_handler", lambda fn: lambda event, context: 1 / 0)
+    monkeypatch.setattr(runtime, "load_handler", lambda fn: lambda event, context: 1 / 0)
     invoke("NotifierFunction", {}, InvocationType="Event")
     assert lambdas.wait()
     [record] = lambdas.invocations
@@ -205,7 +206,7 @@ def test_boto3s_default_session_is_answered_too(aws, seeded, lambdas):
         FunctionName=NOTIFIER_ARN, InvocationType="Event", Payload=json.dumps(notice()).encode()
     )
     assert answer["StatusCode"] == 202 and lambdas.wait()
-    assert len(serve.outbox()["emails"]) == 1
+    assert len(outbox()["emails"]) == 1
 
 
 # -- over HTTP: the local run's embedded AWS, from another process ------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from devkit import apigw
+from devkit.local import apigateway as apigw
 
 
 def test_tokens_never_appear_in_logs(aws, seeded, log_output):
@@ -23,7 +23,8 @@ def test_tokens_never_appear_in_logs(aws, seeded, log_output):
 def test_each_log_line_names_its_own_invocation_when_functions_run_at_once(tmp_path, log_output, monkeypatch):
     """One process runs every function on the local run, several at once: a line must name the
     function and request it came from, not the last one that started (Powertools keeps those
-    keys process-wide; ``observability.own_log_keys`` keeps them per thread too)."""
+    keys process-wide; the local run's Lambda runtime, ``devkit.local.runtime``, keeps them per
+    invocation, as one process per function would: the layer's handlers need nothing for it)."""
     import threading
 
     from devkit import template as tpl
@@ -32,9 +33,8 @@ def test_each_log_line_names_its_own_invocation_when_functions_run_at_once(tmp_p
     monkeypatch.syspath_prepend(str(tmp_path))  # one barrier for both functions' modules
     (tmp_path / "app.py").write_text(
         "from both_started import barrier\n"
-        "from ticketing.observability import logger, own_log_keys\n"
+        "from ticketing.observability import logger\n"  # decorated as the layer's handlers are, and no more
         "@logger.inject_lambda_context(correlation_id_path='requestContext.requestId', clear_state=True)\n"
-        "@own_log_keys  # as every handler of the layer\n"
         "def handler(event, context):\n"
         "    barrier.wait()  # each has set its keys before either logs\n"
         "    logger.info('working', extra={'mine': context.function_name})\n"

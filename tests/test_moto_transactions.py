@@ -1,6 +1,6 @@
 """The embedded DynamoDB's TransactWriteItems with item-level rollback answers as moto's own.
 
-``devkit.inprocess.item_level_transactions`` replaces moto's table-copying rollback (the
+``devkit.local.moto_patches.item_level_transactions`` replaces moto's table-copying rollback (the
 local run and these tests use it); each scenario here runs under moto's implementation and
 under ours, and both must give the same errors and leave the same items.
 """
@@ -14,7 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devkit.inprocess import item_level_transactions
+from devkit import template as tpl
+from devkit.local.moto_patches import item_level_transactions
 
 TABLE = "T"
 
@@ -103,3 +104,24 @@ def test_the_scenarios_cover_success_and_each_failure():
     assert codes["one item twice"] == "ValidationException"
     reasons = outcomes["a later condition fails: nothing applies"][1]
     assert reasons[0] == ("None", None) and reasons[1][0] == "ConditionalCheckFailed" and reasons[1][1]
+
+
+def test_the_copy_refuses_a_moto_other_than_the_one_it_was_copied_from():
+    """The copy of moto's ``transact_write_items`` runs only on the moto it follows: the installed
+    release and that function's source as they were (``requirements-dev.txt`` pins it)."""
+    import moto
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from devkit.local import moto_patches
+
+    assert moto.__version__ == moto_patches.MOTO  # else importing moto_patches raised already
+    moto_patches.check_copied_from(moto_patches.MOTO, moto_patches.TRANSACT_WRITE_ITEMS_SHA256)
+    with pytest.raises(RuntimeError, match=r"copies moto 5\.2\.4's .*installed moto is 5\.2\.5 .* is unchanged"):
+        moto_patches.check_copied_from("5.2.4", moto_patches.TRANSACT_WRITE_ITEMS_SHA256)
+    with pytest.raises(RuntimeError, match=r"has changed \(SHA-256 [0-9a-f]{64}\)\. Re-check the copy"):
+        moto_patches.check_copied_from(moto_patches.MOTO, "0" * 64)
+    assert moto_patches.source_digest(DynamoDBBackend.transact_write_items) == moto_patches.TRANSACT_WRITE_ITEMS_SHA256
+    requirement = next(
+        line.strip() for line in (tpl.ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith("moto")
+    )
+    assert requirement == f"moto[server]=={moto_patches.MOTO}"

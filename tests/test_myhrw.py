@@ -10,8 +10,9 @@ import pytest
 from ticketing import service
 from ticketing.dialects import myhrw
 
-from devkit import apigw, demo_myhrw
+from devkit import demo_myhrw
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
 
 P17 = {"Authorization": "Bearer tkt_demo_myhrw"}
 P18 = {"Authorization": "Bearer tkt_demo_myhrw_partner18"}

@@ -14,7 +14,9 @@ from ticketing.grants import EVERYTHING
 from ticketing.model import Actor, utcnow
 from ticketing.settings import get_settings
 
-from devkit import apigw, serve
+from devkit.local import apigateway as apigw
+from devkit.local.embedded_aws import outbox
+from devkit.local.scheduler import SchedulerPump
 
 ACTOR = Actor(client_id="test", dialect="canonical")
 
@@ -79,7 +81,7 @@ def test_a_notice_due_within_a_minute_is_sent_never_scheduled(aws, seeded, lambd
     assert [(i["function"], i["type"], i["outcome"]) for i in lambdas.invocations] == [
         ("NotifierFunction", "Event", "succeeded")
     ] * 2
-    assert len(serve.outbox()["emails"]) == 2 and group_names() == ["ticket-1002-test-reminder-n-later"]
+    assert len(outbox()["emails"]) == 2 and group_names() == ["ticket-1002-test-reminder-n-later"]
 
 
 def test_cancel_deletes_and_says_whether_there_was_one(aws, seeded):
@@ -144,7 +146,7 @@ def test_a_due_notice_is_sent_once_claimed_and_recorded(aws, seeded):
                      "recorded": True}  # fmt: skip
     again = notifier.process(notice().model_dump(mode="json"), request_id="r-2")
     assert again["outcome"] == "duplicate"
-    assert [m["to"] for m in serve.outbox()["emails"]] == [["ops@example.com"]]
+    assert [m["to"] for m in outbox()["emails"]] == [["ops@example.com"]]
     claim = service.repository().get_delivery(1002, "d-1")
     assert claim["state"] == "sent" and claim["request_id"] == "r-1" and claim["recipients"] == ["o***@example.com"]
     entries = history()
@@ -157,7 +159,7 @@ def test_a_due_notice_is_sent_once_claimed_and_recorded(aws, seeded):
 def test_a_stale_notice_sends_and_records_nothing(aws, seeded):
     result = notifier.process(notice(expect={"status": "on_hold"}).model_dump(mode="json"))
     assert result["outcome"] == "stale" and result["changed"] == ["status"]
-    assert serve.outbox()["emails"] == []
+    assert outbox()["emails"] == []
     assert service.repository().get(1002).version == 1
     assert service.repository().get_delivery(1002, "d-1") is None
 
@@ -178,7 +180,7 @@ def test_a_move_between_the_read_and_the_claim_is_seen(aws, seeded, monkeypatch)
 
     monkeypatch.setattr(repo, "claim_delivery", racing_claim)
     assert notifier.process(notice().model_dump(mode="json"))["outcome"] == "stale"
-    assert serve.outbox()["emails"] == [] and repo.get_delivery(1002, "d-1") is None
+    assert outbox()["emails"] == [] and repo.get_delivery(1002, "d-1") is None
 
 
 def test_an_unrelated_change_between_the_read_and_the_claim_only_costs_a_re_read(aws, seeded, monkeypatch):
@@ -195,7 +197,7 @@ def test_an_unrelated_change_between_the_read_and_the_claim_only_costs_a_re_read
     monkeypatch.setattr(repo, "claim_delivery", racing_claim)
     assert notifier.process(notice().model_dump(mode="json"))["outcome"] == "sent"
     assert outcomes == ["moved", "claimed"]
-    assert len(serve.outbox()["emails"]) == 1
+    assert len(outbox()["emails"]) == 1
 
 
 def test_a_failed_send_is_recorded_and_never_retried(aws, seeded, monkeypatch):
@@ -221,7 +223,7 @@ def test_partial_sms_delivery(aws, seeded):
     sms = {"channel": "sms", "to": ["+14445556666", "+0445556666"], "body": "Hi"}  # the 2nd is no E.164 number
     result = notifier.process(notice(message=sms).model_dump(mode="json"))
     assert (result["outcome"], result["sent"], result["failed"]) == ("partial", 1, 1)
-    assert [m["to"] for m in serve.outbox()["sms"]] == ["+14445556666"]
+    assert [m["to"] for m in outbox()["sms"]] == ["+14445556666"]
     assert history()[0].event == "notification.partial"
 
 
@@ -266,7 +268,7 @@ def test_a_failing_notifier_invocation_lands_in_the_dead_letter_queue(aws, seede
         State="ENABLED",
     )
     api = SimpleNamespace(template=aws, functions={"NotifierFunction": aws.functions()["NotifierFunction"]})
-    pump = serve.SchedulerPump(api, endpoint=None)
+    pump = SchedulerPump(api, endpoint=None)
     assert pump.pump(utcnow() + timedelta(minutes=6)) == 1 and "error" in pump.fired[0]
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=get_settings().scheduler_dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
@@ -305,7 +307,7 @@ def test_a_notice_armed_before_ids_still_fires(aws, seeded):
         },
     )
     api = SimpleNamespace(template=aws, functions={"NotifierFunction": aws.functions()["NotifierFunction"]})
-    pump = serve.SchedulerPump(api, endpoint=None)
+    pump = SchedulerPump(api, endpoint=None)
     assert pump.pump(datetime(2030, 1, 1, 0, 1, tzinfo=UTC)) == 1
     assert pump.fired[0]["result"]["outcome"] == "sent"
     assert history()[0].detail["schedule"] == "ticket-1002-particlespace-reminder"

@@ -12,7 +12,7 @@ import pytest
 from ticketing import notifier, observability
 from ticketing.model import utcnow
 
-from devkit import apigw
+from devkit.local import apigateway as apigw
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 SERVICEDESK = {"Authorization": "Bearer tkt_demo_servicedesk"}

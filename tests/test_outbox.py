@@ -5,7 +5,7 @@ same ``TransactWriteItems``); the reminders that follow a ticket are derived fro
 new images.  TicketAutomationsFunction, on the tickets table's stream, carries them out: one
 schedule per notice (named by its id), at least a minute ahead, or straight to the notifier
 (an asynchronous invoke) when it is due sooner.  Here in process on moto, the stream handed
-to the function by the local run's event source emulation (``devkit.streams``)."""
+to the function by the local run's event source emulation (``devkit.local.streams``)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from test_particlespace import EXAMPLE, Consumer, emails, notice_of, pump, put, 
 from ticketing import aws as layer_aws
 from ticketing import service
 
-from devkit import apigw, faults
-from devkit.streams import StreamPump
+from devkit.local import apigateway as apigw
+from devkit.local import faults
+from devkit.local.streams import StreamPump
 
 QUIET_REMINDER = {**EXAMPLE, "automated": 0}  # the notification only, no automated reminder
 
@@ -154,7 +155,7 @@ def test_an_outbox_record_is_a_stream_record_of_the_ticket_write(aws, seeded):
 
 
 def test_the_template_filters_the_stream_to_tickets_and_outbox_items(aws):
-    from devkit.streams import matches
+    from devkit.local.streams import matches
 
     [source] = StreamPump(aws, endpoint=None).sources
     record = lambda event, sk: {"eventName": event, "dynamodb": {"Keys": {"sk": {"S": sk}}}}  # noqa: E731

@@ -21,8 +21,10 @@ from ticketing import aws as layer_aws
 from ticketing import catalog, service
 from ticketing.settings import get_settings
 
-from devkit import apigw, serve
-from devkit.streams import StreamPump
+from devkit.local import apigateway as apigw
+from devkit.local.embedded_aws import outbox
+from devkit.local.scheduler import SchedulerPump
+from devkit.local.streams import StreamPump
 
 AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -75,7 +77,7 @@ def the(purpose: str, ticket_id: int = 1002) -> dict:
 
 class Consumer:
     """TicketAutomationsFunction behind the tickets table's stream, as Lambda's event source
-    hands it on (``devkit.streams``), in process; its asynchronous invokes of the notifier run
+    hands it on (``devkit.local.streams``), in process; its asynchronous invokes of the notifier run
     on the ``lambdas`` fixture's threads."""
 
     def __init__(self, template, local_lambdas):
@@ -100,16 +102,16 @@ def stream(aws, seeded, lambdas) -> Consumer:
     return Consumer(aws, lambdas)
 
 
-def pump(template, now: datetime | None = None) -> serve.SchedulerPump:
+def pump(template, now: datetime | None = None) -> SchedulerPump:
     """The local run's scheduler, firing due schedules into the notifier in process."""
     api = SimpleNamespace(template=template, functions={"NotifierFunction": template.functions()["NotifierFunction"]})
-    p = serve.SchedulerPump(api, endpoint=None)
+    p = SchedulerPump(api, endpoint=None)
     p.pump(now)
     return p
 
 
 def emails(subject_start: str = "") -> list[dict]:
-    return [m for m in serve.outbox()["emails"] if (m["subject"] or "").startswith(subject_start)]
+    return [m for m in outbox()["emails"] if (m["subject"] or "").startswith(subject_start)]
 
 
 def history(ticket_id: int = 1002) -> list:
@@ -313,9 +315,9 @@ def test_scheduled_sms_fires_at_its_time_not_before(aws, seeded, stream):
     notice = notice_of(the(NOTIFY))
     assert the(NOTIFY)["ScheduleExpression"] == f"at({when:%Y-%m-%dT%H:%M:%S})"
     assert notice["expect"]["notify"]["notice"] == notice["id"]  # the next notifying update supersedes it
-    assert pump(aws).fired == [] and serve.outbox()["sms"] == []
+    assert pump(aws).fired == [] and outbox()["sms"] == []
     assert [f["result"]["outcome"] for f in pump(aws, when + timedelta(seconds=1)).fired] == ["sent"]
-    assert sorted((m["to"], m["message"]) for m in serve.outbox()["sms"]) == [
+    assert sorted((m["to"], m["message"]) for m in outbox()["sms"]) == [
         ("+12025550143", "Plumber at 10."),
         ("+16502530000", "Plumber at 10."),
     ]
@@ -455,8 +457,8 @@ def test_time_limits_come_from_the_stored_catalog(aws, seeded, stream):
     stream.settle()
     fired = pump(aws, due + timedelta(seconds=1)).fired
     assert [f["result"]["outcome"] for f in fired] == ["sent"]
-    assert len(serve.outbox()["sms"]) == 2  # the update's, at once; the reminder, at its time
-    assert any("time limit of 5 minutes." in m["message"] for m in serve.outbox()["sms"])
+    assert len(outbox()["sms"]) == 2  # the update's, at once; the reminder, at its time
+    assert any("time limit of 5 minutes." in m["message"] for m in outbox()["sms"])
 
 
 # -- failure and privacy -----------------------------------------------------------------------------
@@ -734,7 +736,7 @@ def test_a_number_that_is_not_a_valid_e164_number_is_a_400_naming_the_entry(aws,
     ], body
     assert service.read_ticket(1002).version == 1  # nothing written
     stream.settle()
-    assert serve.outbox()["sms"] == []
+    assert outbox()["sms"] == []
 
 
 def test_too_many_recipients_is_a_400_naming_the_limit_with_nothing_written(aws, seeded, stream):

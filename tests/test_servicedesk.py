@@ -17,7 +17,7 @@ from ticketing.model import Ticket
 from ticketing.repository import Repository
 from ticketing.workflow import ROLES, get_workflow, load
 
-from devkit import apigw
+from devkit.local import apigateway as apigw
 
 PUSH = "/api/Tickets/WorkflowPush"
 GET = "/api/Tickets/GetTicket/"

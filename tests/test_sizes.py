@@ -8,7 +8,7 @@ from ticketing import sizes
 from ticketing.model import AuditEntry, Change
 from ticketing.store.codec import AUDIT_ITEM_BYTES, bounded, doc_bytes, marshal
 
-from devkit import apigw
+from devkit.local import apigateway as apigw
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
 

@@ -13,8 +13,9 @@ from ticketing.catalog import get_catalog
 from ticketing.dialects import canonical_reference, spp
 from ticketing.model import Actor
 
-from devkit import apigw, demo_spp, metering
+from devkit import demo_spp, metering
 from devkit import template as tpl
+from devkit.local import apigateway as apigw
 
 SPP = {"Authorization": "Bearer tkt_demo_spp"}
 READONLY = {"Authorization": "Bearer tkt_demo_spp_readonly"}

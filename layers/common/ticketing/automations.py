@@ -37,7 +37,7 @@ from typing import Any
 
 from ticketing import scheduling
 from ticketing.model import Ticket, utcnow
-from ticketing.observability import count, emit_metrics, logger, own_log_keys
+from ticketing.observability import count, emit_metrics, logger
 from ticketing.scheduling import Automation
 from ticketing.store.codec import unmarshal
 
@@ -171,7 +171,6 @@ def handle(record: Mapping[str, Any]) -> list[Outcome]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@own_log_keys
 @emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The batch's records in order; the first that fails is reported (the event source hands it

@@ -1,4 +1,7 @@
-"""boto3 clients, created once per container on first use (never at import)."""
+"""boto3 clients, created once per container on first use (never at import).
+
+Their endpoints are boto3's own: ``AWS_ENDPOINT_URL`` (empty when deployed; ``sam local invoke``
+sets it to the local run's embedded AWS, events/env.json) or the region's."""
 
 from __future__ import annotations
 
@@ -39,10 +42,7 @@ _CONFIG = Config(
 
 @cache
 def client(service: str) -> Any:
-    from ticketing.settings import get_settings
-
-    endpoint = get_settings().local_aws_endpoint or None
-    return boto3.session.Session().client(service, config=_CONFIG, endpoint_url=endpoint)
+    return boto3.session.Session().client(service, config=_CONFIG)
 
 
 def dynamodb() -> Any:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from ticketing import invocation
 from ticketing.errors import BadRequest, DomainError, PayloadTooLarge
-from ticketing.observability import count, dimension, emit_metrics, logger, own_log_keys
+from ticketing.observability import count, dimension, emit_metrics, logger
 from ticketing.settings import get_settings
 
 
@@ -198,7 +198,6 @@ def entrypoint(dialect: BaseDialect, route: Route) -> Callable[[dict[str, Any], 
     """The Lambda handler for one route of one dialect."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @own_log_keys
     @emit_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = None

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from ticketing import notifications, scheduling, service
 from ticketing.errors import Conflict
 from ticketing.model import Actor, Ticket, utcnow
-from ticketing.observability import count, dimension, emit_metrics, logger, own_log_keys
+from ticketing.observability import count, dimension, emit_metrics, logger
 
 NOTIFIER = Actor(client_id="notifier", name="Notifier", dialect="system")
 MAX_CLAIM_ATTEMPTS = 6
@@ -246,7 +246,6 @@ def _defer(
 
 
 @logger.inject_lambda_context(clear_state=True)
-@own_log_keys
 @emit_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The notifier Lambda function (target of every notification schedule; invoked asynchronously

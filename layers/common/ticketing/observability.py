@@ -84,33 +84,6 @@ def flush() -> None:
         metrics.provider.clear_metrics()
 
 
-def own_log_keys(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """Decorate a Lambda handler, under ``logger.inject_lambda_context``: its invocation's keys
-    (function, request and correlation ids) are also kept for its own thread, where they take
-    precedence.  Powertools keeps them process-wide, so where one process runs several
-    invocations at once (the local run serves every function from one process) a line would
-    otherwise name whichever invocation started last."""
-
-    @functools.wraps(handler)
-    def wrapper(event: Any, context: Any) -> Any:
-        keys: dict[str, Any] = {
-            "function_name": getattr(context, "function_name", ""),
-            "function_memory_size": getattr(context, "memory_limit_in_mb", 0),
-            "function_arn": getattr(context, "invoked_function_arn", ""),
-            "function_request_id": getattr(context, "aws_request_id", ""),
-        }
-        request_id = (event.get("requestContext") or {}).get("requestId") if isinstance(event, dict) else None
-        if request_id:
-            keys["correlation_id"] = request_id
-        logger.thread_safe_append_keys(**keys)
-        try:
-            return handler(event, context)
-        finally:
-            logger.thread_safe_remove_keys(keys)
-
-    return wrapper
-
-
 def emit_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """Decorate a Lambda handler: fresh metrics at its start, one flush at its end."""
 

@@ -22,11 +22,6 @@ class Settings(BaseModel):
     catalog_cache_seconds: float = Field(default=300.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86400, ge=86400)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
-    local_aws_endpoint: str = ""  # sam local invoke against the local run's embedded AWS
-    # how long a write keeps re-applying a change that meets true conflicts (None: the repository's
-    # default, which fits inside the functions' timeout; the local run, which has no function
-    # timeout and a far slower store under contention, gives itself longer)
-    write_budget_seconds: float | None = Field(default=None, gt=0)
     # relay limits of notifications (template parameters; docs/particlespace.md, "Limits")
     notify_max_recipients: int = Field(default=10, ge=1, le=50)  # per notice
     notify_ticket_per_hour: int = Field(default=12, ge=1)  # notices about one ticket, per hour

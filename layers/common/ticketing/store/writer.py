@@ -20,7 +20,6 @@ from ticketing.errors import PreconditionFailed, Unavailable
 from ticketing.model import Actor, AuditEntry, Ticket, utcnow
 from ticketing.moments import check_ticket
 from ticketing.observability import count, logger
-from ticketing.settings import get_settings
 from ticketing.store import items
 from ticketing.store.calls import AMBIGUOUS, BACKOFF_CAP_SECONDS, THROTTLED, backoff_ceiling, cancellation_reasons
 from ticketing.store.codec import audit_key, bounded, check_size, from_item, message_key, pk, stored_item, ticket_doc
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 
 # A change that meets a true conflict (another writer changed a field it read or wrote) is
 # applied again to the winner's ticket, with full-jitter exponential backoff, for at most this
-# long (``settings.write_budget_seconds`` when set): well under the functions' 10 s timeout
+# long: well under the functions' 10 s timeout
 # (botocore's own retries come on top of it).
 WRITE_BUDGET_SECONDS = 8.0
 # Within a Lambda invocation the budget also ends this long before the function's timeout: time
@@ -85,12 +84,11 @@ def _unknown(ticket_id: int) -> Unavailable:
 
 def write_window(now: float) -> tuple[float, float]:
     """(the write budget's end, the invocation's end) on the monotonic clock, from ``now``: the
-    budget is the setting's (else ``WRITE_BUDGET_SECONDS``), ended earlier by the invocation's
+    budget is ``WRITE_BUDGET_SECONDS``, ended earlier by the invocation's
     remaining time less ``BUDGET_MARGIN_SECONDS`` when the write runs in one."""
     remaining = invocation.remaining_seconds()
     end = now + remaining if remaining is not None else math.inf
-    budget = get_settings().write_budget_seconds or WRITE_BUDGET_SECONDS
-    return min(now + budget, end - BUDGET_MARGIN_SECONDS), end
+    return min(now + WRITE_BUDGET_SECONDS, end - BUDGET_MARGIN_SECONDS), end
 
 
 class Writer:

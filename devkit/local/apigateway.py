@@ -1,20 +1,23 @@
-"""API Gateway REST proxy integration, reproduced: events in, responses out, and the
-in-process invocation of a function declared in ``template.yaml``."""
+"""API Gateway REST proxy integration, reproduced: the event of a request, the route API Gateway
+would pick, one request through it in process (``request``), and the local run's API
+(``LocalApi``: HTTP in, the function's proxy response out)."""
 
 from __future__ import annotations
 
 import base64
-import importlib.util
+import logging
 import re
-import sys
 import time
+import traceback
 import uuid
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devkit import template as tpl
+from devkit.local import runtime
+from devkit.local.runtime import invoke
+
+log = logging.getLogger("local")
 
 
 def build_event(
@@ -98,53 +101,6 @@ def _media_match(pattern: str, media: str) -> bool:
     return False
 
 
-@dataclass
-class LambdaContext:
-    function_name: str
-    memory_limit_in_mb: int
-    timeout: int
-    aws_request_id: str
-    invoked_function_arn: str
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-_modules: dict[str, ModuleType] = {}
-
-
-def load_handler(fn: tpl.Function) -> Any:
-    """Import a function's handler the way Lambda does: layer first on the path."""
-    module = _modules.get(fn.logical_id)
-    if module is None:
-        for layer in fn.layers:
-            if str(layer) not in sys.path:
-                sys.path.insert(0, str(layer))
-        spec = importlib.util.spec_from_file_location(f"lambda_{fn.logical_id}", fn.module_file)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _modules[fn.logical_id] = module
-    return getattr(module, fn.attribute)
-
-
-def invoke(fn: tpl.Function, event: dict[str, Any]) -> dict[str, Any]:
-    request_id = (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
-    context = LambdaContext(
-        function_name=fn.logical_id,
-        memory_limit_in_mb=fn.memory,
-        timeout=fn.timeout,
-        aws_request_id=request_id,
-        invoked_function_arn=f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:{fn.logical_id}",
-    )
-    return load_handler(fn)(event, context)
-
-
 _ROUTES: dict[int, tuple[tpl.Template, list[tuple[tpl.Function, tpl.Route, re.Pattern[str], int]]]] = {}
 
 
@@ -209,3 +165,69 @@ def request(
         stage=template.stage_name(),
     )
     return invoke(fn, event)
+
+
+class LocalApi:
+    def __init__(self, template: tpl.Template):
+        self.template = template
+        self.functions = template.functions()
+        self.binary_types = template.binary_media_types()
+        self.stage = template.stage_name()
+        for fn in self.functions.values():  # import every handler now: errors surface at start
+            runtime.load_handler(fn)
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        # ``target`` as sent, undecoded: the route is matched segment by segment on it, and the path
+        # and its parameters are decoded once each, as API Gateway does (``A%2541`` is ``A%41``)
+        parts = urlsplit(target)
+        raw_path = parts.path or "/"
+        path = unquote(raw_path)
+        request_id = str(uuid.uuid4())
+        base = [("x-amzn-RequestId", request_id)]
+        found = find_route(self.template, method, raw_path)
+        if found is None:
+            return (
+                403,
+                [
+                    *base,
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", "MissingAuthenticationTokenException"),
+                ],
+                b'{"message":"Missing Authentication Token"}',
+            )
+        fn, route, params = found
+        event = build_event(
+            method=method,
+            path=path,
+            route=route,
+            path_params={k: unquote(v) for k, v in params.items()},  # decoded once
+            headers=headers,
+            query=parts.query,
+            body=body,
+            binary_types=self.binary_types,
+            stage=self.stage,
+            source_ip=source_ip,
+            request_id=request_id,
+        )
+        try:
+            result = invoke(fn, event)
+            status = int(result["statusCode"])
+        except Exception:  # what API Gateway shows when the function fails
+            log.error("%s %s: %s raised\n%s", method, path, fn.logical_id, traceback.format_exc())
+            return (
+                502,
+                [*base, ("Content-Type", "application/json"), ("x-amzn-ErrorType", "InternalServerErrorException")],
+                b'{"message": "Internal server error"}',
+            )
+        out = list(base)
+        multi = result.get("multiValueHeaders") or {}
+        for k, v in (result.get("headers") or {}).items():
+            if k not in multi:
+                out.append((k, str(v)))
+        for k, vs in multi.items():
+            out += [(k, str(v)) for v in vs]
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+        return status, out, data

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit import apigw
 from devkit import template as tpl
+from devkit.local import runtime
 
 log = logging.getLogger("local.streams")
 
@@ -127,7 +127,7 @@ class StreamPump(BackgroundPump):
 
     def __init__(self, template: tpl.Template, endpoint: str | None, interval: float = 0.2, gate: Any = None):
         super().__init__(interval)
-        # with the embedded AWS's gate (``devkit.inprocess.Gate``), a pump with nothing to retry reads
+        # with the embedded AWS's gate (``devkit.local.gate.Gate``), a pump with nothing to retry reads
         # the streams only once something may have been written since it last did
         self.template, self.endpoint, self.gate = template, endpoint, gate
         self._seen: int | None = None
@@ -230,7 +230,7 @@ class StreamPump(BackgroundPump):
         """Hand ``batch`` to the function: None if all of it was handled, else the index of the
         first record to hand again."""
         try:
-            result = apigw.invoke(source.fn, {"Records": batch}) or {}
+            result = runtime.invoke(source.fn, {"Records": batch}) or {}
         except Exception as err:
             log.error("%s failed on a batch of %d stream records: %s", source.fn.logical_id, len(batch), err)
             self.delivered.append({"function": source.fn.logical_id, "records": batch, "error": repr(err)})

@@ -11,7 +11,7 @@ and for in-process tests.
   own); boto3's default session gets it too.  While nothing is installed the handler says
   nothing and the call goes on as before (to moto, or to AWS).  Callers in other processes
   (``sam local invoke`` containers) reach the same emulation through the local run's
-  embedded AWS: ``POST /2015-03-31/functions/<name>/invocations`` (``devkit.serve``).
+  embedded AWS: ``POST /2015-03-31/functions/<name>/invocations`` (``devkit.local.run``).
 * Names: a function's name (locally its logical id), ``<name>:<qualifier>``, its ARN,
   qualified or not, or ``<account>:function:<name>``; qualifiers ``$LATEST`` and the
   function's ``AutoPublishAlias`` (``live``).  Anything else is Lambda's 404
@@ -50,8 +50,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from devkit import apigw
 from devkit import template as tpl
+from devkit.local import runtime
 
 log = logging.getLogger("local.lambdas")
 
@@ -194,7 +194,7 @@ class LocalLambdas:
     def _call(self, fn: tpl.Function, arn: str, text: str, record: dict[str, Any]) -> tuple[Any, dict | None]:
         """One run of the handler: (its result, None) or (None, Lambda's error payload)."""
         record["attempts"] += 1
-        context = apigw.LambdaContext(
+        context = runtime.LambdaContext(
             function_name=fn.logical_id,
             memory_limit_in_mb=fn.memory,
             timeout=fn.timeout,
@@ -202,7 +202,7 @@ class LocalLambdas:
             invoked_function_arn=arn,
         )
         try:
-            result = apigw.load_handler(fn)(json.loads(text), context)  # a fresh event every attempt
+            result = runtime.run(runtime.load_handler(fn), json.loads(text), context)  # a fresh event every attempt
         except Exception as err:
             log.error("%s failed (attempt %d): %s", fn.logical_id, record["attempts"], err)
             record["error"] = f"{type(err).__name__}: {err}"
@@ -281,9 +281,9 @@ class LocalLambdas:
         if not destination.startswith("arn:aws:sqs:"):
             log.warning("destination %s is not emulated (only SQS queues are): dropped", destination)
             return
-        from devkit import localstack
+        from devkit.local import provision
 
-        sqs = localstack.session().client("sqs", endpoint_url=self.endpoint)
+        sqs = provision.session().client("sqs", endpoint_url=self.endpoint)
         url = sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
 
@@ -386,7 +386,7 @@ def _register() -> None:
 
 def install(template: tpl.Template, endpoint: str | None = None, retry_delay: float = 0.2) -> LocalLambdas:
     """Answer ``Invoke`` of the template's functions in this process from now on.  Clients
-    made before this (the layer's are cached) are not answered: ``localstack.reset_caches()``."""
+    made before this (the layer's are cached) are not answered: ``provision.reset_caches()``."""
     _register()
     local = LocalLambdas(template, endpoint, retry_delay)
     _INSTALLED.append(local)

@@ -1,4 +1,4 @@
-"""The embedded AWS: create what ``template.yaml`` declares on moto (in process or
+"""Provisioning of the embedded AWS: create what ``template.yaml`` declares on moto (in process or
 moto's server), point the layer at it, and give functions their environment."""
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def apply_environment(
     template: tpl.Template, endpoint_url: str | None = None, extra: dict[str, str] | None = None
 ) -> dict[str, str]:
     env = {**FAKE_ENV, **function_environment(template), **LOCAL_ENV, **(extra or {})}
+    env.pop("AWS_ENDPOINT_URL", None)  # the functions' (empty when deployed): this one's is endpoint_url
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     else:

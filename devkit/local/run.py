@@ -1,0 +1,300 @@
+"""The local run: the API on this machine (``make run``, ``python -m devkit.local``).  What it
+serves and how: ``devkit/local/__init__.py``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from devkit import demo
+from devkit import template as tpl
+from devkit.local import console, front, lambdas, provision
+from devkit.local.apigateway import LocalApi
+from devkit.local.embedded_aws import EmbeddedAWS, outbox
+from devkit.local.gate import status_line
+from devkit.local.scheduler import SchedulerPump
+from devkit.local.streams import StreamPump
+
+log = logging.getLogger("local")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a peer address is this machine's loopback (127.0.0.0/8, ::1, or v4-mapped)."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def _headers_of(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request's headers: as sent (the front door keeps them), else rebuilt from the environ."""
+    headers = environ.get(front.HEADERS_KEY)
+    if headers is not None:
+        return headers
+    out = [(k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")]
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            out.append((name, environ[key]))
+    return out
+
+
+class LocalRun:
+    def __init__(self, port: int = 3000, moto_host: str = "127.0.0.1", moto_port: int = 5000, host: str = "127.0.0.1"):
+        self.template = tpl.default()
+        self.aws = EmbeddedAWS(moto_host, moto_port, in_process=True)
+        self.host, self.port = host, port
+        self.front: Any = None
+        self.api: LocalApi | None = None
+        self.scheduler: SchedulerPump | None = None
+        self.streams: StreamPump | None = None
+        self.lambdas: lambdas.LocalLambdas | None = None
+        self.console: console.Console | None = None
+        self._reset_lock = threading.Lock()
+        self.request_timeout = float(os.environ.get("LOCAL_REQUEST_TIMEOUT", "10"))
+
+    def prepare(self) -> None:
+        # the handlers' clients have no endpoint: moto answers them in this process
+        provision.apply_environment(self.template, self.aws.client_endpoint)
+        # one process serves every function and the embedded AWS: under a burst of writers of one
+        # ticket a conflict costs ~10x what it does on DynamoDB, and there is no function timeout,
+        # so the write path may retry true conflicts for longer here (30 s) than in a function (8 s);
+        # within an invocation the function's remaining time still ends it, as on Lambda
+        from ticketing.store import writer
+
+        writer.WRITE_BUDGET_SECONDS = float(os.environ.get("WRITE_BUDGET_SECONDS", "30"))
+        provision.create_resources(self.template, self.aws.client_endpoint)
+        demo.seed()
+
+    def start(self) -> None:
+        self.aws.start()
+        self.prepare()
+        self.api = LocalApi(self.template)
+        endpoint = self.aws.client_endpoint
+        self.lambdas = self.aws.lambdas = lambdas.install(self.template, endpoint)
+        self.scheduler = SchedulerPump(self.api, endpoint, gate=self.aws.gate)
+        self.scheduler.start()
+        self.streams = StreamPump(self.template, endpoint, gate=self.aws.gate)
+        self.streams.start()
+        self.console = console.Console(self)
+        self.front = front.serve(self.wsgi, self.host, self.port, request_timeout=self.request_timeout)
+        self.port = self.front.effective_port
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """Every request of the API's port: a dev endpoint (loopback peers only) or the API."""
+        method = environ["REQUEST_METHOD"]
+        target = environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO") or "/")
+        parts = urlsplit(target)
+        raw_path = parts.path or "/"
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        peer = environ.get("REMOTE_ADDR") or ""
+        path = unquote(raw_path)
+        if path == "/_local" or path.startswith("/_local/") or (path == "/openapi.json" and method == "GET"):
+            if not is_loopback(peer):
+                # HOST=0.0.0.0 serves the API to the network, never the dev endpoints (reset, outbox...)
+                status, headers, data = 404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'
+            else:
+                try:
+                    status, headers, data = self.dev_endpoint(method, path, parts.query, body)
+                except Exception as err:  # answer, rather than drop the connection
+                    log.exception("%s %s failed", method, path)
+                    message = json.dumps({"message": f"{type(err).__name__}: {err}"}).encode()
+                    status, headers, data = 500, [("Content-Type", "application/json")], message
+        else:
+            query = f"?{parts.query}" if parts.query else ""
+            status, headers, data = self.api.handle(method, raw_path + query, _headers_of(environ), body, peer)
+        headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+        start_response(status_line(status), [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+    def dev_endpoint(
+        self, method: str, path: str, query: str = "", body: bytes = b""
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        json_type = [("Content-Type", "application/json")]
+        args = dict(parse_qsl(query))
+        if path == "/_local/credentials" and method == "GET":
+            return 200, json_type, json.dumps(demo.credentials(), indent=2).encode()
+        if path == "/_local/outbox" and method == "GET":
+            with self.aws.gate.lock:  # moto's backends, read while no request changes them
+                sent = outbox()
+            return 200, json_type, json.dumps(sent, indent=2, default=str).encode()
+        if path == "/openapi.json":  # built from the code, so it is what the handlers do
+            from devkit import openapi
+
+            return 200, json_type, openapi.render().encode()
+        if path == "/_local/health" and method == "GET":
+            return 200, json_type, json.dumps({"status": "ok", "aws": self.aws.endpoint}).encode()
+        if path == "/_local/reset" and method == "POST":
+            self.reset()
+            return 200, json_type, b'{"status":"reset"}'
+        if path == "/_local/schedules" and method == "GET":
+            return 200, json_type, json.dumps(self.scheduler.pending(), indent=2, default=str).encode()
+        if path == "/_local/schedules/fire" and method == "POST":
+            if args.get("name"):  # one schedule, due or not (the console's "fire now")
+                record = self.scheduler.fire_now(args.get("group") or "default", args["name"])
+                if record is None:
+                    return 404, json_type, b'{"message":"no such schedule"}'
+                return 200, json_type, json.dumps({"fired": 1, "record": record}, default=str).encode()
+            # ?now=<ISO 8601>: fire what is due by then, as if the clock were there (reminders days ahead)
+            now = args.get("now")
+            try:
+                at = datetime.fromisoformat(now) if now else None
+            except ValueError:
+                return 400, json_type, b'{"message":"now must be an ISO 8601 date-time"}'
+            if at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            return 200, json_type, json.dumps({"fired": self.scheduler.pump(at)}).encode()
+        if path == "/_local/invocations" and method == "GET":
+            return 200, json_type, json.dumps(self.lambdas.invocations, indent=2, default=str).encode()
+        answered = self.console.answer(method, path, args)
+        if answered is not None:
+            return answered
+        return 404, json_type, b'{"message":"no such dev endpoint"}'
+
+    def reset(self) -> None:
+        """Back to the demo data.  The pumps wait meanwhile, and forget the streams' shards and
+        the schedules they knew (a shard iterator of the old tables would name nothing)."""
+        with self._reset_lock, self.streams.paused(), self.scheduler.paused():
+            self.aws.reset()
+            self.streams.forget()
+            self.scheduler.forget()
+            self.lambdas.forget()
+            self.prepare()
+
+    def serve_forever(self) -> None:
+        self.front.run()
+
+    def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+        if self.streams:
+            self.streams.stop()
+        if self.lambdas:
+            lambdas.uninstall(self.lambdas, timeout=2.0)
+        if self.front:
+            self.front.task_dispatcher.shutdown(timeout=2)
+            self.front.close()
+        self.aws.stop()
+
+    def banner(self, started: float) -> str:
+        url = f"http://{self.host}:{self.port}"
+        creds = demo.credentials()
+        lines = [
+            f"Ticket hub: the API is served on {url} (ready in {time.monotonic() - started:.1f} s)",
+            f"Embedded AWS (moto): {self.aws.endpoint}   tables: " + ", ".join(self.template.tables()),
+            "",
+            "Demo credentials (Authorization header values; all of them: GET /_local/credentials):",
+        ]
+        for dialect, labels in creds.items():
+            first = next(iter(labels.values()))
+            lines.append(f"  {dialect:14} {first}")
+        lines += [
+            "",
+            "Try:",
+            f"  curl -s {url}/tickets/1001 -H 'Authorization: {creds['canonical']['canonical']}'",
+            "",
+            f"Dev endpoints: GET {url}/_local/credentials, GET {url}/_local/outbox, POST {url}/_local/reset",
+            "Ctrl-C stops.",
+        ]
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def spawned(
+    timeout: float = 60.0,
+    log_level: str | None = None,
+    env: dict[str, str] | None = None,
+    log_lines: list[str] | None = None,
+    cwd: Any = None,
+) -> Iterator[str]:
+    """The local run (``python -m devkit.local``) on free loopback ports in a subprocess, as the
+    README's run command starts it; yields its URL once it says where it serves, and stops it
+    after.  Its log keeps being read, so it never blocks on a full pipe: into ``log_lines`` if
+    given, else dropped.  ``env``: more environment; ``cwd``: another checkout to run."""
+    import subprocess
+
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    if log_level:
+        env.setdefault("LOCAL_LOG_LEVEL", log_level)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", _module(cwd)],
+        cwd=cwd or tpl.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url, seen, deadline = None, [], time.monotonic() + timeout
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "the API is served on " in line:
+                url = line.split("the API is served on ")[1].split()[0]
+        if url is None:
+            raise RuntimeError("the local run did not start:\n" + "".join(seen[-30:]))
+        sink = log_lines.append if log_lines is not None else (lambda _line: None)
+        threading.Thread(target=lambda: [sink(line) for line in proc.stdout], daemon=True).start()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _module(cwd: Any) -> str:
+    """The local run's module in the checkout ``cwd`` (an older one, for the bench, may predate
+    ``devkit.local``)."""
+    from pathlib import Path
+
+    root = Path(cwd or tpl.ROOT)
+    return "devkit.local" if (root / "devkit" / "local" / "__main__.py").exists() else "devkit.serve"
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("botocore.credentials").setLevel(logging.WARNING)  # "Found credentials" per client
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    started = time.monotonic()
+    run = LocalRun(
+        port=int(os.environ.get("PORT", "3000")),
+        moto_host=os.environ.get("MOTO_HOST", "127.0.0.1"),
+        moto_port=int(os.environ.get("MOTO_PORT", "5000")),
+        host=os.environ.get("HOST", "127.0.0.1"),
+    )
+    try:
+        run.start()
+    except OSError as err:
+        print(f"cannot start: {err} (set PORT / MOTO_PORT to free ports)", file=sys.stderr)
+        return 1
+    print(run.banner(started), flush=True)
+    try:
+        run.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        run.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
