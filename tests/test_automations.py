@@ -317,3 +317,33 @@ def test_records_handed_on_late_settle_on_the_last_state(aws, stream):
         assert datetime.fromisoformat(latest["due"]) == second and latest["message"]["body"].endswith("Second try.")
         stream.pump.forget()
     assert [f["result"]["outcome"] for f in pump(aws, second + timedelta(minutes=1)).fired] == ["sent"]
+
+
+def test_a_servicedesk_assignment_names_the_assignee_everywhere_and_moves_the_callback_to_them(aws, stream):
+    """Operators are hub users (issue 16): the operator a servicedesk Assign names is a user with a
+    name and an email, which Kapture shows, and the callback reminder follows to them."""
+    from test_kapture import element, local
+    from test_kapture import post as kapture_post
+    from ticketing.model import utcnow
+
+    due = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    callback = element(ticket_id="1005", sub_status="OP", callback_time=local(due), comment="Call her back.")
+    status, _, body = kapture_post(aws, [callback])
+    assert status == 200, body
+    stream.settle()
+    push = {"TicketId": 1005, "Action": "IncidentAssignOther", "UserProviderKey": "Jane.Smith@example.com"}
+    headers = {"Authorization": "Bearer tkt_demo_servicedesk", "Content-Type": "application/json"}
+    resp = apigw.request(aws, "POST", "/api/Tickets/WorkflowPush", body=json.dumps(push), headers=headers)
+    assert resp["statusCode"] == 200, resp["body"]
+    assert service.read_ticket(1005).assignee_ids == [501]
+    stream.settle()
+    assert notice_of(the(CALLBACK, 1005))["message"]["to"] == ["jane.smith@example.com"]
+    status, _, body = kapture_post(aws, [element(ticket_id="1005", sub_status="IP")])
+    assert status == 200, body
+    ticket = body["ticket"]
+    assert (ticket["assignedToName"], ticket["assignedToEmail"]) == ("Jane Smith", "jane.smith@example.com")
+    assert ticket["isCallBack"] is True
+    status, _, body = kapture_post(aws, [element(ticket_id="1005", sub_status="CL")])  # closed by Kapture
+    assert status == 200 and body["ticket"]["isCallBack"] is False  # no reminder on a closed ticket
+    stream.settle()
+    assert armed(CALLBACK, 1005) == []
