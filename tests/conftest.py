@@ -236,3 +236,17 @@ def log_output():
     old = logger.registered_handler.setStream(buffer)
     yield buffer
     logger.registered_handler.setStream(old)
+
+
+_NOT_IN_UNIT = {"aws", "seeded", "lambdas", "local_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """tests/unit runs without moto and without the local run (that is what makes it fast): a unit
+    test that asks for either is a mistake of tier, reported as an error rather than run."""
+    for item in items:
+        wrong = sorted(_NOT_IN_UNIT & set(getattr(item, "fixturenames", ())))
+        if item.path.parent.name == "unit" and wrong:
+            raise pytest.UsageError(
+                f"{item.nodeid} is in tests/unit but uses {', '.join(wrong)}: move it to a tier that has them"
+            )
