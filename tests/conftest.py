@@ -44,31 +44,26 @@ class _EmbeddedAws:
     worker) and put back as built before each test that asks for it.
 
     * DynamoDB: the tables as built (or as the demo seed left them, ``seeded``) are kept, and
-      each test gets its own copy of them.  This is the one place the tests touch moto's
-      internals (``dynamodb_backends[...].tables``, a dict of moto ``Table`` objects): copying
-      the tables is ~100 times faster than writing their items again.  ``_check_moto`` fails
-      loudly if moto no longer keeps them there.
-    * Any other service a test changed (botocore's ``before-call`` of every write is noted) is
-      reset through moto's public ``AccountSpecificBackend.reset`` and its resources created again.
+      a test gets its own copy of them, unless no write went to DynamoDB since they were copied
+      (botocore's ``before-call`` of every client notes the services written to: ``_note``).
+      This is the one place the tests touch moto's internals (``dynamodb_backends[...].tables``,
+      a dict of moto ``Table`` objects): copying the tables is far faster than writing their
+      items again.  ``_check_moto`` fails loudly if moto no longer keeps them there.
+    * Any other service a test wrote to is reset through moto's public
+      ``AccountSpecificBackend.reset`` and its resources created again.
     * A test that starts its own ``mock_aws()`` resets every backend: the mark set on the
       DynamoDB backend is gone with it, and everything is built again.
     """
 
-    READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "TransactGet")
-    NOT_MOTO = {"dynamodb", "lambda"}  # DynamoDB: restored by its tables; Lambda: devkit.lambdas answers
+    NOT_MOTO = {"lambda"}  # answered by devkit.lambdas, not moto
     TOGETHER = {"ses": {"ses", "sesv2"}, "sesv2": {"ses", "sesv2"}}  # SES v2 keeps its sends in SES's backend
     MARK = "_tests_built_resources"
 
     def __init__(self) -> None:
         self.template = tpl.default()
-        self.built: dict | None = None
-        self.dirty: set[str] = set()
+        self.built: dict | None = None  # the tables as built, empty
         self.seeded: dict = _SEEDED
-
-    def note(self, model, **_):
-        """botocore ``before-call``: the services a write went to."""
-        if not model.name.startswith(self.READS):
-            self.dirty.add(model.service_model.service_name)
+        self.state: str | None = None  # what the tables hold now, if no write went to them since
 
     def backend(self):
         from moto.dynamodb.models import dynamodb_backends
@@ -85,57 +80,73 @@ class _EmbeddedAws:
                 "to reset the tables between tests; adapt it to this moto"
             )
 
-    def prepare(self) -> None:
-        """The resources as built: built now if this process has none (or a test reset moto)."""
+    def prepare(self, seeded: bool) -> dict | None:
+        """The resources as built (with the demo data if ``seeded``): built now if this process has
+        none (or a test reset moto); tables copied back unless nothing wrote to them since."""
         backend = self.backend()
         if self.built is None or not getattr(backend, self.MARK, False):
             localstack.create_resources(self.template)
             self._check_moto(backend)
             self.built = copy.deepcopy(backend.tables)
             setattr(backend, self.MARK, True)
-        else:
-            backend.tables = copy.deepcopy(self.built)
-            stale = set()
-            for service in self.dirty - self.NOT_MOTO:
-                stale |= self.TOGETHER.get(service, {service})
-            if stale:
-                from moto.backends import get_backend
+            self.state = "built"
+            _DIRTY.clear()
+        stale = set()
+        for service in _DIRTY - self.NOT_MOTO - {"dynamodb"}:
+            stale |= self.TOGETHER.get(service, {service})
+        if stale:
+            from moto.backends import get_backend
 
-                for service in sorted(stale):
-                    for account in get_backend(service).values():
-                        account.reset()
-                localstack.create_resources(self.template)
-        self.dirty.clear()
-
-    def seed(self) -> dict:
-        backend = self.backend()
-        if not self.seeded:
+            for service in sorted(stale):
+                for account in get_backend(service).values():
+                    account.reset()
+            localstack.create_resources(self.template)  # the tables are there: only the others are made
+        want = "seeded" if seeded and self.seeded else "built"
+        if "dynamodb" in _DIRTY or self.state != want:
+            backend.tables = copy.deepcopy(self.seeded["tables"] if want == "seeded" else self.built)
+            self.state = want
+        _DIRTY.clear()
+        if seeded and not self.seeded:  # the first seeded test of this process writes the demo data
             self.seeded["info"] = demo.seed()
             self.seeded["tables"] = copy.deepcopy(backend.tables)
-        else:
-            backend.tables = copy.deepcopy(self.seeded["tables"])
-        return self.seeded["info"]
+            self.state = "seeded"
+            _DIRTY.discard("dynamodb")  # the tables are the snapshot; what else the seed wrote is reset next time
+        return self.seeded.get("info") if seeded else None
 
 
 _SEEDED: dict = {}  # the demo data: "info" (what demo.seed answered), "tables" (the tables it left)
 _WORLD: list[_EmbeddedAws] = []
+_DIRTY: set[str] = set()  # the services written to since the last reset
+_READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "TransactGet")
+
+
+def _note(model, **_):
+    """botocore's ``before-call`` of every client: the services a write went to."""
+    if not model.name.startswith(_READS):
+        _DIRTY.add(model.service_model.service_name)
+
+
+def _note_writes() -> None:
+    """Put ``_note`` among botocore's built-in handlers: every session made from now on has it."""
+    import boto3
+    from botocore import handlers
+
+    handlers.BUILTIN_HANDLERS.append(("before-call", _note))
+    if boto3.DEFAULT_SESSION is not None:
+        boto3.DEFAULT_SESSION.events.register("before-call", _note)
+
+
+_note_writes()
 
 
 def _world() -> _EmbeddedAws:
     if not _WORLD:
-        import boto3
-        from botocore import handlers
-
-        world = _EmbeddedAws()
-        handlers.BUILTIN_HANDLERS.append(("before-call", world.note))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.register("before-call", world.note)
-        _WORLD.append(world)
+        _WORLD.append(_EmbeddedAws())
     return _WORLD[0]
 
 
 @pytest.fixture
-def aws():
+def aws(request):
     """moto in process (one request at a time, with the local run's faster answers), with every resource
     template.yaml declares, and Lambda's ``Invoke`` of its functions (``devkit.lambdas``:
     retries 10 ms apart; leaving waits for asynchronous invocations still running).
@@ -159,7 +170,7 @@ def aws():
                 lambdas.installed(world.template, retry_delay=0.01),
             ):
                 localstack.apply_environment(world.template)
-                world.prepare()
+                world.seeded_info = world.prepare(seeded="seeded" in request.fixturenames)
                 yield world.template
                 localstack.reset_caches()
         finally:
@@ -182,7 +193,7 @@ def seeded(aws):
     The demo data is written through the layer once per test process; later tests get
     a copy of the tables it produced (the same items, far faster than writing them again).
     """
-    return _world().seed()
+    return _world().seeded_info
 
 
 class LocalRunClient:
