@@ -56,7 +56,9 @@ class _EmbeddedAws:
     """
 
     NOT_MOTO = {"lambda"}  # answered by devkit.lambdas, not moto
-    TOGETHER = {"ses": {"ses", "sesv2"}, "sesv2": {"ses", "sesv2"}}  # SES v2 keeps its sends in SES's backend
+    # what localstack.create_resources makes besides the tables (not all of it idempotently): reset
+    # together whenever one is, then made again (SES v2 also keeps its sends in SES's backend)
+    MADE = {"sqs", "scheduler", "ses", "sesv2"}
     MARK = "_tests_built_resources"
 
     def __init__(self) -> None:
@@ -91,10 +93,9 @@ class _EmbeddedAws:
             setattr(backend, self.MARK, True)
             self.state = "built"
             _DIRTY.clear()
-        stale = set()
-        for service in _DIRTY - self.NOT_MOTO - {"dynamodb"}:
-            stale |= self.TOGETHER.get(service, {service})
+        stale = _DIRTY - self.NOT_MOTO - {"dynamodb"}
         if stale:
+            stale |= self.MADE
             from moto.backends import get_backend
 
             for service in sorted(stale):
