@@ -1,4 +1,6 @@
-"""Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
+"""Datetimes over HTTP on the local run (the rest: ``tests/integration/test_datetimes.py``).
+
+Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
 
 The range (``ticketing.moments``): 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z, which every
 dialect can render in any time zone.  A value a dialect cannot keep (no offset where the dialect

@@ -1,4 +1,6 @@
-"""Lambda's Invoke of the template's own functions (``devkit.lambdas``): in process, as the
+"""Lambda's Invoke over the local run's embedded AWS (the rest: ``tests/integration/test_local_lambdas.py``).
+
+Lambda's Invoke of the template's own functions (``devkit.lambdas``): in process, as the
 layer's clients call it under the ``aws`` fixture, and over HTTP against the local run's
 embedded AWS, as ``sam local invoke`` containers call it."""
 

@@ -1,4 +1,6 @@
-"""MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
+"""myhrw over HTTP on the local run (the rest: ``tests/integration/test_myhrw.py``).
+
+MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
 
 from __future__ import annotations
 

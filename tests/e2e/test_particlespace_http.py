@@ -1,4 +1,6 @@
-"""ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
+"""ParticleSpace over HTTP on the local run (the rest: ``tests/integration/test_particlespace.py``).
+
+ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
 
 Through the handlers on moto, in process: the request commits its notification with the ticket
 (the outbox), the tickets table's stream is handed to TicketAutomationsFunction by the local

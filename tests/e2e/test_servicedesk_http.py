@@ -1,4 +1,6 @@
-"""The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
+"""servicedesk over HTTP on the local run (the rest: ``tests/integration/test_servicedesk.py``).
+
+The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
 over HTTP on the local run."""
 
 from __future__ import annotations

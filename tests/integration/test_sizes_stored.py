@@ -1,4 +1,6 @@
-"""Item sizes by DynamoDB's rules (no moto), and what they bound: the ticket and its audit entry."""
+"""Sizes on the store: refused before any write, audit entries within budget (the rest: ``tests/unit/test_sizes.py``).
+
+Item sizes by DynamoDB's rules (no moto), and what they bound: the ticket and its audit entry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Grants (``ticketing.grants``) beyond the auth matrix's scope axis: a Kapture batch across
+"""Grants without a store: the demo credentials and the grant syntax (the rest: ``tests/integration/test_grants.py``).
+
+Grants (``ticketing.grants``) beyond the auth matrix's scope axis: a Kapture batch across
 scopes, moving tickets between queues, creating in a queue, a move racing the write,
 ``devkit.clients``' grant commands, the demo credentials, and what the check costs (nothing).
 

@@ -1,4 +1,6 @@
-"""Kapture ``POST /update-ticket-from-other-source.html/v.2.0``: a batch of ticket updates.
+"""Kapture's models against its document (the rest: ``tests/integration/test_kapture.py``).
+
+Kapture ``POST /update-ticket-from-other-source.html/v.2.0``: a batch of ticket updates.
 
 Through the handlers on moto in process (the tickets table's stream handed to
 TicketAutomationsFunction, which arms the callback reminders, and schedules fired by the local

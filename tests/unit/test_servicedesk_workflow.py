@@ -1,4 +1,7 @@
-"""The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
+"""servicedesk's actions, workflow data and response types, without a store
+(the rest: ``tests/integration/test_servicedesk.py``).
+
+The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
 over HTTP on the local run."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""SPP ``PUT /api/tickets/{ticket}``: through the handlers on moto, and over HTTP on the
+"""SPP's models and routes against its document and the template (the rest: ``tests/integration/test_spp.py``).
+
+SPP ``PUT /api/tickets/{ticket}``: through the handlers on moto, and over HTTP on the
 local run; plus the canonical reference-data routes it relies on (users, orders)."""
 
 from __future__ import annotations
