@@ -18,11 +18,13 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-$(CHECKOV_VERSION)
 
-.PHONY: help install run test lint validate checkov unit build bench clean
+.PHONY: help install run test tiers lint validate checkov unit integration e2e deploy-tier build bench clean
 
 help:
 	@echo "make run       serve the whole API on http://127.0.0.1:$${PORT:-3000} (embedded AWS, demo data)"
-	@echo "make test      lint, sam validate --lint, checkov, and the tests"
+	@echo "make test      lint, sam validate --lint, checkov, and every test tier"
+	@echo "make unit      tests/unit: the domain and the dialects on an in-memory store (the edit-test loop)"
+	@echo "make integration / e2e / deploy-tier   one tier: handlers on moto / HTTP on the local run / the template"
 	@echo "make build     sam build (layer wheels for the Lambda runtime, any local Python)"
 	@echo "make bench     benchmarks: cold init vs a bare boto3 client, warm time, DynamoDB calls"
 
@@ -63,10 +65,27 @@ checkov: $(CHECKOV_STAMP) $(PY)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f $(TRANSFORMED) \
 		--framework cloudformation --skip-download --compact --quiet
 
-unit: $(PY)
-	$(PY) -m pytest -n 2 -q
+# The test tiers (docs/DEVELOPING.md): tests/unit (no AWS, seconds), tests/integration (handlers on
+# moto), tests/e2e (HTTP on the local run, the console in a headless browser), tests/deploy (the
+# template as SAM transforms it).  `make test` runs them all in one pytest run (xdist balances them).
+PYTEST := $(PY) -m pytest -n 2 -q
 
-test: lint validate checkov unit
+unit: $(PY)
+	$(PYTEST) tests/unit
+
+integration: $(PY)
+	$(PYTEST) tests/integration
+
+e2e: $(PY)
+	$(PYTEST) tests/e2e
+
+deploy-tier: $(PY)
+	$(PYTEST) tests/deploy
+
+tiers: $(PY)
+	$(PYTEST) tests/unit tests/integration tests/e2e tests/deploy
+
+test: lint validate checkov tiers
 
 build: $(PY)
 	$(VENV)/bin/sam build

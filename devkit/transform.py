@@ -15,7 +15,7 @@ transformed by the same translator CloudFormation's ``AWS::Serverless-2016-10-31
 * No AWS call: the managed policies SAM may look up by name are not used by this template
   (a name it does look up fails the transform, so a new one is noticed here).
 
-The deploy tier (tests/test_deploy.py) asserts on this output, and ``make checkov`` scans it
+The deploy tier (tests/deploy/test_deploy.py) asserts on this output, and ``make checkov`` scans it
 beside template.yaml.
 """
 

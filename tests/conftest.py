@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import os
+from unittest import mock
 
 import pytest
 
@@ -23,27 +25,160 @@ from devkit import template as tpl
 from devkit.local import provision as localstack
 
 
+def _one_loader() -> None:
+    """Every botocore session of the test process shares one loader of AWS's service models (a
+    session makes its own by default and reads each model's JSON again: ~50 ms a client, and
+    the layer makes fresh clients for every test).  The models are read-only data."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+
+_one_loader()
+
+
+class _EmbeddedAws:
+    """moto with every resource template.yaml declares, built once per test process (per xdist
+    worker) and put back as built before each test that asks for it.
+
+    * DynamoDB: the tables as built (or as the demo seed left them, ``seeded``) are kept, and
+      a test gets its own copy of them, unless no write went to DynamoDB since they were copied
+      (botocore's ``before-call`` of every client notes the services written to: ``_note``).
+      This is the one place the tests touch moto's internals (``dynamodb_backends[...].tables``,
+      a dict of moto ``Table`` objects): copying the tables is far faster than writing their
+      items again.  ``_check_moto`` fails loudly if moto no longer keeps them there.
+    * Any other service a test wrote to is reset through moto's public
+      ``AccountSpecificBackend.reset`` and its resources created again.
+    * A test that starts its own ``mock_aws()`` resets every backend: the mark set on the
+      DynamoDB backend is gone with it, and everything is built again.
+    """
+
+    NOT_MOTO = {"lambda"}  # answered by devkit.local.lambdas, not moto
+    # what localstack.create_resources makes besides the tables (not all of it idempotently): reset
+    # together whenever one is, then made again (SES v2 also keeps its sends in SES's backend)
+    MADE = {"sqs", "scheduler", "ses", "sesv2"}
+    MARK = "_tests_built_resources"
+
+    def __init__(self) -> None:
+        self.template = tpl.default()
+        self.built: dict | None = None  # the tables as built, empty
+        self.seeded: dict = _SEEDED
+        self.state: str | None = None  # what the tables hold now, if no write went to them since
+
+    def backend(self):
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[tpl.ACCOUNT][tpl.REGION]
+
+    def _check_moto(self, backend) -> None:
+        tables = getattr(backend, "tables", None)
+        names = {self.template.physical_name(t) for t in self.template.tables()}
+        if not isinstance(tables, dict) or not names <= set(tables):
+            raise RuntimeError(
+                "moto no longer keeps DynamoDB tables in dynamodb_backends[account][region].tables "
+                f"(moto {__import__('moto').__version__}): tests/conftest.py's _EmbeddedAws copies them "
+                "to reset the tables between tests; adapt it to this moto"
+            )
+
+    def prepare(self, seeded: bool) -> dict | None:
+        """The resources as built (with the demo data if ``seeded``): built now if this process has
+        none (or a test reset moto); tables copied back unless nothing wrote to them since."""
+        backend = self.backend()
+        if self.built is None or not getattr(backend, self.MARK, False):
+            localstack.create_resources(self.template)
+            self._check_moto(backend)
+            self.built = copy.deepcopy(backend.tables)
+            setattr(backend, self.MARK, True)
+            self.state = "built"
+            _DIRTY.clear()
+        stale = _DIRTY - self.NOT_MOTO - {"dynamodb"}
+        if stale:
+            stale |= self.MADE
+            from moto.backends import get_backend
+
+            for service in sorted(stale):
+                for account in get_backend(service).values():
+                    account.reset()
+            localstack.create_resources(self.template)  # the tables are there: only the others are made
+        want = "seeded" if seeded and self.seeded else "built"
+        if "dynamodb" in _DIRTY or self.state != want:
+            backend.tables = copy.deepcopy(self.seeded["tables"] if want == "seeded" else self.built)
+            self.state = want
+        _DIRTY.clear()
+        if seeded and not self.seeded:  # the first seeded test of this process writes the demo data
+            self.seeded["info"] = demo.seed()
+            self.seeded["tables"] = copy.deepcopy(backend.tables)
+            self.state = "seeded"
+            _DIRTY.discard("dynamodb")  # the tables are the snapshot; what else the seed wrote is reset next time
+        return self.seeded.get("info") if seeded else None
+
+
+_SEEDED: dict = {}  # the demo data: "info" (what demo.seed answered), "tables" (the tables it left)
+_WORLD: list[_EmbeddedAws] = []
+_DIRTY: set[str] = set()  # the services written to since the last reset
+_READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "TransactGet")
+
+
+def _note(model, **_):
+    """botocore's ``before-call`` of every client: the services a write went to."""
+    if not model.name.startswith(_READS):
+        _DIRTY.add(model.service_model.service_name)
+
+
+def _note_writes() -> None:
+    """Put ``_note`` among botocore's built-in handlers: every session made from now on has it."""
+    import boto3
+    from botocore import handlers
+
+    handlers.BUILTIN_HANDLERS.append(("before-call", _note))
+    if boto3.DEFAULT_SESSION is not None:
+        boto3.DEFAULT_SESSION.events.register("before-call", _note)
+
+
+_note_writes()
+
+
+def _world() -> _EmbeddedAws:
+    if not _WORLD:
+        _WORLD.append(_EmbeddedAws())
+    return _WORLD[0]
+
+
 @pytest.fixture
-def aws():
+def aws(request):
     """moto in process (one request at a time, with the local run's faster answers), with every resource
     template.yaml declares, and Lambda's ``Invoke`` of its functions (``devkit.local.lambdas``:
-    retries 10 ms apart; leaving waits for asynchronous invocations still running)."""
+    retries 10 ms apart; leaving waits for asynchronous invocations still running).
+
+    The resources are built once per test process and reset before each test (``_EmbeddedAws``);
+    moto's patches and the environment are this test's alone."""
+    from moto.core.model_instances import reset_model_data
+
     from devkit.local import lambdas
     from devkit.local.gate import serialised_moto
     from devkit.local.moto_patches import fast_moto, item_level_transactions
 
-    template = tpl.default()
-    with (
-        mock_aws(),
-        serialised_moto(),
-        item_level_transactions(),
-        fast_moto(),
-        lambdas.installed(template, retry_delay=0.01),
-    ):
-        localstack.apply_environment(template)
-        localstack.create_resources(template)
-        yield template
-        localstack.reset_caches()
+    world = _world()
+    moto = mock_aws()
+    with mock.patch.dict(os.environ):
+        moto.start(reset=False)
+        try:
+            with (
+                serialised_moto(),
+                item_level_transactions(),
+                fast_moto(),
+                lambdas.installed(world.template, retry_delay=0.01),
+            ):
+                localstack.apply_environment(world.template)
+                world.seeded_info = world.prepare(seeded="seeded" in request.fixturenames)
+                yield world.template
+                localstack.reset_caches()
+        finally:
+            moto.stop(remove_data=False)
+            reset_model_data()  # moto's record of every object it made, for its dashboard
 
 
 @pytest.fixture
@@ -54,9 +189,6 @@ def lambdas(aws):
     return local_lambdas.active()
 
 
-_SEEDED: dict = {}
-
-
 @pytest.fixture
 def seeded(aws):
     """The embedded AWS with the demo catalog, clients and tickets.
@@ -64,17 +196,7 @@ def seeded(aws):
     The demo data is written through the layer once per test process; later tests get
     a copy of the tables it produced (the same items, far faster than writing them again).
     """
-    import copy
-
-    from moto.dynamodb.models import dynamodb_backends
-
-    backend = dynamodb_backends[tpl.ACCOUNT][tpl.REGION]
-    if not _SEEDED:
-        _SEEDED["info"] = demo.seed()
-        _SEEDED["tables"] = copy.deepcopy(backend.tables)
-    else:
-        backend.tables = copy.deepcopy(_SEEDED["tables"])
-    return _SEEDED["info"]
+    return _world().seeded_info
 
 
 class LocalRunClient:
@@ -128,3 +250,17 @@ def log_output():
     old = logger.registered_handler.setStream(buffer)
     yield buffer
     logger.registered_handler.setStream(old)
+
+
+_NOT_IN_UNIT = {"aws", "seeded", "lambdas", "local_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """tests/unit runs without moto and without the local run (that is what makes it fast): a unit
+    test that asks for either is a mistake of tier, reported as an error rather than run."""
+    for item in items:
+        wrong = sorted(_NOT_IN_UNIT & set(getattr(item, "fixturenames", ())))
+        if item.path.parent.name == "unit" and wrong:
+            raise pytest.UsageError(
+                f"{item.nodeid} is in tests/unit but uses {', '.join(wrong)}: move it to a tier that has them"
+            )

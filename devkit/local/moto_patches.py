@@ -6,7 +6,7 @@ the version ``requirements-dev.txt`` pins).  The copied ``transact_write_items``
 import: should the installed moto differ from the one it was copied from (another version, or
 the same version with that function changed), importing this module raises ``RuntimeError``
 naming what to compare, rather than running an old copy of moto's code silently.  The other
-patches wrap moto's functions without copying them; tests/test_local_inprocess.py checks
+patches wrap moto's functions without copying them; tests/integration/test_local_inprocess.py checks
 their answers against moto's own.
 """
 
@@ -47,7 +47,7 @@ def check_copied_from(version: str, digest: str) -> None:
         f"(moto/dynamodb/models/__init__.py), but the installed moto is {moto.__version__} and that "
         f"function's source {'is unchanged' if found == digest else 'has changed'} (SHA-256 {found}). "
         "Re-check the copy, _transact_write_items, against the installed function: the same checks, "
-        "errors and answers (tests/test_moto_transactions.py compares them); drop it if moto no longer "
+        "errors and answers (tests/integration/test_moto_transactions.py compares them); drop it if moto no longer "
         "deep-copies every table a transaction names.  Then set MOTO and TRANSACT_WRITE_ITEMS_SHA256 "
         "in that file, and moto's pin in requirements-dev.txt, to the installed release."
     )
@@ -216,7 +216,7 @@ def fast_stream_records() -> Iterator[None]:
     """Within this block, moto writes its answer to DynamoDB Streams' ``GetRecords`` with
     ``json.dumps``: the records' images are attribute values already, and walking them through
     the output shape was a quarter of the local run's CPU under load (the stream pump reads
-    every change).  Equal to moto's serializer's answer (tests/test_local_inprocess.py)."""
+    every change).  Equal to moto's serializer's answer (tests/integration/test_local_inprocess.py)."""
     from moto.core.responses import ActionResult
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -247,7 +247,7 @@ def fast_dynamodb_results() -> Iterator[None]:
     the local run.  The answer of an item operation is JSON already (``dynamo_to_dict``), so it is
     written as it stands; anything else (an error, a table description with its dates, a value
     that is not plain JSON) still goes through moto's serializer.  The two agree on every item
-    operation's answer (tests/test_local_inprocess.py)."""
+    operation's answer (tests/integration/test_local_inprocess.py)."""
     from moto.dynamodb.responses import DynamoResult
 
     original = DynamoResult.execute_result

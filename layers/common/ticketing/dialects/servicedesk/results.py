@@ -3,7 +3,7 @@ actions it allows) and Error, in JSON and in DataContract XML.
 
 Each answer's model is its schema in the OpenAPI document and gives the XML writer its members;
 the answers are plain values (the models are never built in a function: ``defer_build``), and
-tests/test_servicedesk.py validates each kind of answer against its model."""
+tests/integration/test_servicedesk.py validates each kind of answer against its model."""
 
 from __future__ import annotations
 

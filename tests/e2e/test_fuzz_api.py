@@ -1,7 +1,7 @@
 """schemathesis against the local run, from the OpenAPI document the code generates.
 
 Every operation of ``devkit.openapi.build()`` (built in memory: whether the checked-in
-``openapi.json`` is current is ``tests/test_openapi.py``'s business) gets generated
+``openapi.json`` is current is ``tests/unit/test_openapi.py``'s business) gets generated
 requests, valid and invalid (schemathesis' coverage and fuzzing phases), sent to a real
 ``python -m devkit.local`` with the Authorization header of its dialect's demo client.
 Every response must be

@@ -130,5 +130,5 @@ def test_the_console_finds_a_ticket_shows_its_changes_live_and_reads_the_outbox(
     shot = tmp_path / "console.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("UPDATE_SCREENSHOT"):  # UPDATE_SCREENSHOT=1 pytest tests/test_console_browser.py
+    if os.environ.get("UPDATE_SCREENSHOT"):  # UPDATE_SCREENSHOT=1 pytest tests/e2e/test_console_browser.py
         shutil.copyfile(shot, SCREENSHOT)

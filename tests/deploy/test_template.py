@@ -106,7 +106,7 @@ def table_access(fn: str, policies: Any = None) -> dict[str, set[str]]:
                 for table in refs(arg.get("TableName")):
                     access[table] |= TABLE_TEMPLATES[name]
             elif name.startswith("DynamoDB"):
-                pytest.fail(f"{fn}: policy template {name} is not known to tests/test_template.py")
+                pytest.fail(f"{fn}: policy template {name} is not known to tests/deploy/test_template.py")
     for st in statements(policies):
         tables = refs(st.get("Resource")) & set(TABLES)
         for action in as_list(st.get("Action", [])):

@@ -346,68 +346,7 @@ def test_every_dialect_answers_a_ticket_at_the_edges_of_the_range(aws, seeded, z
     assert resp["statusCode"] == 200
 
 
-def test_the_renderers_render_every_value_in_range():
-    from zoneinfo import ZoneInfo
-
-    from ticketing import moments, scheduling
-    from ticketing.dialects import kapture
-    from ticketing.dialects.particlespace import render as particlespace
-    from ticketing.dialects.reference_data import iso_timestamp  # SPP's timestamps
-
-    zones = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)), ZoneInfo("Asia/Kolkata")]
-    for when in (moments.EARLIEST, moments.LATEST, moments.EARLIEST.replace(microsecond=1)):
-        assert particlespace._iso(when)
-        assert iso_timestamp(when) and iso_timestamp(iso_timestamp(when))
-        assert isinstance(kapture.millis(when), int)
-        assert scheduling.at_expression(when).startswith("at(")
-        for zone in zones:
-            text = kapture.format_time(when, zone)
-            assert len(text) == 19 and text[:4].isdigit(), text
-
-
 PLUS5, MINUS5 = timezone(timedelta(hours=5)), timezone(timedelta(hours=-5))
-
-
-@pytest.mark.parametrize(
-    ("value", "naive_as", "expected"),
-    [
-        (datetime(1, 1, 1, tzinfo=PLUS5), None, RANGE),  # astimezone(UTC) would overflow
-        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=MINUS5), None, RANGE),  # likewise
-        (datetime.min, UTC, RANGE),
-        (datetime.max, MINUS5, RANGE),
-        (datetime(1899, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None, RANGE),
-        (datetime(2030, 1, 1), None, NAIVE),
-        (datetime(1900, 1, 1, 5, tzinfo=PLUS5), None, datetime(1900, 1, 1, tzinfo=UTC)),
-        (datetime(9998, 12, 31, 23, 59, 59, 999999), UTC, datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
-        (datetime(2030, 1, 1, 9), PLUS5, datetime(2030, 1, 1, 4, tzinfo=UTC)),
-    ],
-)
-def test_to_utc_converts_or_refuses_without_overflow(value, naive_as, expected):
-    from ticketing import moments
-
-    if isinstance(expected, str):
-        with pytest.raises(moments.Unkeepable) as err:
-            moments.to_utc(value, naive_as=naive_as)
-        assert err.value.reason == expected
-    else:
-        got = moments.to_utc(value, naive_as=naive_as)
-        assert got == expected and got.utcoffset() == timedelta(0)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (datetime(2030, 1, 1), datetime(2030, 1, 1, tzinfo=UTC)),
-        (datetime(2030, 1, 1, 9, tzinfo=PLUS5), datetime(2030, 1, 1, 4, tzinfo=UTC)),
-        (datetime(1, 1, 1, tzinfo=PLUS5), datetime(1900, 1, 1, tzinfo=UTC)),
-        (datetime(9999, 12, 31, tzinfo=MINUS5), datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
-    ],
-)
-def test_a_stored_datetime_reads_as_utc_within_range(value, expected):
-    from ticketing import moments
-
-    got = moments.stored(value)
-    assert got == expected and got.utcoffset() == timedelta(0)
 
 
 # -- the last line of defence: the repository refuses what no dialect should have let in ----------------------
@@ -470,33 +409,3 @@ def test_each_dialect_renders_the_last_line_of_defence_as_its_own_400(aws, seede
     status, body = kapture_post(aws, [element(ticket_id="1004", sub_status="PS", callback_time="x")])
     assert status == 400 and body == {"message": f"follow_up_at {RANGE}.", "status": "failed"}
     assert snapshot(aws, 1004) == before
-
-
-# -- over HTTP, on the local run ---------------------------------------------------------------------------
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
-
-
-def test_http_canonical_naive_follow_up_refused_then_kapture_updates(http):
-    _, _, before = http.json("GET", "/tickets/1004", headers=CANONICAL)
-    status, headers, body = http.json("PATCH", "/tickets/1004", {"follow_up_at": "2030-01-01T00:00:00"}, CANONICAL)
-    assert status == 400 and headers["Content-Type"] == "application/problem+json"
-    assert body == problem("/tickets/1004", body, "follow_up_at", NAIVE)
-    assert http.json("GET", "/tickets/1004", headers=CANONICAL)[2] == before
-    _, _, creds = http.json("GET", "/_local/credentials")
-    kapture_auth = {"Authorization": creds["kapture"]["kapture"]}
-    status, _, body = http.json("POST", KAPTURE_URL, [element(ticket_id="1004", sub_status="PS")], kapture_auth)
-    assert status == 200 and body["status"] == "success"
-
-
-def test_http_particlespace_year_9999_time_refused(http):
-    _, _, before = http.json("GET", "/tickets/1002", headers=CANONICAL)
-    for value in ("9999-12-31T23:59:59-05:00", "9999-12-31 23:59:59", "0001-01-01T00:00:00+05:00"):
-        data = urlencode({**PS_FIELDS, "time": value}).encode()
-        status, headers, body = http.json("PUT", f"/api/v1/ticket/{PS_KEY}", data, {**PARTICLESPACE, **FORM})
-        assert status == 400 and headers["Content-Type"] == "application/json"
-        assert body == ps_problem(body, RANGE)
-    assert http.json("GET", "/tickets/1002", headers=CANONICAL)[2] == before
-    assert http.json("GET", "/_local/schedules")[2] == []

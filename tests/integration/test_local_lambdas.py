@@ -12,7 +12,6 @@ import time
 import boto3
 import pytest
 import ticketing.aws
-from botocore.exceptions import ClientError
 from ticketing import scheduling
 from ticketing.model import utcnow
 
@@ -209,17 +208,6 @@ def test_boto3s_default_session_is_answered_too(aws, seeded, lambdas):
     assert len(outbox()["emails"]) == 1
 
 
-# -- over HTTP: the local run's embedded AWS, from another process ------------------------------
-@pytest.fixture
-def embedded(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    _, _, health = local_run.json("GET", "/_local/health")
-    session = boto3.session.Session(
-        region_name=tpl.REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    return local_run, lambda service: session.client(service, endpoint_url=health["aws"])
-
-
 def _settled(http, count: int, timeout: float = 15.0) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:
@@ -228,34 +216,3 @@ def _settled(http, count: int, timeout: float = 15.0) -> list[dict]:
             return invocations
         assert time.monotonic() < deadline, invocations
         time.sleep(0.05)
-
-
-def test_an_event_invoke_over_the_embedded_aws_runs_the_notifier(embedded):
-    http, client = embedded
-    lam = client("lambda")
-    answer = lam.invoke(
-        FunctionName=NOTIFIER_ARN + ":live", InvocationType="Event", Payload=json.dumps(notice("far@example.com"))
-    )
-    assert answer["StatusCode"] == 202 and answer["Payload"].read() == b""
-    [record] = _settled(http, 1)
-    assert (record["function"], record["outcome"], record["attempts"]) == ("NotifierFunction", "succeeded", 1)
-    _, _, box = http.json("GET", "/_local/outbox")
-    assert [m["to"] for m in box["emails"]] == [["far@example.com"]]
-
-    synchronous = lam.invoke(FunctionName="NotifierFunction", Payload=json.dumps(notice(delivery="d-2")))
-    assert json.loads(synchronous["Payload"].read())["outcome"] == "sent"
-
-    with pytest.raises(ClientError) as raised:
-        lam.invoke(FunctionName="NoSuchFunction", InvocationType="Event", Payload=b"{}")
-    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    assert lam.list_functions()["Functions"] == []  # every other Lambda call is still moto's
-
-
-def test_a_failing_event_invoke_over_the_embedded_aws_lands_in_its_dead_letter_queue(embedded):
-    http, client = embedded
-    client("lambda").invoke(FunctionName="NotifierFunction", InvocationType="Event", Payload=b'{"ticket_id": 1002}')
-    [record] = _settled(http, 1)
-    assert (record["outcome"], record["attempts"]) == ("failed", 3)
-    [letter] = dead_letters(client("sqs"))
-    assert letter["requestContext"]["condition"] == "RetriesExhausted"
-    assert letter["requestPayload"] == {"ticket_id": 1002}

@@ -500,13 +500,6 @@ def test_contacts_never_reach_the_logs_in_clear(aws, seeded, stream, monkeypatch
     assert "jane.doe@example.org" not in text and "6502530000" not in text
 
 
-# -- over HTTP, on the local run -----------------------------------------------------------------------------
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
-
-
 def _put(http, fields, headers=None):
     data = urlencode(fields).encode()
     return http.json("PUT", f"/api/v1/ticket/{KEY}", data, {**AUTH, **FORM, **(headers or {})})
@@ -538,99 +531,6 @@ def _pending(http, expected: list[str] | None = None, timeout: float = 10.0) -> 
         if expected is None or purposes == sorted(expected) or time.monotonic() > deadline:
             return purposes
         time.sleep(0.1)
-
-
-def test_http_immediate_email_shows_in_the_outbox(http):
-    status, _, body = _put(http, EXAMPLE)
-    assert status == 200 and body["id"] == KEY
-    box = _wait_for(http, lambda b: b["emails"])
-    assert [(m["to"], m["subject"]) for m in box["emails"]] == [
-        (["example@example.com"], f"Ticket {KEY}: Leaking faucet")
-    ]
-    assert _pending(http, [REMINDER]) == [REMINDER]
-
-
-def test_http_a_time_within_a_minute_is_sent_at_once(http):
-    soon = datetime.now(UTC) + timedelta(seconds=30)
-    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143", "time": soon.strftime("%Y-%m-%d %H:%M:%S")}
-    assert _put(http, {**fields, "automated": 0})[0] == 200
-    started = time.monotonic()
-    box = _wait_for(http, lambda b: b["sms"], timeout=5)
-    assert [m["to"] for m in box["sms"]] == ["+12025550143"] and time.monotonic() - started < 2
-    assert _pending(http) == []  # never a schedule at(now)
-
-
-def test_http_scheduled_sms_fires_at_its_time(http):
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
-    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143", "time": due.strftime("%Y-%m-%d %H:%M:%S")}
-    assert _put(http, {**fields, "automated": 0})[0] == 200
-    assert _pending(http, [NOTIFY]) == [NOTIFY]
-    assert http.json("GET", "/_local/outbox")[2]["sms"] == []
-    assert _fire(http, due - timedelta(seconds=1)) == 0
-    assert _fire(http, due) == 1
-    box = _wait_for(http, lambda b: b["sms"])
-    assert [m["to"] for m in box["sms"]] == ["+12025550143"] and _pending(http, []) == []
-
-
-def test_http_automated_reminder_fires(http):
-    _, _, body = _put(http, EXAMPLE)
-    _wait_for(http, lambda b: b["emails"])
-    assert _pending(http, [REMINDER]) == [REMINDER]
-    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
-    box = http.json("GET", "/_local/outbox")[2]
-    assert [m["subject"] for m in box["emails"]] == [
-        f"Ticket {KEY}: Leaking faucet",
-        f"Reminder: ticket {KEY} has been in On hold for over 2 days",
-    ]
-
-
-def test_http_a_move_elsewhere_rearms_the_reminder_for_the_new_stay(http):
-    _, _, body = _put(http, EXAMPLE)
-    _wait_for(http, lambda b: b["emails"])
-    assert _pending(http, [REMINDER]) == [REMINDER]
-    canonical = {"Authorization": "Bearer tkt_demo_canonical"}
-    assert http.json("PATCH", "/tickets/1002", {"status": "in_progress"}, canonical)[0] == 200
-    # the local run's stream event source hands the change to TicketAutomationsFunction
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        reminders = [
-            s for s in http.json("GET", "/_local/schedules")[2] if s["name"].startswith(f"ticket-1002-{REMINDER}-")
-        ]
-        if [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]:
-            break
-        time.sleep(0.1)
-    assert [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]
-    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
-    box = http.json("GET", "/_local/outbox")[2]
-    assert [m["subject"] for m in box["emails"]] == [
-        f"Ticket {KEY}: Leaking faucet",
-        f"Ticket {KEY} moved to In progress",  # the movement elsewhere, told (issue 16)
-        f"Reminder: ticket {KEY} has been in In progress for over 1 day",  # not the On hold stay's
-    ]
-    _, _, hist = http.json("GET", "/tickets/1002/history", headers=canonical)
-    assert [e["event"] for e in hist["items"]].count("notification.sent") == 3
-
-
-def test_http_a_particlespace_move_cancels_the_reminder(http):
-    _put(http, EXAMPLE)
-    _wait_for(http, lambda b: b["emails"])
-    assert _pending(http, [REMINDER]) == [REMINDER]
-    assert _put(http, {**QUIET, "status": "DONE"})[2]["status"] == "DONE"
-    assert _pending(http, []) == []
-
-
-def test_http_refused_and_replayed_requests(http):
-    status, _, body = _put(http, {**EXAMPLE, "contacts": "nobody"})
-    assert status == 400 and body["errors"][0]["field"] == "contacts"
-    assert _pending(http) == []
-    key = {"Idempotency-Key": "http-replay"}
-    assert _put(http, {**EXAMPLE, "automated": 0}, key)[0] == 200
-    _wait_for(http, lambda b: b["emails"])
-    _, headers, _ = _put(http, {**EXAMPLE, "automated": 0}, key)
-    assert headers.get("Idempotent-Replayed") == "true"
-    assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # the same update without the key: nothing new
-    time.sleep(1)  # five rounds of the stream's pump
-    assert _pending(http) == [] and len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
 
 
 # -- issue 16: movements anywhere, content as sent, valid numbers, limits ----------------------------

@@ -423,7 +423,7 @@ REFERENCE_ROUTES = [("PUT", "/users/{id}"), ("PUT", "/orders/{number}")]
 
 
 # How a route says "no such ticket" where it is not 404: WorkflowPush's document knows only
-# 200 and "400 BadRequest with Message" (tests/test_conformance.py).
+# 200 and "400 BadRequest with Message" (tests/integration/test_conformance.py).
 NOT_FOUND_STATUS = {("POST", "/api/Tickets/WorkflowPush"): 400}
 
 

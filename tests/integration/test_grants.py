@@ -26,7 +26,7 @@ from test_auth_matrix import (
     tables_snapshot,
 )
 from ticketing import auth, service
-from ticketing.grants import EVERYTHING, parse_grant
+from ticketing.grants import EVERYTHING
 from ticketing.model import SYSTEM
 
 from devkit import clients, demo, metering
@@ -215,30 +215,6 @@ def keyed_headers(dialect: str, call: Call, token: str) -> dict[str, str]:
     return {"Content-Type": call.content_type, "Authorization": f"{scheme} {token}", "Idempotency-Key": "scope-key-1"}
 
 
-# -- the demo credentials ---------------------------------------------------------------------------
-def test_the_demo_credentials_list_the_scoped_clients():
-    creds = demo.credentials()
-    for dialect, token in SCOPED_TOKEN.items():
-        scheme = "Basic" if dialect == "kapture" else "Bearer"
-        assert creds[dialect][f"{dialect}_facilities"] == f"{scheme} {token}"
-        # the first of each dialect (the local run's banner, the matrix's own client) sees everything
-        first = next(iter(creds[dialect].values())).split(" ", 1)[1]
-        assert first == OWN_TOKEN[dialect]
-        assert next(s for s in demo.CLIENTS if s["token"] == first).get("grants") is None
-
-
-def test_local_credentials_list_the_scoped_clients_and_they_are_scoped(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    status, _, creds = local_run.json("GET", "/_local/credentials")
-    assert status == 200
-    for dialect, token in SCOPED_TOKEN.items():
-        assert creds[dialect][f"{dialect}_facilities"].endswith(f" {token}")
-    authorization = {"Authorization": creds["canonical"]["canonical_facilities"]}
-    assert local_run.json("GET", "/tickets/1001", headers=authorization)[0] == 200
-    assert local_run.json("GET", "/tickets/1002", headers=authorization)[0] == 200
-    assert local_run.json("GET", "/tickets/1004", headers=authorization)[0] == 404
-
-
 # -- what the check costs ---------------------------------------------------------------------------
 @pytest.fixture
 def reseed(seeded):
@@ -387,17 +363,6 @@ def test_devkit_clients_revoke_says_when_the_queue_stays_reachable_through_any_q
     code, out, err = cli(capsys, "revoke", made["client_id"], "mobile")
     assert code == 1 and "*" in err
     assert canonical(aws, "PATCH", "/tickets/1004", {"priority": 1}, token=made["token"])[0] == 200
-
-
-@pytest.mark.parametrize("text", ["billing:admin", "billing:READ", ":write", ""])
-def test_a_grant_names_a_queue_and_read_or_write(text):
-    with pytest.raises(ValueError):
-        parse_grant(text)
-
-
-def test_a_grant_of_a_queue_with_a_colon_in_its_name_says_its_level():
-    assert parse_grant("eu:billing:read") == ("eu:billing", "read")
-    assert parse_grant("*") == ("*", "write")
 
 
 def test_devkit_clients_refuses_a_malformed_grant_without_a_traceback(aws, seeded, capsys):

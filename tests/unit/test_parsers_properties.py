@@ -7,7 +7,7 @@
   ``sd_body.parse_post``; any bytes give a WorkflowPushPost or a 400, nothing else;
 * the Kapture date format (``yyyy-MM-dd HH:mm:ss``, ``kapture.parse_callback``).
 
-Ids are ``tests/test_ids.py``'s.  Every parser is fed through a real ``Request`` built
+Ids are ``tests/unit/test_ids.py``'s.  Every parser is fed through a real ``Request`` built
 from an API Gateway proxy event, as the handlers get it.
 """
 

@@ -2,7 +2,7 @@
 
 template.yaml is packaged as ``sam package`` does (each code folder an S3 object named by its
 content) and transformed by the installed samtranslator, with samconfig.toml's parameters
-(``devkit.transform``). What tests/test_template.py cannot see there (SAM's versions and
+(``devkit.transform``). What tests/deploy/test_template.py cannot see there (SAM's versions and
 aliases, its EventInvokeConfig, its stages, the roles it writes) is checked here; so is every
 alarm the operations page promises, and, by running every function's fixtures, that each
 DynamoDB call the functions make is one their deployed role allows.

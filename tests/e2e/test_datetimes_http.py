@@ -1,0 +1,113 @@
+"""Datetimes over HTTP on the local run (the rest: ``tests/integration/test_datetimes.py``).
+
+Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
+
+The range (``ticketing.moments``): 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z, which every
+dialect can render in any time zone.  A value a dialect cannot keep (no offset where the dialect
+needs one, unparseable, out of range) is that dialect's own 400, with nothing written or
+scheduled.  Through the handlers on moto, and over HTTP on the local run."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
+
+
+PARTICLESPACE = {"Authorization": "Bearer tkt_demo_particlespace"}
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+KAPTURE_URL = "/update-ticket-from-other-source.html/v.2.0"
+
+
+PS_KEY = "tic_0c48sol"  # demo ticket 1002
+
+
+NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
+
+
+RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
+
+
+def element(**fields):
+    return {
+        "comment": "",
+        "ticket_id": "",
+        "callback_time": "",
+        "sub_status": "",
+        "queue": "",
+        "disposition": "",
+        **fields,
+    }
+
+
+def problem(instance, body, field, message):
+    """The canonical API's problem+json for one bad field (``message`` None: any wording)."""
+    got = body["errors"][0]["message"]
+    expected_message = got if message is None else message
+    return {
+        "type": "urn:tickets:problem:validation_failed",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": f"The request is invalid: {field}: {expected_message}.",
+        "instance": instance,
+        "request_id": body.get("request_id"),
+        "errors": [{"field": field, "message": expected_message}],
+    }
+
+
+def ps_problem(body, message):
+    return {
+        "success": False,
+        "status": 400,
+        "error": "Bad Request",
+        "code": "validation_failed",
+        "message": f"The request is invalid: time: {message}.",
+        "errors": [{"field": "time", "message": message}],
+        "requestId": body.get("requestId"),
+    }
+
+
+PS_FIELDS = {
+    "title": "Leaking faucet",
+    "description": "Leak under the kitchen sink.",
+    "status": "ON_HOLD",
+    "notify": 1,
+    "type": "email",
+    "contacts": "example@example.com",
+    "automated": 0,
+}
+
+
+@pytest.fixture
+def http(local_run):
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+def test_http_canonical_naive_follow_up_refused_then_kapture_updates(http):
+    _, _, before = http.json("GET", "/tickets/1004", headers=CANONICAL)
+    status, headers, body = http.json("PATCH", "/tickets/1004", {"follow_up_at": "2030-01-01T00:00:00"}, CANONICAL)
+    assert status == 400 and headers["Content-Type"] == "application/problem+json"
+    assert body == problem("/tickets/1004", body, "follow_up_at", NAIVE)
+    assert http.json("GET", "/tickets/1004", headers=CANONICAL)[2] == before
+    _, _, creds = http.json("GET", "/_local/credentials")
+    kapture_auth = {"Authorization": creds["kapture"]["kapture"]}
+    status, _, body = http.json("POST", KAPTURE_URL, [element(ticket_id="1004", sub_status="PS")], kapture_auth)
+    assert status == 200 and body["status"] == "success"
+
+
+def test_http_particlespace_year_9999_time_refused(http):
+    _, _, before = http.json("GET", "/tickets/1002", headers=CANONICAL)
+    for value in ("9999-12-31T23:59:59-05:00", "9999-12-31 23:59:59", "0001-01-01T00:00:00+05:00"):
+        data = urlencode({**PS_FIELDS, "time": value}).encode()
+        status, headers, body = http.json("PUT", f"/api/v1/ticket/{PS_KEY}", data, {**PARTICLESPACE, **FORM})
+        assert status == 400 and headers["Content-Type"] == "application/json"
+        assert body == ps_problem(body, RANGE)
+    assert http.json("GET", "/tickets/1002", headers=CANONICAL)[2] == before
+    assert http.json("GET", "/_local/schedules")[2] == []

@@ -1,0 +1,163 @@
+"""myhrw over HTTP on the local run (the rest: ``tests/integration/test_myhrw.py``).
+
+MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from devkit.local import apigateway as apigw
+
+P17 = {"Authorization": "Bearer tkt_demo_myhrw"}
+
+
+CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
+
+
+EXAMPLE = {
+    "shortdescription": "Test task short descr",
+    "description": "test task description",
+    "id": "TKT0196",
+    "displayid": "INC1068302",
+    "type": "incident",
+    "priority": "1 - Urgent",
+    "status": "Open",
+    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
+    "assignmentgroup": "GTSP",
+    "assignedto": "Olivier Legrand",
+}
+
+
+EXAMPLE_RESPONSE = {
+    "id": "TKT0196",
+    "displayId": "INC1068302",
+    "ticketUid": 1001,
+    "partnerId": 17,
+    "ticketTaskId": 1,
+    "type": "incident",
+    "shortDescription": "Test task short descr",
+    "description": "test task description",
+    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
+    "status": "Open",
+    "assignmentGroup": "GTSP",
+    "assignedTo": "Olivier Legrand",
+    "priority": "1 - Urgent",
+}
+
+
+DOCUMENT_KEYS = [
+    "id",
+    "displayId",
+    "ticketUid",
+    "partnerId",
+    "ticketTaskId",
+    "type",
+    "shortDescription",
+    "description",
+    "category",
+    "status",
+    "assignmentGroup",
+    "assignedTo",
+    "priority",
+]
+
+
+ERROR_KEYS = ["status", "message", "errors", "requestId"]
+
+
+PT = "/tickets/1001/tasks/1/partnertickets/{}"
+
+
+def call(template, method, url, body=None, headers=None):
+    data = json.dumps(body) if isinstance(body, (dict, list)) else (body or "")
+    resp = apigw.request(template, method, url, body=data, headers=headers if headers is not None else P17)
+    payload = json.loads(resp["body"]) if resp["body"] else None
+    return resp["statusCode"], resp["headers"], payload
+
+
+def ticket(template, ticket_id=1001):
+    status, _, body = call(template, "GET", f"/tickets/{ticket_id}", headers=CANONICAL)
+    assert status == 200
+    return body
+
+
+@pytest.fixture
+def v0(aws, seeded):
+    """Ticket 1001's version in the demo data (tests compare with it, not with a constant)."""
+    return ticket(aws)["version"]
+
+
+def _creds(http):
+    status, _, creds = http.json("GET", "/_local/credentials")
+    assert status == 200
+    return {label: {"Authorization": value} for label, value in creds["myhrw"].items()}
+
+
+def _version_over_http(http):
+    status, _, canonical = http.json("GET", "/tickets/1001", headers=CANONICAL)
+    assert status == 200
+    return canonical["version"]
+
+
+@pytest.fixture
+def http(local_run):
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+def test_document_example_over_http(http):
+    creds = _creds(http)
+    status, headers, body = http.request("PUT", PT.format("TKT0196"), EXAMPLE, creds["myhrw"])
+    assert status == 200 and headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == EXAMPLE_RESPONSE
+    assert list(json.loads(body)) == DOCUMENT_KEYS
+
+
+def test_rekey_history_and_canonical_view_over_http(http):
+    creds = _creds(http)
+    v0 = _version_over_http(http)
+    status, _, got = http.json("PUT", PT.format("TKT0196"), {**EXAMPLE, "id": "TKT0196-B"}, creds["myhrw"])
+    assert status == 200 and got["id"] == "TKT0196-B"
+    assert http.json("PUT", PT.format("TKT0196"), EXAMPLE, creds["myhrw"])[0] == 404
+    status, _, got = http.json("PUT", PT.format("TKT0196-B"), {"id": "TKT0196-B", "status": "Done"}, creds["myhrw"])
+    assert status == 200 and got["status"] == "Done" and got["priority"] == ""
+    status, _, canonical = http.json("GET", "/tickets/1001", headers=CANONICAL)
+    assert status == 200
+    pts = {(pt["partner_id"], pt["id"]): pt for pt in canonical["tasks"][0]["partner_tickets"]}
+    assert (17, "TKT0196") not in pts and pts[(17, "TKT0196-B")]["status"] == "Done"
+    status, _, hist = http.json("GET", "/tickets/1001/history", headers=CANONICAL)
+    assert [e["event"] for e in hist["items"][:2]] == ["partner_ticket_updated", "partner_ticket_rekeyed"]
+    assert [e["version"] for e in hist["items"][:2]] == [v0 + 2, v0 + 1]
+    assert http.json("PUT", PT.format("TKT0196-B"), {"id": "TKT0197"}, creds["myhrw"])[0] == 409
+
+
+def test_refusals_over_http(http):
+    creds = _creds(http)
+    v0 = _version_over_http(http)
+    for headers, url, body, expected in [
+        (creds["myhrw_partner18"], PT.format("TKT0196"), EXAMPLE, 404),
+        (creds["myhrw_nogroup"], PT.format("TKT0196"), EXAMPLE, 403),
+        ({"Authorization": "Bearer wrong"}, PT.format("TKT0196"), EXAMPLE, 401),
+        (creds["myhrw"], PT.format("TKT0196"), {"status": "Open"}, 400),
+        (creds["myhrw"], "/tickets/abc/tasks/1/partnertickets/TKT0196", EXAMPLE, 400),
+        (creds["myhrw"], "/tickets/1001/tasks/x/partnertickets/TKT0196", EXAMPLE, 400),
+        (creds["myhrw"], "/tickets/1001/tasks/7/partnertickets/TKT0196", EXAMPLE, 404),
+    ]:
+        status, out, problem = http.json("PUT", url, body, headers)
+        assert status == expected, (url, problem)
+        assert list(problem) == ERROR_KEYS and problem["status"] == expected
+        assert out["Content-Type"] == "application/json; charset=utf-8"
+    assert _version_over_http(http) == v0
+
+
+def test_post_over_http_with_an_encoded_technical_id(http):
+    creds = _creds(http)
+    body = {"id": "TKT 0500", "status": "New", "priority": "4 - Low"}
+    status, headers, got = http.json("POST", "/tickets/1001/tasks/2/partnertickets", body, creds["myhrw"])
+    assert status == 201 and got["id"] == "TKT 0500" and got["ticketTaskId"] == 2
+    location = headers["Location"]
+    assert location == "/tickets/1001/tasks/2/partnertickets/TKT%200500"
+    status, _, got = http.json("PUT", location, {**body, "status": "Open"}, creds["myhrw"])
+    assert status == 200 and got["status"] == "Open" and got["priority"] == "4 - Low"

@@ -1,0 +1,175 @@
+"""ParticleSpace over HTTP on the local run (the rest: ``tests/integration/test_particlespace.py``).
+
+ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
+
+Through the handlers on moto, in process: the request commits its notification with the ticket
+(the outbox), the tickets table's stream is handed to TicketAutomationsFunction by the local
+run's event source emulation (``stream``), which sends what is due now and schedules the rest,
+and due schedules are fired by the local run's scheduler pump (``pump``).  And over HTTP on the
+local run, which does all of that by itself."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+
+AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+KEY = "tic_0c48sol"  # demo ticket 1002, "Leaking faucet"
+
+
+EXAMPLE = {
+    "title": "Leaking faucet",
+    "description": "Leak under the kitchen sink in 1A requires new part.",
+    "status": "ON_HOLD",
+    "notify": 1,
+    "time": "",
+    "type": "email",
+    "contacts": "example@example.com",
+    "automated": 1,
+}
+
+
+QUIET = {**EXAMPLE, "notify": 0, "automated": 0}
+
+
+NOTIFY, REMINDER = "particlespace-notify", "particlespace-reminder"  # the two purposes
+
+
+def _put(http, fields, headers=None):
+    data = urlencode(fields).encode()
+    return http.json("PUT", f"/api/v1/ticket/{KEY}", data, {**AUTH, **FORM, **(headers or {})})
+
+
+def _wait_for(http, predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        box = http.json("GET", "/_local/outbox")[2]
+        if predicate(box) or time.monotonic() > deadline:
+            return box
+        time.sleep(0.2)
+
+
+def _fire(http, at: datetime) -> int:
+    status, _, body = http.json("POST", f"/_local/schedules/fire?now={at.isoformat().replace('+00:00', 'Z')}")
+    assert status == 200
+    return body["fired"]
+
+
+def _pending(http, expected: list[str] | None = None, timeout: float = 10.0) -> list[str]:
+    """The purposes of ticket 1002's pending schedules; with ``expected``, once they are that (the
+    stream's consumer arms them a moment after the answer; a fired schedule is deleted just after
+    its notifier returns)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = [s["name"] for s in http.json("GET", "/_local/schedules")[2]]
+        purposes = sorted(p for p in (NOTIFY, REMINDER) for n in names if n.startswith(f"ticket-1002-{p}-"))
+        if expected is None or purposes == sorted(expected) or time.monotonic() > deadline:
+            return purposes
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def http(local_run):
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+def test_http_immediate_email_shows_in_the_outbox(http):
+    status, _, body = _put(http, EXAMPLE)
+    assert status == 200 and body["id"] == KEY
+    box = _wait_for(http, lambda b: b["emails"])
+    assert [(m["to"], m["subject"]) for m in box["emails"]] == [
+        (["example@example.com"], f"Ticket {KEY}: Leaking faucet")
+    ]
+    assert _pending(http, [REMINDER]) == [REMINDER]
+
+
+def test_http_a_time_within_a_minute_is_sent_at_once(http):
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143", "time": soon.strftime("%Y-%m-%d %H:%M:%S")}
+    assert _put(http, {**fields, "automated": 0})[0] == 200
+    started = time.monotonic()
+    box = _wait_for(http, lambda b: b["sms"], timeout=5)
+    assert [m["to"] for m in box["sms"]] == ["+12025550143"] and time.monotonic() - started < 2
+    assert _pending(http) == []  # never a schedule at(now)
+
+
+def test_http_scheduled_sms_fires_at_its_time(http):
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
+    fields = {**EXAMPLE, "type": "sms", "contacts": "2025550143", "time": due.strftime("%Y-%m-%d %H:%M:%S")}
+    assert _put(http, {**fields, "automated": 0})[0] == 200
+    assert _pending(http, [NOTIFY]) == [NOTIFY]
+    assert http.json("GET", "/_local/outbox")[2]["sms"] == []
+    assert _fire(http, due - timedelta(seconds=1)) == 0
+    assert _fire(http, due) == 1
+    box = _wait_for(http, lambda b: b["sms"])
+    assert [m["to"] for m in box["sms"]] == ["+12025550143"] and _pending(http, []) == []
+
+
+def test_http_automated_reminder_fires(http):
+    _, _, body = _put(http, EXAMPLE)
+    _wait_for(http, lambda b: b["emails"])
+    assert _pending(http, [REMINDER]) == [REMINDER]
+    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
+    box = http.json("GET", "/_local/outbox")[2]
+    assert [m["subject"] for m in box["emails"]] == [
+        f"Ticket {KEY}: Leaking faucet",
+        f"Reminder: ticket {KEY} has been in On hold for over 2 days",
+    ]
+
+
+def test_http_a_move_elsewhere_rearms_the_reminder_for_the_new_stay(http):
+    _, _, body = _put(http, EXAMPLE)
+    _wait_for(http, lambda b: b["emails"])
+    assert _pending(http, [REMINDER]) == [REMINDER]
+    canonical = {"Authorization": "Bearer tkt_demo_canonical"}
+    assert http.json("PATCH", "/tickets/1002", {"status": "in_progress"}, canonical)[0] == 200
+    # the local run's stream event source hands the change to TicketAutomationsFunction
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        reminders = [
+            s for s in http.json("GET", "/_local/schedules")[2] if s["name"].startswith(f"ticket-1002-{REMINDER}-")
+        ]
+        if [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]:
+            break
+        time.sleep(0.1)
+    assert [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]
+    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
+    box = http.json("GET", "/_local/outbox")[2]
+    assert [m["subject"] for m in box["emails"]] == [
+        f"Ticket {KEY}: Leaking faucet",
+        f"Ticket {KEY} moved to In progress",  # the movement elsewhere, told (issue 16)
+        f"Reminder: ticket {KEY} has been in In progress for over 1 day",  # not the On hold stay's
+    ]
+    _, _, hist = http.json("GET", "/tickets/1002/history", headers=canonical)
+    assert [e["event"] for e in hist["items"]].count("notification.sent") == 3
+
+
+def test_http_a_particlespace_move_cancels_the_reminder(http):
+    _put(http, EXAMPLE)
+    _wait_for(http, lambda b: b["emails"])
+    assert _pending(http, [REMINDER]) == [REMINDER]
+    assert _put(http, {**QUIET, "status": "DONE"})[2]["status"] == "DONE"
+    assert _pending(http, []) == []
+
+
+def test_http_refused_and_replayed_requests(http):
+    status, _, body = _put(http, {**EXAMPLE, "contacts": "nobody"})
+    assert status == 400 and body["errors"][0]["field"] == "contacts"
+    assert _pending(http) == []
+    key = {"Idempotency-Key": "http-replay"}
+    assert _put(http, {**EXAMPLE, "automated": 0}, key)[0] == 200
+    _wait_for(http, lambda b: b["emails"])
+    _, headers, _ = _put(http, {**EXAMPLE, "automated": 0}, key)
+    assert headers.get("Idempotent-Replayed") == "true"
+    assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # the same update without the key: nothing new
+    time.sleep(1)  # five rounds of the stream's pump
+    assert _pending(http) == [] and len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1

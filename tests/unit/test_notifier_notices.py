@@ -1,0 +1,57 @@
+"""Notices without a store: schedule names, malformed notices, masking
+(the rest: ``tests/integration/test_notifier.py``).
+
+The shared scheduling layer and the notifier function, on moto: arm/cancel named
+one-time schedules; re-check, claim once, send, record."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from ticketing import notifications, scheduling
+from ticketing.model import utcnow
+
+
+def notice(**overrides) -> scheduling.Notice:
+    doc = {
+        "ticket_id": 1002,
+        "purpose": "test-reminder",
+        "delivery": "d-1",
+        "due": utcnow(),
+        "expect": {"status": "open"},
+        "message": {"channel": "email", "to": ["ops@example.com"], "subject": "Hi", "body": "Ticket 1002 waits."},
+        **overrides,
+    }
+    return scheduling.Notice.model_validate(doc)
+
+
+def test_schedule_names_fit_schedulers_limit():
+    long_purpose = "p" * 40
+    name = scheduling.schedule_name(4_294_967_295, long_purpose, "f" * 40)
+    assert len(name) == 64 and name.startswith(f"ticket-4294967295-{long_purpose}-")
+    assert (
+        scheduling.schedule_name(1002, "particlespace-reminder", "0" * 40)
+        == "ticket-1002-particlespace-reminder-" + "0" * 29
+    )
+    assert notice().schedule == "ticket-1002-test-reminder"  # a notice armed before ids: one per ticket and purpose
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"purpose": "Bad Purpose"},
+        {"delivery": "has spaces"},
+        {"message": {"channel": "fax", "to": ["x@example.com"], "body": "b"}},
+        {"message": {"channel": "email", "to": [], "body": "b"}},
+        {"ticket_id": 0},
+    ],
+)
+def test_malformed_notices_are_refused(change):
+    with pytest.raises(ValidationError):
+        notice(**change)
+
+
+def test_masking():
+    assert notifications.mask("jane.doe@example.org") == "j***@example.org"
+    assert notifications.mask("+11112223333") == "+1********33"
+    assert notifications.mask("123") == "***"
