@@ -15,7 +15,7 @@ from ticketing.repository import Repository
 from ticketing.store import writer
 
 from devkit.local import apigateway as apigw
-from devkit.local import faults
+from devkit.local import faults, runtime
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
 TASK = {"title": "Call the vendor"}
@@ -172,9 +172,9 @@ def patch_with_seconds_left(template, seconds, body):
     event = apigw.build_event(
         method="PATCH", path="/tickets/1001", route=route, path_params=params, headers=list(AUTH.items()), body=body
     )
-    context = apigw.LambdaContext(fn.logical_id, fn.memory, seconds, "req-budget", "arn:aws:lambda:::function:p")
+    context = runtime.LambdaContext(fn.logical_id, fn.memory, seconds, "req-budget", "arn:aws:lambda:::function:p")
     started = time.monotonic()
-    resp = apigw.load_handler(fn)(event, context)
+    resp = runtime.load_handler(fn)(event, context)
     return resp["statusCode"], json.loads(resp["body"]), time.monotonic() - started
 
 

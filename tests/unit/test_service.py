@@ -12,8 +12,8 @@ from ticketing.errors import Forbidden, NotFound, ValidationFailed
 from ticketing.grants import EVERYTHING, READ, WRITE, Access
 from ticketing.model import Actor
 
-from devkit.local import provision as localstack
 from devkit import template as tpl
+from devkit.local import provision as localstack
 
 ACTOR = Actor(client_id="c-unit", name="Unit", dialect="canonical")
 BILLING_ONLY = Access({"billing": WRITE})
