@@ -173,3 +173,33 @@ def test_http_refused_and_replayed_requests(http):
     assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # the same update without the key: nothing new
     time.sleep(1)  # five rounds of the stream's pump
     assert _pending(http) == [] and len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
+
+
+# -- issue 16 over HTTP ------------------------------------------------------------------------------
+def test_http_a_movement_through_spp_tells_the_contacts_once(http):
+    _put(http, {**EXAMPLE, "automated": 0})
+    _wait_for(http, lambda b: b["emails"])
+    spp = {"Authorization": "Bearer tkt_demo_spp"}
+    number = http.json("GET", "/tickets/1002", headers={"Authorization": "Bearer tkt_demo_canonical"})[2]["number"]
+    assert http.json("PUT", f"/api/tickets/{number}", {"status": 3}, spp)[0] == 200
+    box = _wait_for(http, lambda b: any("moved" in m["subject"] for m in b["emails"]))
+    moved = [m for m in box["emails"] if "moved" in m["subject"]]
+    assert len(moved) == 1 and moved[0]["to"] == ["example@example.com"]
+    time.sleep(1.0)  # nothing more comes
+    assert len([m for m in http.json("GET", "/_local/outbox")[2]["emails"] if "moved" in m["subject"]]) == 1
+
+
+def test_http_a_local_only_number_and_too_many_recipients_are_400s_with_nothing_written(http):
+    canonical = {"Authorization": "Bearer tkt_demo_canonical"}
+    before = http.json("GET", "/tickets/1002", headers=canonical)[2]["version"]
+    status, _, body = _put(http, {**EXAMPLE, "type": "sms", "contacts": "555-9497"})
+    assert status == 400 and body["errors"] == [
+        {"field": "contacts", "message": "entry 1 of 1 is not a valid phone number"}
+    ]
+    many = ",".join(f"user{i}@example.com" for i in range(11))
+    status, _, body = _put(http, {**EXAMPLE, "contacts": many})
+    assert status == 400 and body["code"] == "limit_exceeded" and "recipients per notice" in body["message"]
+    assert http.json("GET", "/tickets/1002", headers=canonical)[2]["version"] == before
+    time.sleep(0.5)
+    box = http.json("GET", "/_local/outbox")[2]
+    assert box["emails"] == [] and box["sms"] == []  # nothing sent
