@@ -22,6 +22,13 @@ class Settings(BaseModel):
     catalog_cache_seconds: float = Field(default=300.0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86400, ge=86400)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    event_bus_name: str = ""  # the change events' EventBridge bus (ticketing.eventbus)
+    webhooks_table: str = ""  # webhook subscriptions and delivery attempts (ticketing.webhooks)
+    webhook_queue_url: str = ""  # the FIFO queue of webhook deliveries (ticketing.webhooks.fanout)
+    webhooks_loopback_only: bool = False  # the local run: deliver to loopback URLs only (ticketing.webhooks.urls)
+    # the deliveries' backoff (ticketing.webhooks.delivery); the local run's tests make it fast
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=7200.0, gt=0)
     local_aws_endpoint: str = ""  # sam local invoke against the local run's embedded AWS
     # how long a write keeps re-applying a change that meets true conflicts (None: the repository's
     # default, which fits inside the functions' timeout; the local run, which has no function
