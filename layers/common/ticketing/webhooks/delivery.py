@@ -110,7 +110,8 @@ def deliver(record: Mapping[str, Any], *, sqs: Any = None) -> bool:
             store.Attempt(**attempt, status="dead", response_code=status, latency_ms=latency, error=error)
         )
         logger.warning("webhook given up: to the dead-letter queue", extra={**_context(message), "error": error})
-        return False  # SQS moves it to the dead-letter queue when it would hand it on again
+        _set_visibility(sqs, record, 0)  # visible at once: SQS moves it to the dead-letter queue then
+        return False
     delay = backoff(receives) * random.uniform(*JITTER)
     store.put_attempt(
         store.Attempt(
@@ -123,13 +124,17 @@ def deliver(record: Mapping[str, Any], *, sqs: Any = None) -> bool:
         )
     )
     # if this fails, the message comes again after the queue's visibility timeout instead
+    _set_visibility(sqs, record, delay)
+    logger.info("webhook attempt failed: retried later", extra={**_context(message), "error": error, "in": delay})
+    return False
+
+
+def _set_visibility(sqs: Any, record: Mapping[str, Any], seconds: float) -> None:
     (sqs or aws.client("sqs")).change_message_visibility(
         QueueUrl=get_settings().webhook_queue_url,
         ReceiptHandle=record["receiptHandle"],
-        VisibilityTimeout=max(0, min(43200, round(delay))),
+        VisibilityTimeout=max(0, min(43200, round(seconds))),
     )
-    logger.info("webhook attempt failed: retried later", extra={**_context(message), "error": error, "in": delay})
-    return False
 
 
 def _context(message: Mapping[str, Any]) -> dict[str, Any]:
