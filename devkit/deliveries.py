@@ -152,11 +152,12 @@ def replay(template: tpl.Template, endpoint: str | None = None, limit: int | Non
             break
         for m in got:
             attrs = m.get("Attributes", {})
+            first = attrs.get("MessageDeduplicationId", m["MessageId"])[:80]
             sqs.send_message(
                 QueueUrl=target,
                 MessageBody=m["Body"],
                 MessageGroupId=attrs.get("MessageGroupId", "replay"),
-                MessageDeduplicationId=f"{attrs.get('MessageDeduplicationId', m['MessageId'])[:80]}:replay:{time.time_ns()}",
+                MessageDeduplicationId=f"{first}:replay:{time.time_ns()}",
             )
             sqs.delete_message(QueueUrl=source, ReceiptHandle=m["ReceiptHandle"])
             moved += 1
