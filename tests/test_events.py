@@ -283,3 +283,39 @@ def test_the_template_hands_the_stream_to_the_events_function_as_documented(aws)
     assert len(readers) == 2
     bus_name = tpl.default().resources["TicketEventBus"]["Properties"]["Name"]
     assert tpl.default().resolve(bus_name) == "ticket-hub-v1"
+
+
+# -- the schema ------------------------------------------------------------------------------------
+def test_the_checked_in_schema_matches_the_models():
+    from devkit import eventschema
+
+    assert eventschema.OUTPUT.read_text() == eventschema.render(), "run python -m devkit.eventschema"
+
+
+def test_what_reaches_the_bus_and_the_subscribers_is_valid_by_the_schema(aws, stream):
+    import jsonschema
+
+    from devkit import eventschema
+
+    schema = json.loads(eventschema.OUTPUT.read_text())
+    resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"status": "in_progress"}), headers=CANONICAL)
+    assert resp["statusCode"] == 200
+    seen = stream.settle()
+    assert seen
+    for envelope in seen:
+        jsonschema.validate(envelope, {**schema, "oneOf": [{"$ref": "#/$defs/BusEvent"}]})
+    # a webhook body, as fanout makes it
+    from ticketing.webhooks import fanout, store
+
+    from devkit import demo_webhooks
+
+    sub = store.get_subscription(demo_webhooks.SUBSCRIPTION_ID)
+    change = events.committed(
+        [r for r in _records_of_last_change(aws) if r["dynamodb"]["Keys"]["sk"]["S"] == "TICKET"][-1], {}
+    )
+    body = json.loads(fanout.payload(sub, change, {}))
+    jsonschema.validate(body, {**schema, "oneOf": [{"$ref": "#/$defs/WebhookPayload"}]})
+    events.WebhookPayload.model_validate(body)
+    bad = {**body, "type": "Ticket Exploded"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, {**schema, "oneOf": [{"$ref": "#/$defs/WebhookPayload"}]})

@@ -106,6 +106,44 @@ class ChangeEvent(BaseModel):
     time: datetime = Field(description="when the change was committed (the audit entry's time), UTC")
 
 
+class BusEvent(BaseModel):
+    """A change event as EventBridge delivers it to a rule's target (its envelope; ``id`` is
+    EventBridge's own: de-duplicate by ``detail.event_id``)."""
+
+    model_config = ConfigDict(title="TicketChangeBusEvent", defer_build=True, populate_by_name=True)
+    version: str = "0"
+    id: str
+    detail_type: Kind = Field(alias="detail-type")
+    source: Literal["ticket-hub"]
+    account: str = Field(default="", description="the AWS account (the local run's emulation leaves it out)")
+    time: datetime
+    region: str
+    resources: list[str] = Field(default_factory=list)
+    detail: ChangeEvent
+
+
+class PayloadView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    format: str = Field(description="the subscription's payload_format: canonical, or its dialect's")
+    ticket: dict[str, Any] | None = Field(description="the ticket as this change left it, in that format")
+    omitted: str | None = Field(default=None, description="why ticket is null (too large for one delivery)")
+
+
+class WebhookData(ChangeEvent):
+    model_config = ConfigDict(title="TicketChangeWebhookData", defer_build=True)
+    view: PayloadView
+
+
+class WebhookPayload(BaseModel):
+    """The body of a webhook delivery (Standard Webhooks: ``type``, ``timestamp``, ``data``); its
+    ``webhook-id`` header is ``data.event_id``."""
+
+    model_config = ConfigDict(title="TicketChangeWebhook", defer_build=True)
+    type: Kind
+    timestamp: datetime
+    data: WebhookData
+
+
 def event_id(ticket_id: int, version: int) -> str:
     return f"ticket-{ticket_id}-v{version}"
 
