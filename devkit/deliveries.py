@@ -75,12 +75,25 @@ class SqsPump(BackgroundPump):
 
     name = "deliveries"
 
-    def __init__(self, template: tpl.Template, endpoint: str | None, interval: float = 0.1, rounds: int = 200):
+    def __init__(
+        self, template: tpl.Template, endpoint: str | None, interval: float = 0.1, rounds: int = 200, gate: Any = None
+    ):
         super().__init__(interval)
         self.template, self.endpoint, self.rounds = template, endpoint, rounds
         self.sources = sources(template)
         self.delivered: list[dict[str, Any]] = []  # (function, message ids, result): the console and the tests
         self._sqs: Any = None
+        # with the embedded AWS's gate: receive only once something may have been sent since the
+        # queues were last found empty, or every ``retry_poll`` seconds while a failure waits
+        self.gate, self.retry_poll = gate, 0.5
+        self._seen: int | None = None
+        self._failing = False
+        self._last = 0.0
+
+    def _idle(self) -> bool:
+        if self.gate is None or self._seen is None or self.gate.changes != self._seen:
+            return False
+        return not self._failing or time.monotonic() - self._last < self.retry_poll
 
     def forget(self) -> None:
         with self._lock:
@@ -89,11 +102,15 @@ class SqsPump(BackgroundPump):
     def pump(self) -> int:
         """Receive and hand on until the queues have nothing visible (or ``rounds`` batches)."""
         with self._lock:
+            if self._idle():
+                return 0
             self._sqs = self._sqs or _client(self.endpoint)
+            self._last, self._failing, quiet = time.monotonic(), False, True
             handled = 0
             for source in self.sources:
                 url = self.template.physical_name(source.queue)
                 for _ in range(self.rounds):
+                    before = self.gate.changes if self.gate is not None else 0
                     got = self._sqs.receive_message(
                         QueueUrl=url,
                         MaxNumberOfMessages=source.batch_size,
@@ -101,12 +118,16 @@ class SqsPump(BackgroundPump):
                         MessageAttributeNames=["All"],
                     ).get("Messages", [])
                     if not got:
+                        # nothing else was sent meanwhile (only this receive counted): idle until a change
+                        quiet = quiet and (self.gate is None or self.gate.changes == before + 1)
                         break
                     handled += len(got)
-                    self._invoke(source, url, got)
+                    self._failing |= self._invoke(source, url, got)
+            self._seen = self.gate.changes if self.gate is not None and quiet else None
             return handled
 
-    def _invoke(self, source: _Source, url: str, messages: list[dict[str, Any]]) -> None:
+    def _invoke(self, source: _Source, url: str, messages: list[dict[str, Any]]) -> bool:
+        """Hand ``messages`` on; whether some failed (they come again after their visibility)."""
         records = [_record(self.template, source.queue, m) for m in messages]
         try:
             result = apigw.invoke(source.fn, {"Records": records}) or {}
@@ -128,6 +149,7 @@ class SqsPump(BackgroundPump):
             self._sqs.delete_message_batch(
                 QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)]
             )
+        return bool(failed)
 
 
 def dead_letters(template: tpl.Template, endpoint: str | None = None) -> int:
@@ -164,14 +186,32 @@ def replay(template: tpl.Template, endpoint: str | None = None, limit: int | Non
     return moved
 
 
+def peek(queue_name: str) -> list[dict[str, Any]]:
+    """The bodies of a queue's messages on the in-process embedded AWS, read from moto's backend
+    (receiving would count as a change and hide them from their consumer)."""
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[tpl.ACCOUNT][tpl.REGION].queues.get(queue_name)
+    return [json.loads(m.body) for m in list(queue.messages)] if queue else []
+
+
 def answer(run: Any, method: str, path: str, args: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes] | None:
-    """The local run's webhook dev endpoints (``devkit.serve``'s ``dev_endpoint`` asks here first)."""
+    """The local run's webhook dev endpoints (``devkit.serve``'s ``dev_endpoint`` asks here first):
+    the bus's latest events, the deliveries handed to WebhookDeliveryFunction, the dead letters."""
+    from devkit import bus
+
     json_type = [("Content-Type", "application/json")]
     if path == "/_local/webhooks" and method == "GET":
+        limit = int(args.get("limit", "100"))
+        with run.aws.gate.lock:  # moto's backends, read while no request changes them
+            events = peek(bus.TAP_QUEUE)[-limit:]
+            dead = peek(run.template.queue_name(DEAD_LETTER_QUEUE))
         doc = {
-            "events": run.bus_tap.read()[-int(args.get("limit", "200")) :],
-            "deliveries": run.deliveries.delivered[-200:],
-            "dead_letters": dead_letters(run.template, None),
+            "events": [
+                {"detail-type": e.get("detail-type"), "time": e.get("time"), **(e.get("detail") or {})} for e in events
+            ],
+            "deliveries": run.deliveries.delivered[-limit:],
+            "dead_letters": [{k: d.get(k) for k in ("subscription_id", "event_id", "kind")} for d in dead],
         }
         return 200, json_type, json.dumps(doc, indent=2, default=str).encode()
     if path == "/_local/webhooks/replay" and method == "POST":

@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from devkit import apigw, console, demo, front, lambdas, localstack
+from devkit import apigw, console, deliveries, demo, front, lambdas, localstack
 from devkit import template as tpl
 from devkit.inprocess import Gate, TransactionTokens, fast_moto, item_level_transactions, serialised_moto, status_line
 from devkit.streams import BackgroundPump, StreamPump
@@ -442,6 +442,7 @@ class LocalRun:
         self.api: LocalApi | None = None
         self.scheduler: SchedulerPump | None = None
         self.streams: StreamPump | None = None
+        self.deliveries: Any = None  # devkit.deliveries.SqsPump (issue 20: webhooks)
         self.lambdas: lambdas.LocalLambdas | None = None
         self.console: console.Console | None = None
         self._reset_lock = threading.Lock()
@@ -466,6 +467,8 @@ class LocalRun:
         self.scheduler.start()
         self.streams = StreamPump(self.template, endpoint, gate=self.aws.gate)
         self.streams.start()
+        self.deliveries = deliveries.SqsPump(self.template, endpoint, gate=self.aws.gate)
+        self.deliveries.start()
         self.console = console.Console(self)
         self.front = front.serve(self.wsgi, self.host, self.port, request_timeout=self.request_timeout)
         self.port = self.front.effective_port
@@ -537,7 +540,7 @@ class LocalRun:
             return 200, json_type, json.dumps({"fired": self.scheduler.pump(at)}).encode()
         if path == "/_local/invocations" and method == "GET":
             return 200, json_type, json.dumps(self.lambdas.invocations, indent=2, default=str).encode()
-        answered = self.console.answer(method, path, args)
+        answered = deliveries.answer(self, method, path, args) or self.console.answer(method, path, args)
         if answered is not None:
             return answered
         return 404, json_type, b'{"message":"no such dev endpoint"}'
@@ -545,9 +548,10 @@ class LocalRun:
     def reset(self) -> None:
         """Back to the demo data.  The pumps wait meanwhile, and forget the streams' shards and
         the schedules they knew (a shard iterator of the old tables would name nothing)."""
-        with self._reset_lock, self.streams.paused(), self.scheduler.paused():
+        with self._reset_lock, self.streams.paused(), self.scheduler.paused(), self.deliveries.paused():
             self.aws.reset()
             self.streams.forget()
+            self.deliveries.forget()
             self.scheduler.forget()
             self.lambdas.forget()
             self.prepare()
@@ -560,6 +564,8 @@ class LocalRun:
             self.scheduler.stop()
         if self.streams:
             self.streams.stop()
+        if self.deliveries:
+            self.deliveries.stop()
         if self.lambdas:
             lambdas.uninstall(self.lambdas, timeout=2.0)
         if self.front:

@@ -9,10 +9,11 @@ in stream order, so that the queue gets a ticket's changes in the order they wer
 * ``MessageDeduplicationId`` = subscription + event id: a record the stream hands on again within
   SQS's five-minute window is not queued twice.
 
-Who gets a change: every live subscription that asked for its kind, **except** the client that
-made it (no echo: a partner never hears back its own change), and except a client that may not
-read the ticket (its grants, ``auth.Client.access``, as they are now: the subscription keeps the
-hash of its token, so a disabled client or a grant taken away stops its deliveries too).
+Who gets a change: every live subscription, made before the change was committed, that asked for
+its kind, **except** the client that made it (no echo: a partner never hears back its own change),
+and except a client that may not read the ticket (its grants, ``auth.Client.access``, as they are
+now: the subscription keeps the hash of its token, so a disabled client or a grant taken away
+stops its deliveries too).
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ def recipients(
     return [
         s
         for s in subs
-        if s.wants(event.kind) and s.client_id != event.actor.client_id and readable_by(s, change, client_of)
+        if s.wants(event.kind)
+        and s.client_id != event.actor.client_id
+        and readable_by(s, change, client_of)
+        and event.time >= s.created_at  # a subscription hears of what is committed from then on
     ]
 
 
