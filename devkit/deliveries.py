@@ -12,15 +12,19 @@ Also here: the local run's webhook dev endpoints (``/_local/webhooks``: the bus'
 deliveries and the dead-letter queue; ``POST /_local/webhooks/replay``) and ``replay``, the
 dead-letter queue back to the delivery queue (``python -m devkit.webhooks replay``).
 
-Not emulated: batching windows, maximum concurrency, long polling.
+Up to ``concurrency`` batches run at once, on threads (Lambda runs one per FIFO group at a time,
+many groups side by side).  Not emulated: batching windows, maximum concurrency, long polling.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from devkit import apigw
@@ -76,7 +80,13 @@ class SqsPump(BackgroundPump):
     name = "deliveries"
 
     def __init__(
-        self, template: tpl.Template, endpoint: str | None, interval: float = 0.1, rounds: int = 200, gate: Any = None
+        self,
+        template: tpl.Template,
+        endpoint: str | None,
+        interval: float = 0.1,
+        rounds: int = 200,
+        gate: Any = None,
+        concurrency: int = 8,
     ):
         super().__init__(interval)
         self.template, self.endpoint, self.rounds = template, endpoint, rounds
@@ -86,6 +96,8 @@ class SqsPump(BackgroundPump):
         # with the embedded AWS's gate: receive only once something may have been sent since the
         # queues were last found empty, or every ``retry_poll`` seconds while a failure waits
         self.gate, self.retry_poll = gate, 0.5
+        self.concurrency = concurrency
+        self._record_lock = threading.Lock()
         self._seen: int | None = None
         self._failing = False
         self._last = 0.0
@@ -110,19 +122,26 @@ class SqsPump(BackgroundPump):
             for source in self.sources:
                 url = self.template.physical_name(source.queue)
                 for _ in range(self.rounds):
-                    before = self.gate.changes if self.gate is not None else 0
-                    got = self._sqs.receive_message(
-                        QueueUrl=url,
-                        MaxNumberOfMessages=source.batch_size,
-                        AttributeNames=["All"],
-                        MessageAttributeNames=["All"],
-                    ).get("Messages", [])
-                    if not got:
-                        # nothing else was sent meanwhile (only this receive counted): idle until a change
-                        quiet = quiet and (self.gate is None or self.gate.changes == before + 1)
+                    batches = []  # up to ``concurrency`` batches at once, as Lambda runs them side by side
+                    while len(batches) < self.concurrency:
+                        before = self.gate.changes if self.gate is not None else 0
+                        got = self._sqs.receive_message(
+                            QueueUrl=url,
+                            MaxNumberOfMessages=source.batch_size,
+                            AttributeNames=["All"],
+                            MessageAttributeNames=["All"],
+                        ).get("Messages", [])
+                        if not got:
+                            # nothing else was sent meanwhile (only this receive counted): idle until a change
+                            quiet = quiet and (self.gate is None or self.gate.changes == before + 1)
+                            break
+                        batches.append(got)  # a FIFO group's next message waits until this one is done
+                    if not batches:
                         break
-                    handled += len(got)
-                    self._failing |= self._invoke(source, url, got)
+                    handled += sum(len(b) for b in batches)
+                    with ThreadPoolExecutor(len(batches), thread_name_prefix="lambda-sqs") as pool:
+                        results = list(pool.map(partial(self._invoke, source, url), batches))
+                    self._failing |= any(results)
             self._seen = self.gate.changes if self.gate is not None and quiet else None
             return handled
 
@@ -135,15 +154,15 @@ class SqsPump(BackgroundPump):
         except Exception as err:  # the whole batch comes again after its visibility timeout
             log.error("%s failed on %d messages: %s", source.fn.logical_id, len(records), err)
             result, failed = {"error": repr(err)}, {r["messageId"] for r in records}
-        self.delivered.append(
-            {
-                "function": source.fn.logical_id,
-                "at": time.time(),
-                "messages": [json.loads(r["body"]).get("event_id", r["messageId"]) for r in records],
-                "result": result,
-            }
-        )
-        del self.delivered[:-1000]
+        entry = {
+            "function": source.fn.logical_id,
+            "at": time.time(),
+            "messages": [json.loads(r["body"]).get("event_id", r["messageId"]) for r in records],
+            "result": result,
+        }
+        with self._record_lock:  # not the pump's lock: that one is held by the thread that waits for this
+            self.delivered.append(entry)
+            del self.delivered[:-1000]
         done = [r for r in records if r["messageId"] not in failed]
         if done:
             self._sqs.delete_message_batch(
