@@ -157,7 +157,7 @@ OPERATIONS = [
         NAME,
         "bearer",
         NewWebhook,
-        responses={201: NewWebhookView, 415: ProblemDocument, 422: ProblemDocument, **_ERRORS},
+        responses={201: NewWebhookView, 413: ProblemDocument, 415: ProblemDocument, **_ERRORS},
         error_media_types=(PROBLEM,),
     ),
     Operation(
