@@ -141,9 +141,10 @@ def section(changes: int = 1000, tickets: int = 50) -> list[str]:
         f"{'kept' if r['order_kept'] else 'BROKEN'} | {r['write_s']:.1f} | {r['deliver_s']:.1f} | "
         f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |",
         "",
-        "The local run delivers from one pump thread, in one process with the API and the embedded AWS: "
-        "its latency is the local run's, not Lambda's (deployed, SQS FIFO hands each group to its own "
-        "invocation).\n",
+        "The local run hands the FIFO queue to the delivery function from one pump (up to 8 groups at "
+        "once), in one process with the API, both stream consumers and the embedded AWS, so the latency is "
+        "the local run's own backlog, not Lambda's (deployed, SQS FIFO hands each group to its own invocation). "
+        "What this section proves is the count: every event once on the bus, every delivery once, in order.\n",
     ]
 
 
