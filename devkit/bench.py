@@ -1479,7 +1479,7 @@ def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS)
     return rows
 
 
-SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers", "capacity", "cost"]
+SECTIONS = ["cold", "warm", "kapture", "local", "load", "writers", "capacity", "cost", "webhooks"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1523,6 +1523,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += _capacity_section()
     if "cost" in args.sections:
         lines += _cost_section()
+    if "webhooks" in args.sections:  # devkit/bench_webhooks.py: 1,000 changes across 50 tickets (issue 20)
+        from devkit import bench_webhooks
+
+        lines += bench_webhooks.section()
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:

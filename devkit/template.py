@@ -129,12 +129,17 @@ class Template:
         if kind == "AWS::Serverless::Function":
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
         if kind == "AWS::SQS::Queue":
-            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{logical_id}"
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.queue_name(logical_id)}"
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
         if kind == "AWS::SES::ConfigurationSet" and res.get("Properties", {}).get("Name"):
             return str(self.resolve(res["Properties"]["Name"]))
         return logical_id
+
+    def queue_name(self, logical_id: str) -> str:
+        """A queue's local name: its logical id (with ``.fifo`` for a FIFO queue, as SQS requires)."""
+        fifo = self.resources[logical_id].get("Properties", {}).get("FifoQueue") in (True, "true")
+        return logical_id + (".fifo" if fifo else "")
 
     def arn(self, logical_id: str) -> str:
         kind = self.resources[logical_id].get("Type", "")
@@ -154,6 +159,8 @@ class Template:
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{logical_id}"
         if service == "scheduler":
             return f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{logical_id}"
+        if service == "sqs":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.queue_name(logical_id)}"
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{logical_id}"
 
     def resolve(self, value: Any) -> Any:

@@ -60,7 +60,7 @@ class Console:
             return None
         if path in ("/_local", "/_local/"):
             return self._static("index.html")
-        if path in ("/_local/console.js", "/_local/console.css"):
+        if path in ("/_local/console.js", "/_local/console.css", "/_local/webhooks.js"):
             return self._static(path.rsplit("/", 1)[1])
         if path == "/_local/changes":  # no AWS request: what the page polls costs the API nothing
             from moto.ses.models import ses_backends

@@ -22,6 +22,7 @@ LOCAL_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_METRICS_DISABLED": "1",
     "AUTH_CACHE_SECONDS": "0",
+    "WEBHOOKS_LOOPBACK_ONLY": "1",  # webhooks go to loopback URLs only (ticketing.webhooks.urls)
 }
 
 
@@ -107,8 +108,11 @@ def create_resources(template: tpl.Template, endpoint_url: str | None = None) ->
             ddb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
             )
-    for logical_id in template.of_type("AWS::SQS::Queue"):
-        s.client("sqs", endpoint_url=endpoint_url).create_queue(QueueName=logical_id)
+    from devkit.local import bus  # the change events' bus, FIFO queues and redrive (issue 20)
+
+    for logical_id in bus.ordered_queues(template):
+        s.client("sqs", endpoint_url=endpoint_url).create_queue(**bus.queue_spec(template, logical_id))
+    bus.create_resources(template, s, endpoint_url)
     for logical_id in template.of_type("AWS::Scheduler::ScheduleGroup"):
         client = s.client("scheduler", endpoint_url=endpoint_url)
         with contextlib.suppress(client.exceptions.ConflictException):

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from devkit import demo
 from devkit import template as tpl
-from devkit.local import console, front, lambdas, provision
+from devkit.local import console, deliveries, front, lambdas, provision
 from devkit.local.apigateway import LocalApi
 from devkit.local.embedded_aws import EmbeddedAWS, outbox
 from devkit.local.gate import status_line
@@ -60,6 +60,7 @@ class LocalRun:
         self.api: LocalApi | None = None
         self.scheduler: SchedulerPump | None = None
         self.streams: StreamPump | None = None
+        self.deliveries: deliveries.SqsPump | None = None  # the webhook deliveries' queues (issue 20)
         self.lambdas: lambdas.LocalLambdas | None = None
         self.console: console.Console | None = None
         self._reset_lock = threading.Lock()
@@ -88,6 +89,8 @@ class LocalRun:
         self.scheduler.start()
         self.streams = StreamPump(self.template, endpoint, gate=self.aws.gate)
         self.streams.start()
+        self.deliveries = deliveries.SqsPump(self.template, endpoint, gate=self.aws.gate)
+        self.deliveries.start()
         self.console = console.Console(self)
         self.front = front.serve(self.wsgi, self.host, self.port, request_timeout=self.request_timeout)
         self.port = self.front.effective_port
@@ -159,7 +162,7 @@ class LocalRun:
             return 200, json_type, json.dumps({"fired": self.scheduler.pump(at)}).encode()
         if path == "/_local/invocations" and method == "GET":
             return 200, json_type, json.dumps(self.lambdas.invocations, indent=2, default=str).encode()
-        answered = self.console.answer(method, path, args)
+        answered = deliveries.answer(self, method, path, args) or self.console.answer(method, path, args)
         if answered is not None:
             return answered
         return 404, json_type, b'{"message":"no such dev endpoint"}'
@@ -167,9 +170,10 @@ class LocalRun:
     def reset(self) -> None:
         """Back to the demo data.  The pumps wait meanwhile, and forget the streams' shards and
         the schedules they knew (a shard iterator of the old tables would name nothing)."""
-        with self._reset_lock, self.streams.paused(), self.scheduler.paused():
+        with self._reset_lock, self.streams.paused(), self.scheduler.paused(), self.deliveries.paused():
             self.aws.reset()
             self.streams.forget()
+            self.deliveries.forget()
             self.scheduler.forget()
             self.lambdas.forget()
             self.prepare()
@@ -182,6 +186,8 @@ class LocalRun:
             self.scheduler.stop()
         if self.streams:
             self.streams.stop()
+        if self.deliveries:
+            self.deliveries.stop()
         if self.lambdas:
             lambdas.uninstall(self.lambdas, timeout=2.0)
         if self.front:

@@ -237,7 +237,7 @@ def test_exactly_one_api_stage_with_throttling_access_logs_and_tracing():
 
 def test_the_api_invokes_the_live_alias():
     for fn in FUNCTIONS:
-        if fn in ("NotifierFunction", "TicketAutomationsFunction"):
+        if fn in ("NotifierFunction", "TicketAutomationsFunction", "TicketEventsFunction", "WebhookDeliveryFunction"):
             continue
         alias_id, _ = alias_of(fn)
         perms = [p["Properties"] for p in of_type(OUT, "AWS::Lambda::Permission").values()]
@@ -318,6 +318,25 @@ def expected_alarms() -> dict[str, set[tuple[str, str, str]]]:
         "FailedEventsNotKeptAlarm": {
             k("AWS/Lambda", "DestinationDeliveryFailures", fn_dims("NotifierFunction")),
             k("AWS/Lambda", "DestinationDeliveryFailures", fn_dims("TicketAutomationsFunction")),
+            k("AWS/Lambda", "DestinationDeliveryFailures", fn_dims("TicketEventsFunction")),
+        },
+        # change events and webhooks (issue 20)
+        "TicketEventsErrorsAlarm": {k("AWS/Lambda", "Errors", fn_dims("TicketEventsFunction"))},
+        "TicketEventsIteratorAgeAlarm": {k("AWS/Lambda", "IteratorAge", fn_dims("TicketEventsFunction"))},
+        "WebhookDeliveryErrorsAlarm": {k("AWS/Lambda", "Errors", fn_dims("WebhookDeliveryFunction"))},
+        "EventsDeadLetterQueueAlarm": {
+            k(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}},
+            )
+        },
+        "WebhookDeadLetterQueueAlarm": {
+            k(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}},
+            )
         },
         "TicketAutomationsIteratorAgeAlarm": {k("AWS/Lambda", "IteratorAge", fn_dims("TicketAutomationsFunction"))},
         "AccountConcurrencyAlarm": {k("AWS/Lambda", "ClaimedAccountConcurrency", {})},
@@ -334,7 +353,7 @@ def expected_alarms() -> dict[str, set[tuple[str, str, str]]]:
         "SesComplaintRateAlarm": {k("AWS/SES", "Reputation.ComplaintRate", {})},
         "SmsSpendAlarm": {k("AWS/SNS", "SMSMonthToDateSpentUSD", {})},
     }
-    for table in ("TicketsTable", "ClientsTable", "IdempotencyTable"):
+    for table in ("TicketsTable", "ClientsTable", "IdempotencyTable", "WebhooksTable"):
         short = table.removesuffix("Table")
         want[f"{short}TableThrottledAlarm"] = {k("AWS/DynamoDB", "ThrottledRequests", {"TableName": {"Ref": table}})}
         want[f"{short}TableSystemErrorsAlarm"] = {k("AWS/DynamoDB", "SystemErrors", {"TableName": {"Ref": table}})}
@@ -363,7 +382,7 @@ def test_every_function_has_its_throttles_alarmed():
 def test_there_are_no_other_alarms_than_those_listed():
     throttles = {n for n, a in ALARMS.items() if any(m == "Throttles" for _, m, _ in watched(a["Properties"]))}
     assert set(ALARMS) - throttles == set(expected_alarms())
-    assert len(ALARMS) == len(expected_alarms()) + len(throttles) == 33
+    assert len(ALARMS) == len(expected_alarms()) + len(throttles) == 41
 
 
 def test_the_5xx_alarm_is_a_rate_not_a_single_error():
@@ -584,6 +603,8 @@ def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, s
     env = function.environment
     names = {env["TICKETS_TABLE"]: "TicketsTable", env["CLIENTS_TABLE"]: "ClientsTable"}
     names[env["IDEMPOTENCY_TABLE"]] = "IdempotencyTable"
+    if "WEBHOOKS_TABLE" in env:
+        names[env["WEBHOOKS_TABLE"]] = "WebhooksTable"
     grants = dynamodb_grants(fn)
     made = defaultdict(int)
     for operation, params in calls:

@@ -128,8 +128,24 @@ def key_actions(policy: str) -> set[str]:
     return {a for st in statements(props(policy)["PolicyDocument"]) for a in as_list(st["Action"])}
 
 
+def work_queues() -> set[str]:
+    """Queues a function's SQS event source reads: their failures go to their redrive queue."""
+    return {
+        next(iter(refs(ev["Properties"]["Queue"])))
+        for fn in FUNCTIONS
+        for ev in (props(fn).get("Events") or {}).values()
+        if ev.get("Type") == "SQS"
+    }
+
+
 def on_failure_queue(fn: str) -> str | None:
-    """The queue an asynchronous invocation's or a stream event source's failures go to."""
+    """The queue an asynchronous invocation's, a stream event source's or an SQS event source's
+    failures go to (for SQS: the source queue's dead-letter queue)."""
+    for ev in (props(fn).get("Events") or {}).values():
+        if ev.get("Type") == "SQS":
+            source = next(iter(refs(ev["Properties"]["Queue"])))
+            redrive = props(source).get("RedrivePolicy") or {}
+            return next(iter(refs(redrive.get("deadLetterTargetArn")) & set(QUEUES)), None)
     configs = [props(fn).get("EventInvokeConfig") or {}]
     configs += [ev["Properties"] for ev in (props(fn).get("Events") or {}).values() if ev.get("Type") == "DynamoDB"]
     for config in configs:
@@ -403,6 +419,11 @@ def test_an_asynchronous_function_keeps_its_failed_events(fn):
 
 @pytest.mark.parametrize("queue", sorted(QUEUES))
 def test_every_queue_has_a_depth_alarm(queue):
+    if queue in work_queues():  # messages waiting are its normal state: its dead-letter queue is alarmed
+        dead = next(iter(refs(props(queue)["RedrivePolicy"]["deadLetterTargetArn"])))
+        assert dead in QUEUES and dead not in work_queues(), queue
+        assert encryption_key(queue), f"{queue} is not encrypted with the stack's key"
+        return
     mine = [
         a
         for a in alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible").values()

@@ -88,7 +88,16 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/update-ticket-from-other-source.html/v.2.0"): Call(
         "/update-ticket-from-other-source.html/v.2.0", [{"ticket_id": "1001", "sub_status": "P", "comment": "matrix"}]
     ),
+    ("POST", "/webhooks"): Call("/webhooks", {"url": "http://127.0.0.1:9/matrix"}, ok=201),
+    ("GET", "/webhooks"): Call("/webhooks"),
+    ("DELETE", "/webhooks/{id}"): Call("/webhooks/wh_demo_canonical", ok=204),
+    ("GET", "/webhooks/{id}/deliveries"): Call("/webhooks/wh_demo_canonical/deliveries"),
 }
+# The hub's own routes every client has, whatever dialect it speaks (a partner subscribes to the
+# changes of its tickets with its own token): another dialect's client is not refused there, and
+# what they reach is the client's own (its subscriptions), not tickets: no scope axis.
+ANY_CLIENT_ROUTES = {("POST", "/webhooks"), ("GET", "/webhooks"), ("DELETE", "/webhooks/{id}")}
+ANY_CLIENT_ROUTES |= {("GET", "/webhooks/{id}/deliveries")}
 
 
 @dataclass(frozen=True)
@@ -261,6 +270,8 @@ def cases(route: tuple[str, str]) -> list[tuple[str, str | None, int]]:
         ("another dialect's client", f"{scheme} {other_token(op.dialect)}", OTHER_DIALECT_STATUS.get(op.dialect, 403)),
         ("disabled client", f"{scheme} {DISABLED_TOKEN}", 401),
     ]
+    if route in ANY_CLIENT_ROUTES:  # every client may (test_the_hubs_own_routes_take_every_dialects_client)
+        out = [c for c in out if c[0] != "another dialect's client"]
     group = GROUP_CASES[op.dialect]
     for denied in group if isinstance(group, list) else []:
         if denied.routes is None or route[1] in denied.routes:
@@ -523,13 +534,31 @@ def check_scoped_answer(route, scope, call, status, resp, text, *, dialect) -> N
         assert header(resp, "ETag") is None and header(resp, "Location") is None
 
 
-SCOPE_ROUTES = [r for r in ROUTES if r not in REFERENCE_ROUTES]
+SCOPE_ROUTES = [r for r in ROUTES if r not in REFERENCE_ROUTES and r not in ANY_CLIENT_ROUTES]
+
+
+def test_the_hubs_own_routes_take_every_dialects_client(aws, seeded):
+    """The webhook routes: a client of any dialect subscribes (and sees only its own); the
+    grants decide what its subscription delivers (tests/test_webhooks.py)."""
+    for token in (other_token("canonical"), SCOPED_TOKEN["kapture"]):
+        resp = send_call(aws, ("POST", "/webhooks"), CALLS[("POST", "/webhooks")], token)
+        assert resp["statusCode"] == 201, resp["body"][:300]
+        mine = json.loads(send_call(aws, ("GET", "/webhooks"), CALLS[("GET", "/webhooks")], token)["body"])
+        assert [s["id"] for s in mine["items"]] == [json.loads(resp["body"])["id"]]
+        theirs = send_call(
+            aws, ("GET", "/webhooks/{id}/deliveries"), CALLS[("GET", "/webhooks/{id}/deliveries")], token
+        )
+        assert theirs["statusCode"] == 404  # the demo subscription is the canonical client's
 
 
 def test_every_route_has_its_scope_cases():
     """A route added to the template says here what scopes it: a ticket it names, a queue it
     creates in, or (reference data) a permission."""
-    unclassified = [r for r in ROUTES if r not in SCOPE_CALLS and r != CREATE_ROUTE and r not in REFERENCE_ROUTES]
+    unclassified = [
+        r
+        for r in ROUTES
+        if r not in SCOPE_CALLS and r != CREATE_ROUTE and r not in REFERENCE_ROUTES and r not in ANY_CLIENT_ROUTES
+    ]
     assert unclassified == [], "give each new route its scope cases (SCOPE_CALLS)"
     assert {OPERATIONS[r].dialect for r in ROUTES} <= set(SCOPED_TOKEN)
     assert demo.SCOPED_GRANTS == {"facilities": "write", "maintenance": "read"}

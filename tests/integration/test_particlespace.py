@@ -82,6 +82,8 @@ class Consumer:
 
     def __init__(self, template, local_lambdas):
         self.pump, self.lambdas = StreamPump(template, endpoint=None), local_lambdas
+        # TicketAutomationsFunction only (TicketEventsFunction reads the stream too: tests/test_events.py)
+        self.pump.sources = [s for s in self.pump.sources if s.fn.logical_id == "TicketAutomationsFunction"]
         self.pump.pump()  # the demo data's records
 
     def settle(self) -> StreamPump:

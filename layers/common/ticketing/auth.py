@@ -81,7 +81,13 @@ def _table() -> str:
 
 
 def lookup(token: str) -> Client | None:
-    digest = hash_token(token)
+    return lookup_hash(hash_token(token))
+
+
+def lookup_hash(digest: str) -> Client | None:
+    """The client whose token hashes to ``digest`` (cached as ``lookup``): webhook subscriptions
+    keep the hash of the token that made them, so a disabled client or a grant taken away stops
+    its deliveries too."""
     now = time.monotonic()
     hit = _cache.get(digest)
     if hit and hit[0] > now:
@@ -131,8 +137,9 @@ def client_for(authorization: str | None, dialect: str, schemes: tuple[str, ...]
     return authenticate(parse_authorization(authorization, schemes), dialect)
 
 
-def authenticate(token: str | None, dialect: str) -> Client:
-    """The enabled, unexpired client owning ``token`` that may speak ``dialect``."""
+def authenticate(token: str | None, dialect: str | None) -> Client:
+    """The enabled, unexpired client owning ``token`` that may speak ``dialect`` (None: any client,
+    whatever its dialects: the hub's own routes every client has, such as its webhooks)."""
     if token is None:
         raise Unauthenticated("Missing or malformed credentials.")
     client = lookup(token)
@@ -140,7 +147,7 @@ def authenticate(token: str | None, dialect: str) -> Client:
         raise Unauthenticated("Invalid credentials.")
     if not client.enabled or (client.expires_at is not None and client.expires_at <= utcnow()):
         raise Unauthenticated("Credentials are disabled or expired.")
-    if not client.allows(dialect):
+    if dialect is not None and not client.allows(dialect):
         raise Forbidden(f"This client may not use the {dialect} API.", reason="dialect")
     return client
 

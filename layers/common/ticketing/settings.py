@@ -27,6 +27,13 @@ class Settings(BaseModel):
     notify_ticket_per_hour: int = Field(default=12, ge=1)  # notices about one ticket, per hour
     notify_client_per_hour: int = Field(default=100, ge=1)  # messages a client's requests send, per hour
     notify_client_per_day: int = Field(default=500, ge=1)  # and per day (UTC)
+    event_bus_name: str = ""  # the change events' EventBridge bus (ticketing.eventbus)
+    webhooks_table: str = ""  # webhook subscriptions and delivery attempts (ticketing.webhooks)
+    webhook_queue_url: str = ""  # the FIFO queue of webhook deliveries (ticketing.webhooks.fanout)
+    webhooks_loopback_only: bool = False  # the local run: deliver to loopback URLs only (ticketing.webhooks.urls)
+    # the deliveries' backoff (ticketing.webhooks.delivery); the local run's tests make it fast
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=7200.0, gt=0)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -1,0 +1,6 @@
+"""Change events: every committed change of a ticket, once, on the EventBridge bus (DynamoDB
+Streams of the tickets table)."""
+
+from ticketing.eventbus import handler as lambda_handler
+
+__all__ = ["lambda_handler"]
