@@ -77,7 +77,7 @@ class Tap:
         self._lock = threading.Lock()
 
     def read(self) -> list[dict[str, Any]]:
-        from devkit import localstack
+        from devkit.local import provision as localstack
 
         sqs = localstack.session().client("sqs", endpoint_url=self.endpoint_url)
         with self._lock:

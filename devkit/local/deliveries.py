@@ -55,7 +55,7 @@ def sources(template: tpl.Template) -> list[_Source]:
 
 
 def _client(endpoint: str | None) -> Any:
-    from devkit import localstack
+    from devkit.local import provision as localstack
 
     return localstack.session().client("sqs", endpoint_url=endpoint)
 

@@ -242,6 +242,8 @@ def test_the_signature_is_the_standard_webhooks_one():
     ],
 )
 def test_which_urls_a_subscription_may_name(monkeypatch, url, loopback_only, allowed):
+    monkeypatch.setenv("TICKETS_TABLE", "TicketsTable")
+    monkeypatch.setenv("CLIENTS_TABLE", "ClientsTable")
     monkeypatch.setenv("WEBHOOKS_LOOPBACK_ONLY", "1" if loopback_only else "0")
     settings.reset()
     try:
@@ -250,7 +252,10 @@ def test_which_urls_a_subscription_may_name(monkeypatch, url, loopback_only, all
         settings.reset()
 
 
-def test_the_retries_last_24_hours_then_the_dead_letter_queue_as_the_template_says():
+def test_the_retries_last_24_hours_then_the_dead_letter_queue_as_the_template_says(monkeypatch):
+    monkeypatch.setenv("TICKETS_TABLE", "TicketsTable")
+    monkeypatch.setenv("CLIENTS_TABLE", "ClientsTable")
+    settings.reset()
     queue = tpl.default().resources["WebhookDeliveryQueue"]["Properties"]
     assert queue["FifoQueue"] is True and queue["RedrivePolicy"]["maxReceiveCount"] == delivery.MAX_RECEIVES
     base, cap = settings.Settings.model_fields["webhook_retry_base_seconds"].default, 7200.0
@@ -262,3 +267,24 @@ def test_the_retries_last_24_hours_then_the_dead_letter_queue_as_the_template_sa
     fn = tpl.default().resources["WebhookDeliveryFunction"]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * fn["Timeout"]  # as Lambda asks of an SQS event source
     assert fn["Events"]["Deliveries"]["Properties"]["BatchSize"] == 1
+
+
+@pytest.mark.parametrize(
+    ("token", "payload_format", "keys"),
+    [
+        ("tkt_demo_spp", "spp", {"subject", "employees", "messages", "order", "client"}),  # TicketResource
+        ("tkt_demo_kapture", "kapture", {"ticketId", "queueKey", "assignedToName", "isCallBack"}),  # ticket object
+        ("tkt_demo_servicedesk", "servicedesk", {"TicketREF", "TicketId", "TicketType", "State"}),  # GetTicket
+    ],
+)
+def test_a_partner_may_take_its_own_dialects_view_of_the_ticket(aws, hub, receiver, token, payload_format, keys):
+    subscribe(aws, receiver, {"Authorization": f"Bearer {token}"}, payload_format=payload_format)
+    patch(aws, 1001, {"title": f"seen through {payload_format}"})
+    hub.settle()
+    [delivery] = receiver.got
+    view = delivery["body"]["data"]["view"]
+    assert view["format"] == payload_format and keys <= set(view["ticket"])
+    if payload_format == "servicedesk":  # GetTicket shows the state and its actions, not the title
+        assert view["ticket"]["TicketId"] == 1001 and view["ticket"]["TicketREF"] == "INC-001001"
+    else:
+        assert f"seen through {payload_format}" in json.dumps(view["ticket"])

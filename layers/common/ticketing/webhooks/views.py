@@ -4,7 +4,10 @@ A format is a name and a renderer (``Ticket -> JSON document``).  The registry h
 ``"module:function"`` text and imports the module on first use only, so the stream consumer pays
 for no dialect it does not render, and the domain imports no dialect (a dialect adds its view by
 adding a line here, or by calling ``register`` from its own module).  Registered today:
-``canonical`` (the canonical API's ticket view, ``GET /tickets/{id}``).  A subscription asks for
+``canonical`` (the canonical API's ticket view, ``GET /tickets/{id}``), ``spp`` (its
+TicketResource), ``kapture`` (its ticket object) and ``servicedesk`` (its GetTicket result).
+MyHRW's partner tickets are a view per partner of the ticket's tasks, not of the ticket: it has
+none yet.  A subscription asks for
 ``canonical`` or for its client's own dialect's format; a dialect with no registered view cannot be
 asked for (the subscription is refused with the formats there are).
 """
@@ -21,6 +24,9 @@ Renderer = Callable[[Ticket], dict[str, Any]]
 
 _REGISTERED: dict[str, str | Renderer] = {
     "canonical": "ticketing.dialects.canonical:render_ticket",
+    "spp": "ticketing.dialects.spp.rendering:webhook_view",  # the TicketResource
+    "kapture": "ticketing.dialects.kapture.answers:webhook_view",  # the ticket object
+    "servicedesk": "ticketing.dialects.servicedesk.results:webhook_view",  # the GetTicket result
 }
 
 

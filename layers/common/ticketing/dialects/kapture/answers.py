@@ -3,6 +3,7 @@ update's success or failure body."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -227,3 +228,24 @@ class KaptureSuccess(_Doc):
 class KaptureFailure(_Doc):
     message: str
     status: Literal["failed"]
+
+
+@dataclass(frozen=True)
+class _WebhookView:
+    vocab: Vocabulary
+    zone: tzinfo
+    refs: References
+    now: datetime
+
+
+def webhook_view(ticket: Ticket) -> dict[str, Any]:
+    """The ticket object a webhook of payload format ``kapture`` carries (as an answer shows it)."""
+    from ticketing.model import utcnow
+
+    from .dialect import NAME, zone_of
+
+    vocab = get_catalog().vocabulary(NAME)
+    refs = References()
+    refs.load(USER_KIND, user_keys(ticket))
+    refs.load(QUEUE_KIND, [ticket.queue])
+    return render_ticket(ticket, _WebhookView(vocab, zone_of(vocab), refs, utcnow()))

@@ -102,3 +102,8 @@ def ticket_result(ticket: Ticket, workflow: Workflow | None = None) -> tuple[dic
         "AllAvailableTicketActions": actions,
     }
     return answer(GetTicketResult, values)
+
+
+def webhook_view(ticket: Ticket) -> dict[str, Any]:
+    """The GetTicket result a webhook of payload format ``servicedesk`` carries (JSON members)."""
+    return ticket_result(ticket)[0]

@@ -188,3 +188,10 @@ def render(ticket: Ticket, refs: References, messages: list[Message]) -> dict[st
     }
     nested = {k: values.get(k) for k in SppTicketResource.model_fields}
     return {**nested, "ticket": nested}
+
+
+def webhook_view(ticket: Ticket) -> dict[str, Any]:
+    """The TicketResource a webhook of payload format ``spp`` carries (``ticketing.webhooks.views``)."""
+    from ticketing import service
+
+    return render(ticket, References(), service.messages(ticket))
