@@ -1608,11 +1608,19 @@ def cold_goals(rows: list[dict]) -> str:
     first = statistics.median(r["first_vs_stack"] for r in rows)
     own = statistics.median(r["own_imports_ms"] for r in rows)
     over = [r["function"] for r in rows if r["own_imports_ms"] > GOAL_OWN_IMPORTS_MS]
+    within = [r["function"] for r in rows if r["own_imports_ms"] <= GOAL_OWN_IMPORTS_MS]
+    named = (
+        f" ({', '.join(over)})"
+        if 0 < len(over) <= len(within)
+        else f" (within: {', '.join(within)})"
+        if over and within
+        else ""
+    )
     return (
         f"Against the stack (median across functions): init {_against(init, GOAL_VS_STACK)}, "
         f"init+1st {_against(first, GOAL_VS_STACK)}; own modules' import "
         f"{_against(own, GOAL_OWN_IMPORTS_MS, ' ms')}; {len(over)} of {len(rows)} functions over "
-        f"{GOAL_OWN_IMPORTS_MS:.0f} ms" + (f" ({', '.join(over)}).\n" if 0 < len(over) < len(rows) else ".\n")
+        f"{GOAL_OWN_IMPORTS_MS:.0f} ms{named}.\n"
     )
 
 

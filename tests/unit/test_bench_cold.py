@@ -64,7 +64,9 @@ def test_cold_goals_line_medians_across_functions():
         "init+1st 1.05 (met: goal <= 1.10); own modules' import 21.2 ms (met: goal <= 30.0 ms); "
         "0 of 2 functions over 30 ms.\n"
     )
-    over = [_row("A", 1.2, 1.2, 31.0), _row("B", 1.2, 1.2, 45.0)]  # every one over: not named again
+    most = [_row("A", 1.2, 1.2, 31.0), _row("B", 1.2, 1.2, 45.0), _row("C", 1.0, 1.0, 29.0)]  # the fewer named
+    assert bench.cold_goals(most).endswith("2 of 3 functions over 30 ms (within: C).\n")
+    over = [_row("A", 1.2, 1.2, 31.0), _row("B", 1.2, 1.2, 45.0)]  # every one over: none named
     assert bench.cold_goals(over).endswith(
         "own modules' import 38.0 ms (over: goal <= 30.0 ms); 2 of 2 functions over 30 ms.\n"
     )
