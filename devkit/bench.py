@@ -1643,8 +1643,8 @@ def _cold_section(functions: dict[str, tpl.Function], runs: int) -> list[str]:
         "with the stack on every function.\n"
     )
     lines.append(
-        "| function | floor init ms | stack init ms | init ms | stack ratio | init ratio | ours / stack "
-        "| floor init+1st ms | init+1st ms | ratio | ours / stack | own imports ms | floor peak MB | peak MB |"
+        "| function | floor init ms | stack init ms | init ms | stack ratio | init ratio | init ours / stack "
+        "| floor init+1st ms | init+1st ms | ratio | init+1st ours / stack | own imports ms | floor peak MB | peak MB |"
     )
     lines.append("|---|" + "---:|" * 13)
     for row in rows:
