@@ -26,7 +26,7 @@ help:
 	@echo "make unit      tests/unit: the domain and the dialects on an in-memory store (the edit-test loop)"
 	@echo "make integration / e2e / deploy-tier   one tier: handlers on moto / HTTP on the local run / the template"
 	@echo "make build     sam build (layer wheels for the Lambda runtime, any local Python)"
-	@echo "make bench     benchmarks: cold init vs a bare boto3 client, warm time, DynamoDB calls"
+	@echo "make bench     benchmarks: cold init vs a bare boto3 client and the stack, own imports, warm time, DynamoDB calls"
 
 $(PY): requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(PYTHON_FOR_VENV)" || { echo "Python >= 3.11 is needed" >&2; exit 1; }
