@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketing.grants import EVERYTHING
+from ticketing.new_ticket import NewTicket
 from ticketing.sizes import attribute_size, item_size  # noqa: F401 (DynamoDB's size rules)
 
 from devkit import load
@@ -406,8 +407,7 @@ def _kapture_batch_of(n: int, repeats: int) -> dict:
         provision.create_resources(template)
         demo.seed()
         created = [
-            service.create_ticket(service.NewTicket(title=f"Bench {i}"), SYSTEM, access=EVERYTHING).id
-            for i in range(n - 7)
+            service.create_ticket(NewTicket(title=f"Bench {i}"), SYSTEM, access=EVERYTHING).id for i in range(n - 7)
         ]
         ids = [*range(1001, 1008), *created][:n]
 
@@ -1078,7 +1078,7 @@ def capacity() -> dict:
         demo.seed()
         creds = demo.credentials()
         reader = boto3.client("dynamodb")
-        spec = service.NewTicket.model_validate(WRITERS_TICKET)
+        spec = NewTicket.model_validate(WRITERS_TICKET)
 
         def fresh() -> BenchTicket:
             t = service.create_ticket(spec, SYSTEM, access=EVERYTHING)
@@ -1416,7 +1416,7 @@ def cost(requests: int = COST_REQUESTS, batch_repeats: int = COST_BATCH_REPEATS)
         demo.seed()
         creds = demo.credentials()
         reader = boto3.client("dynamodb")
-        spec = service.NewTicket.model_validate(WRITERS_TICKET)
+        spec = NewTicket.model_validate(WRITERS_TICKET)
         repo = service.repository()
         demo_key = {"pk": {"S": f"TICKET#{CAPACITY_DEMO_TICKET}"}, "sk": {"S": "TICKET"}}
         demo_item = reader.get_item(TableName=repo.table, Key=demo_key, ConsistentRead=True)["Item"]

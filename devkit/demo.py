@@ -13,6 +13,7 @@ from typing import Any
 from ticketing import auth, catalog, service
 from ticketing.grants import EVERYTHING
 from ticketing.model import SYSTEM
+from ticketing.new_ticket import NewTicket
 
 COUNTER_FLOOR = 1000
 
@@ -154,7 +155,7 @@ def seed(dynamodb: Any = None) -> dict[str, Any]:
         if not enabled:
             auth.save_client(client.model_copy(update={"enabled": False}), auth.hash_token(token))
     repo.set_counter_floor(COUNTER_FLOOR)
-    tickets = [service.create_ticket(service.NewTicket.model_validate(t), SYSTEM, access=EVERYTHING) for t in TICKETS]
+    tickets = [service.create_ticket(NewTicket.model_validate(t), SYSTEM, access=EVERYTHING) for t in TICKETS]
     for module in dialect_seeders():
         module.seed()
     return {"tickets": [t.id for t in tickets], "clients": [c["token"] for c in CLIENTS]}

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _operators(service) -> list[dict]:
     import boto3
-    from ticketing.dialects.reference_data import OPERATOR_KIND
+    from ticketing.dialects.operators import OPERATOR_KIND
     from ticketing.settings import get_settings
 
     client = boto3.client("dynamodb")

@@ -11,6 +11,7 @@ from ticketing import catalog, service
 from ticketing.errors import Forbidden, NotFound, ValidationFailed
 from ticketing.grants import EVERYTHING, READ, WRITE, Access
 from ticketing.model import Actor
+from ticketing.new_ticket import NewTicket
 
 from devkit import template as tpl
 from devkit.local import provision as localstack
@@ -34,9 +35,7 @@ def store(monkeypatch):
 
 
 def new(queue="billing", **fields):
-    return service.create_ticket(
-        service.NewTicket(title="Invoice wrong", queue=queue, **fields), ACTOR, access=EVERYTHING
-    )
+    return service.create_ticket(NewTicket(title="Invoice wrong", queue=queue, **fields), ACTOR, access=EVERYTHING)
 
 
 def retitle(title):
@@ -57,10 +56,10 @@ def test_a_created_ticket_is_read_back_by_its_id_and_its_number(store):
 
 def test_an_unknown_type_or_status_is_refused_naming_the_field(store):
     with pytest.raises(ValidationFailed) as err:
-        service.create_ticket(service.NewTicket(title="x", type="nope"), ACTOR, access=EVERYTHING)
+        service.create_ticket(NewTicket(title="x", type="nope"), ACTOR, access=EVERYTHING)
     assert err.value.errors[0].field == "type"
     with pytest.raises(ValidationFailed):
-        service.create_ticket(service.NewTicket(title="x", status="nope"), ACTOR, access=EVERYTHING)
+        service.create_ticket(NewTicket(title="x", status="nope"), ACTOR, access=EVERYTHING)
     assert store.tickets == {}
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing import TYPE_CHECKING, Any
 
 from ticketing import ids
 from ticketing.catalog import Catalog, get_catalog
@@ -19,8 +17,9 @@ from ticketing.grants import Access
 from ticketing.model import Actor, AuditEntry, Message, Task, Ticket, utcnow
 from ticketing.repository import Repository
 
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Short = Annotated[str, StringConstraints(max_length=200)]
+if TYPE_CHECKING:  # built only by the functions that create tickets (ticketing.new_ticket)
+    from ticketing.new_ticket import NewTicket
+
 
 _repo: Repository | None = None
 
@@ -40,34 +39,6 @@ def reset() -> None:
 def connect() -> None:
     """Make the store's client now, before threads share it (a batch's parallel reads and writes)."""
     _ = repository().client
-
-
-class NewTask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: Annotated[str, StringConstraints(max_length=500)] = ""
-
-
-class NewTicket(BaseModel):
-    """What a new ticket may be given.  Unknown fields are refused, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = "ticket"
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    description: Annotated[str, StringConstraints(max_length=65536)] = ""
-    status: str = "new"
-    sub_status: str | None = None
-    queue: Short = ""
-    priority: int = Field(default=0, ge=0, le=5)
-    category: Annotated[str, StringConstraints(max_length=500)] = ""
-    source: Short = ""
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
-    assignee_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list, max_length=50)
-    requester_id: int | None = Field(default=None, gt=0)
-    order_number: Short | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict, max_length=100)
-    tasks: list[NewTask] = Field(default_factory=list, max_length=100)
-    follow_up_at: datetime | None = None
 
 
 def check_status(catalog: Catalog, status: str, sub_status: str | None, field: str = "status") -> None:

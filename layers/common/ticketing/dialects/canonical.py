@@ -17,6 +17,7 @@ from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response, entrypoint
 from ticketing.model import AuditEntry, Task, Ticket
 from ticketing.moments import UtcDateTime
+from ticketing.new_ticket import NewTask, NewTicket, Short, Tag
 
 NAME = "canonical"
 PROBLEM = "application/problem+json"
@@ -91,7 +92,7 @@ def _ticket_response(status: int, ticket: Ticket, **headers: str) -> Response:
 
 
 # -- routes ------------------------------------------------------------------------------
-class NewTicketBody(service.NewTicket):
+class NewTicketBody(NewTicket):
     """What a new ticket may be given.  Unknown fields are refused, not ignored."""
 
     follow_up_at: UtcDateTime | None = None  # with its offset; kept in UTC, within ticketing.moments' range
@@ -153,13 +154,13 @@ class TicketPatch(BaseModel):
     description: Annotated[str, StringConstraints(max_length=65536)] | None = None
     status: str = _NOT_NULL
     sub_status: str | None = None
-    queue: service.Short | None = None
+    queue: Short | None = None
     priority: int | None = Field(default=None, ge=0, le=5)
     category: Annotated[str, StringConstraints(max_length=500)] | None = None
-    tags: list[service.Tag] | None = Field(default=None, max_length=50)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
     assignee_ids: list[Annotated[int, Field(gt=0)]] | None = Field(default=None, max_length=50)
     requester_id: int | None = Field(default=None, gt=0)
-    order_number: service.Short | None = None
+    order_number: Short | None = None
     metadata: dict[str, Any] | None = Field(default=None, max_length=100)
     follow_up_at: UtcDateTime | None = None  # with its offset; kept in UTC, within ticketing.moments' range
 
@@ -205,7 +206,7 @@ def patch_ticket(request: Request, context: Any) -> Response:
     return idempotency.once(request, client.client_id, run, context, ticket_param="id")
 
 
-class NewTaskBody(service.NewTask):
+class NewTaskBody(NewTask):
     pass
 
 

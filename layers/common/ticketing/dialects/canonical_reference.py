@@ -22,16 +22,15 @@ from ticketing import auth, idempotency, service
 from ticketing.dialects import canonical
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
+from ticketing.dialects.operators import OPERATOR_KIND, operator_key
 from ticketing.dialects.reference_data import (
     MAX_ID,
-    OPERATOR_KIND,
     ORDER_KIND,
     USER_KIND,
     SppAddon,
     SppRating,
     SppUser,
     iso_timestamp,
-    operator_key,
 )
 from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed, quoted
 from ticketing.http import Request, Response, entrypoint

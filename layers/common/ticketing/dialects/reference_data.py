@@ -32,14 +32,6 @@ def iso_timestamp(value: Any) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-OPERATOR_KIND = "operator"  # servicedesk's UserProviderKey -> the hub user it signs in as
-
-
-def operator_key(user_provider_key: str) -> str:
-    """An operator's key: its UserProviderKey (a sign-in name), compared case-insensitively."""
-    return user_provider_key.strip().lower()
-
-
 class DocumentedResource(BaseModel):
     """A resource as the SPP document lays it out (the order of its keys is the document's)."""
 

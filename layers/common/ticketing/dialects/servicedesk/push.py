@@ -10,7 +10,7 @@ from typing import Any
 
 from ticketing import service
 from ticketing.commands import ChangeSet, Command
-from ticketing.dialects.reference_data import OPERATOR_KIND, operator_key
+from ticketing.dialects.operators import OPERATOR_KIND, operator_key
 from ticketing.dialects.servicedesk.models import PARAMETER_NAMES, WorkflowPushPost
 from ticketing.errors import ValidationFailed, quoted
 from ticketing.model import Ticket
