@@ -5,12 +5,26 @@ from __future__ import annotations
 import json
 
 import pytest
+from ticketing import aws as aws_config
 from ticketing import service
+from ticketing.store import writer
+from ticketing.store.calls import BACKOFF_CAP_SECONDS
 
 from devkit.local import apigateway as apigw
 from devkit.local import faults
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical"}
+
+# A write that keeps failing is retried until the write budget runs out (8 s).  The tests that wait
+# it out lower it: one try of a throttled call is botocore's 3 attempts with at most 1 + 2 s of its
+# own backoff (``aws.MAX_BACKOFF_SECONDS``), so a budget of that plus the write path's longest pause
+# and some slack still leaves room for the second try the assertions count, and nothing else changes.
+SHORT_BUDGET = aws_config.MAX_BACKOFF_SECONDS + BACKOFF_CAP_SECONDS + 0.8
+
+
+@pytest.fixture
+def short_budget(monkeypatch):
+    monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", SHORT_BUDGET)
 
 
 def _patch(aws, body, headers=None):
@@ -21,7 +35,7 @@ def _patch(aws, body, headers=None):
 @pytest.mark.parametrize(
     ("code", "http_status"), [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500)]
 )
-def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, seeded, code, http_status):
+def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, seeded, code, http_status, short_budget):
     with faults.inject("dynamodb", "TransactWriteItems", code, status=http_status) as fault:
         status, problem = _patch(aws, {"queue": "x", "tags": ["y"]})
     assert status == 503 and problem["type"] == "urn:tickets:problem:unavailable"
@@ -51,7 +65,9 @@ def test_throttled_reads_are_a_503_too(aws, seeded):
     assert json.loads(resp["body"])["status"] == 503
 
 
-def test_a_transaction_cancelled_by_throttling_is_retried_then_503(aws, seeded):
+def test_a_transaction_cancelled_by_throttling_is_retried_then_503(aws, seeded, monkeypatch):
+    # a cancelled transaction is not retried by botocore: each try is one call, the budget a second
+    monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", 1.0)
     reasons = {"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]}
     with faults.inject("dynamodb", "TransactWriteItems", "TransactionCanceledException", extra=reasons):
         status, problem = _patch(aws, {"queue": "x"})
