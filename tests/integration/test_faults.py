@@ -5,26 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from ticketing import aws as aws_config
 from ticketing import service
 from ticketing.store import writer
-from ticketing.store.calls import BACKOFF_CAP_SECONDS
 
 from devkit.local import apigateway as apigw
 from devkit.local import faults
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical"}
 
+
 # A write that keeps failing is retried until the write budget runs out (8 s).  The tests that wait
-# it out lower it: one try of a throttled call is botocore's 3 attempts with at most 1 + 2 s of its
-# own backoff (``aws.MAX_BACKOFF_SECONDS``), so a budget of that plus the write path's longest pause
-# and some slack still leaves room for the second try the assertions count, and nothing else changes.
-SHORT_BUDGET = aws_config.MAX_BACKOFF_SECONDS + BACKOFF_CAP_SECONDS + 0.8
-
-
+# it out lower it to a second, and botocore's backoff between its 3 attempts a call to a hundredth
+# (``quick_botocore_backoff``): still several tries of 3 attempts each within the budget.
 @pytest.fixture
-def short_budget(monkeypatch):
-    monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", SHORT_BUDGET)
+def short_budget(monkeypatch, quick_botocore_backoff):
+    monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", 1.0)
 
 
 def _patch(aws, body, headers=None):
@@ -49,7 +44,7 @@ def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, se
     assert [e.version for e in entries] == [1]
 
 
-def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded):
+def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded, quick_botocore_backoff):
     with faults.inject("dynamodb", "TransactWriteItems", "ThrottlingException", times=2) as fault:
         status, ticket = _patch(aws, {"queue": "after-retry"})
     assert status == 200 and fault.injected == 2
@@ -58,16 +53,14 @@ def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded):
     assert [e.version for e in entries] == [2, 1]
 
 
-def test_throttled_reads_are_a_503_too(aws, seeded):
+def test_throttled_reads_are_a_503_too(aws, seeded, quick_botocore_backoff):
     with faults.inject("dynamodb", "GetItem", "ProvisionedThroughputExceededException"):
         resp = apigw.request(aws, "GET", "/tickets/1001", headers=AUTH)
     assert resp["statusCode"] == 503
     assert json.loads(resp["body"])["status"] == 503
 
 
-def test_a_transaction_cancelled_by_throttling_is_retried_then_503(aws, seeded, monkeypatch):
-    # a cancelled transaction is not retried by botocore: each try is one call, the budget a second
-    monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", 1.0)
+def test_a_transaction_cancelled_by_throttling_is_retried_then_503(aws, seeded, short_budget):
     reasons = {"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]}
     with faults.inject("dynamodb", "TransactWriteItems", "TransactionCanceledException", extra=reasons):
         status, problem = _patch(aws, {"queue": "x"})
