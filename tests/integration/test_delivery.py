@@ -41,7 +41,7 @@ def emails() -> list[dict]:
 
 
 # -- at least once -----------------------------------------------------------------------------------
-def test_a_throttled_send_is_deferred_told_and_retried_until_delivered(aws, seeded):
+def test_a_throttled_send_is_deferred_told_and_retried_until_delivered(aws, seeded, quick_botocore_backoff):
     two = {"channel": "email", "to": ["a@example.com", "b@example.com"], "subject": "S", "body": "B"}
     event = notice(message=two).model_dump(mode="json")
     # botocore retries TooManyRequests itself; past its retries the notifier must not drop the send
@@ -232,7 +232,9 @@ def test_notices_the_hub_sends_by_itself_are_limited_per_ticket(aws, seeded, mon
 
 
 # -- past Lambda's retries: the dead-letter queue, and the replay -------------------------------------
-def test_throttled_past_every_retry_ends_in_the_dlq_with_history_then_replay_delivers(aws, seeded, lambdas):
+def test_throttled_past_every_retry_ends_in_the_dlq_with_history_then_replay_delivers(
+    aws, seeded, lambdas, quick_botocore_backoff
+):
     import boto3
     from ticketing.settings import get_settings
 

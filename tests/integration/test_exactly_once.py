@@ -85,7 +85,9 @@ def test_an_ambiguous_error_then_no_audit_entry_is_nothing_changed(aws, seeded, 
     assert service.repository().get(1001).version == 1
 
 
-def test_a_failing_idempotency_store_after_the_commit_answers_the_change_and_a_retry_applies_nothing(aws, seeded):
+def test_a_failing_idempotency_store_after_the_commit_answers_the_change_and_a_retry_applies_nothing(
+    aws, seeded, quick_botocore_backoff
+):
     # Powertools completes the record with UpdateItem: fail it (the change's own write is a transaction)
     with faults.inject("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException") as fault:
         status, _, first = add_task(aws)

@@ -6,11 +6,20 @@ import json
 
 import pytest
 from ticketing import service
+from ticketing.store import writer
 
 from devkit.local import apigateway as apigw
 from devkit.local import faults
 
 AUTH = {"Authorization": "Bearer tkt_demo_canonical"}
+
+
+# A write that keeps failing is retried until the write budget runs out (8 s).  The tests that wait
+# it out lower it to a second, and botocore's backoff between its 3 attempts a call to a hundredth
+# (``quick_botocore_backoff``): still several tries of 3 attempts each within the budget.
+@pytest.fixture
+def short_budget(monkeypatch, quick_botocore_backoff):
+    monkeypatch.setattr(writer, "WRITE_BUDGET_SECONDS", 1.0)
 
 
 def _patch(aws, body, headers=None):
@@ -21,7 +30,7 @@ def _patch(aws, body, headers=None):
 @pytest.mark.parametrize(
     ("code", "http_status"), [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500)]
 )
-def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, seeded, code, http_status):
+def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, seeded, code, http_status, short_budget):
     with faults.inject("dynamodb", "TransactWriteItems", code, status=http_status) as fault:
         status, problem = _patch(aws, {"queue": "x", "tags": ["y"]})
     assert status == 503 and problem["type"] == "urn:tickets:problem:unavailable"
@@ -35,7 +44,7 @@ def test_persistent_throttling_of_the_write_is_a_503_and_changes_nothing(aws, se
     assert [e.version for e in entries] == [1]
 
 
-def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded):
+def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded, quick_botocore_backoff):
     with faults.inject("dynamodb", "TransactWriteItems", "ThrottlingException", times=2) as fault:
         status, ticket = _patch(aws, {"queue": "after-retry"})
     assert status == 200 and fault.injected == 2
@@ -44,14 +53,14 @@ def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded):
     assert [e.version for e in entries] == [2, 1]
 
 
-def test_throttled_reads_are_a_503_too(aws, seeded):
+def test_throttled_reads_are_a_503_too(aws, seeded, quick_botocore_backoff):
     with faults.inject("dynamodb", "GetItem", "ProvisionedThroughputExceededException"):
         resp = apigw.request(aws, "GET", "/tickets/1001", headers=AUTH)
     assert resp["statusCode"] == 503
     assert json.loads(resp["body"])["status"] == 503
 
 
-def test_a_transaction_cancelled_by_throttling_is_retried_then_503(aws, seeded):
+def test_a_transaction_cancelled_by_throttling_is_retried_then_503(aws, seeded, short_budget):
     reasons = {"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]}
     with faults.inject("dynamodb", "TransactWriteItems", "TransactionCanceledException", extra=reasons):
         status, problem = _patch(aws, {"queue": "x"})

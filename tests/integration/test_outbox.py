@@ -32,7 +32,9 @@ def stream(aws, seeded, lambdas) -> Consumer:
 
 # -- (a) Scheduler failing is no longer the request's problem ------------------------------------------
 @pytest.mark.parametrize(("code", "http_status"), [("ThrottlingException", 400), ("InternalServerException", 500)])
-def test_a_scheduler_outage_during_a_particlespace_update_fails_no_request(aws, stream, code, http_status):
+def test_a_scheduler_outage_during_a_particlespace_update_fails_no_request(
+    aws, stream, code, http_status, quick_botocore_backoff
+):
     later = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     with faults.inject("scheduler", "CreateSchedule", code, status=http_status) as fault:
         status, _, body = put(
