@@ -591,12 +591,14 @@ def test_two_send_now_notices_in_quick_succession_are_both_delivered_once(api):
         return out
 
     want = {tid: dict.fromkeys(flows, 1) for tid in contacts}
-    deadline = min(at for _, at in answered.values()) + 2  # within 2 s of the (earliest) second answer
+    # sent at once (never a schedule: those are a minute ahead at least); the wait is for the local
+    # run's stream and invoke emulation, which a loaded machine slows (not a timed assertion)
+    deadline = min(at for _, at in answered.values()) + 20
     got = delivered()
     while got != want and time.monotonic() < deadline:
         time.sleep(0.1)
         got = delivered()
-    assert got == want, f"emails per ticket and flow, 2 s after the second answers: {got}"
+    assert got == want, f"emails per ticket and flow, after the second answers: {got}"
     time.sleep(0.6)  # a scheduler round later: still once each
     assert delivered() == want
 
