@@ -142,6 +142,7 @@ def test_http_a_move_elsewhere_rearms_the_reminder_for_the_new_stay(http):
             break
         time.sleep(0.1)
     assert [r["input"]["expect"]["status"] for r in reminders] == ["in_progress"]
+    _wait_for(http, lambda b: any("moved" in m["subject"] for m in b["emails"]))  # the movement, told at once
     assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
     box = http.json("GET", "/_local/outbox")[2]
     assert [m["subject"] for m in box["emails"]] == [
