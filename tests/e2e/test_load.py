@@ -10,7 +10,6 @@ doctored copies of what was read, to show that each of them does fail when it sh
 from __future__ import annotations
 
 import copy
-import time
 
 import boto3
 import pytest
@@ -24,7 +23,6 @@ PROCESSES, REQUESTS = 4, 25
 
 
 def test_concurrent_changes_through_every_dialect_lose_nothing(local_run):
-    started = time.monotonic()
     report = load.run(local_run.url, processes=PROCESSES, requests=REQUESTS, max_seconds=40, reset=True)
     print(report.render())
     assert report.problems == [], report.render()
@@ -39,7 +37,6 @@ def test_concurrent_changes_through_every_dialect_lose_nothing(local_run):
     workflow = report.workflow
     assert workflow["chained"] and workflow["accepted"] >= 1
     assert workflow["assign_sent"] == PROCESSES and workflow["assigned"] == 1  # REQ-001003 was New: one won
-    assert time.monotonic() - started < 50
 
     # -- each check fails when what it looks for is not there --------------------------------------
     evidence = report.evidence
