@@ -204,3 +204,89 @@ def test_http_a_local_only_number_and_too_many_recipients_are_400s_with_nothing_
     time.sleep(0.5)
     box = http.json("GET", "/_local/outbox")[2]
     assert box["emails"] == [] and box["sms"] == []  # nothing sent
+
+
+def _moved(http, n: int = 1, timeout: float = 15.0) -> list[dict]:
+    box = _wait_for(http, lambda b: len([m for m in b["emails"] if "moved" in m["subject"]]) >= n, timeout)
+    return [m for m in box["emails"] if "moved" in m["subject"]]
+
+
+@pytest.mark.parametrize("dialect", ["kapture", "servicedesk", "canonical"])
+def test_http_a_movement_through_another_dialect_tells_the_contacts_once(http, dialect):
+    data = urlencode({**EXAMPLE, "status": "OPEN", "automated": 0}).encode()
+    assert http.json("PUT", "/api/v1/ticket/1001", data, {**AUTH, **FORM})[0] == 200
+    _wait_for(http, lambda b: b["emails"])
+    if dialect == "kapture":
+        update = [{"ticket_id": "1001", "sub_status": "PS", "comment": "", "callback_time": "", "queue": ""}]
+        status = http.json(
+            "POST", "/update-ticket-from-other-source.html/v.2.0", update, {"Authorization": "Basic tkt_demo_kapture"}
+        )[0]
+    elif dialect == "servicedesk":
+        push = {"TicketId": 1001, "Action": "IncidentSuspend"}
+        status = http.json("POST", "/api/Tickets/WorkflowPush", push, {"Authorization": "Bearer tkt_demo_servicedesk"})[
+            0
+        ]
+    else:
+        status = http.json(
+            "PATCH", "/tickets/1001", {"status": "in_progress"}, {"Authorization": "Bearer tkt_demo_canonical"}
+        )[0]
+    assert status == 200
+    moved = _moved(http)
+    assert len(moved) == 1 and moved[0]["to"] == ["example@example.com"]
+    time.sleep(1.0)  # a stream round and a scheduler round later: still once
+    assert len([m for m in http.json("GET", "/_local/outbox")[2]["emails"] if "moved" in m["subject"]]) == 1
+
+
+def test_http_a_timed_notice_says_what_the_ticket_is_when_sent_and_reminder_at_clears_once_sent(http):
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    _, _, body = _put(http, {**EXAMPLE, "time": when.strftime("%Y-%m-%d %H:%M:%S")})
+    canonical = {"Authorization": "Bearer tkt_demo_canonical"}
+    assert http.json("PATCH", "/tickets/1002", {"title": "Faucet replaced"}, canonical)[0] == 200
+    assert _pending(http, [NOTIFY, REMINDER]) == sorted([NOTIFY, REMINDER])
+    assert _fire(http, when + timedelta(minutes=1)) == 1
+    box = _wait_for(http, lambda b: b["emails"])
+    assert [m["subject"] for m in box["emails"]] == [f"Ticket {KEY}: Faucet replaced"]  # not the title asked with
+    assert _fire(http, datetime.fromisoformat(body["reminderAt"]) + timedelta(minutes=1)) == 1
+    _wait_for(http, lambda b: len(b["emails"]) == 2)
+    deadline = time.monotonic() + 10
+    while True:  # the notifier records the reminder sent a moment after its email
+        _, _, again = _put(http, {**EXAMPLE, "title": "Faucet replaced", "notify": 0})
+        if again["reminderAt"] is None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert again["reminderAt"] is None and again["automated"] == 1
+
+
+def test_http_a_servicedesk_assignment_gives_kapture_a_named_assignee_and_the_callback(http):
+    due = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    kapture = {"Authorization": "Basic tkt_demo_kapture"}
+    url = "/update-ticket-from-other-source.html/v.2.0"
+    callback = {"ticket_id": "1005", "sub_status": "OP", "comment": "Call back", "queue": ""}
+    callback["callback_time"] = due.strftime("%Y-%m-%d %H:%M:%S")
+    assert http.json("POST", url, [callback], kapture)[0] == 200
+    push = {"TicketId": 1005, "Action": "IncidentAssignOther", "UserProviderKey": "jane.smith@example.com"}
+    assert (
+        http.json("POST", "/api/Tickets/WorkflowPush", push, {"Authorization": "Bearer tkt_demo_servicedesk"})[0] == 200
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        armed = [
+            s for s in http.json("GET", "/_local/schedules")[2] if s["name"].startswith("ticket-1005-kapture-callback-")
+        ]
+        if [a["input"]["message"]["to"] for a in armed] == [["jane.smith@example.com"]] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert [a["input"]["message"]["to"] for a in armed] == [["jane.smith@example.com"]]
+    status, _, body = http.json(
+        "POST",
+        url,
+        [{"ticket_id": "1005", "sub_status": "IP", "comment": "", "callback_time": "", "queue": ""}],
+        kapture,
+    )
+    assert status == 200
+    ticket = body["ticket"]
+    assert (ticket["assignedToName"], ticket["assignedToEmail"], ticket["isCallBack"]) == (
+        "Jane Smith",
+        "jane.smith@example.com",
+        True,
+    )
