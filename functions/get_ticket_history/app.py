@@ -1,5 +1,5 @@
 """GET /tickets/{id}/history -- the ticket's audit trail, newest first (canonical API)."""
 
-from ticketing.dialects.canonical import history_handler as lambda_handler
+from ticketing.dialects.canonical_reads import history_handler as lambda_handler
 
 __all__ = ["lambda_handler"]

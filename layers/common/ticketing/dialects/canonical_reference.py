@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
-from ticketing.dialects import canonical
+from ticketing.dialects import canonical_base
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
 from ticketing.dialects.operators import OPERATOR_KIND, operator_key
@@ -37,7 +37,7 @@ from ticketing.http import Request, Response, entrypoint
 from ticketing.model import utcnow
 from ticketing.moments import UtcDateTimeNaiveAsUtc
 
-NAME = canonical.NAME
+NAME = canonical_base.NAME
 MAX_DOCUMENT_BYTES = 64 * 1024
 _USER_ID = re.compile(r"^[0-9]{1,10}$")
 _DIGITS = re.compile(r"^[0-9]+$")
@@ -261,10 +261,10 @@ def put_order(request: Request, context: Any) -> Response:
     return idempotency.once(request, client.client_id, run, context)
 
 
-put_user_handler = entrypoint(canonical.DIALECT, put_user)
-put_order_handler = entrypoint(canonical.DIALECT, put_order)
+put_user_handler = entrypoint(canonical_base.DIALECT, put_user)
+put_order_handler = entrypoint(canonical_base.DIALECT, put_order)
 
-_ERRORS = {s: canonical.ProblemDocument for s in (400, 401, 403, 409, 413, 415, 422, 503)}
+_ERRORS = {s: canonical_base.ProblemDocument for s in (400, 401, 403, 409, 413, 415, 422, 503)}
 OPERATIONS = [
     Operation(
         "PUT",
@@ -274,7 +274,7 @@ OPERATIONS = [
         "bearer",
         UserDocument,
         responses={200: StoredUser, 201: StoredUser, **_ERRORS},
-        error_media_types=(canonical.PROBLEM,),
+        error_media_types=(canonical_base.PROBLEM,),
         parameters=(IDEMPOTENCY_KEY,),
     ),
     Operation(
@@ -285,7 +285,7 @@ OPERATIONS = [
         "bearer",
         OrderDocument,
         responses={200: StoredOrder, 201: StoredOrder, **_ERRORS},
-        error_media_types=(canonical.PROBLEM,),
+        error_media_types=(canonical_base.PROBLEM,),
         parameters=(IDEMPOTENCY_KEY,),
     ),
 ]

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth
-from ticketing.dialects.canonical import DIALECT, NAME, PROBLEM, ProblemDocument
+from ticketing.dialects.canonical_base import DIALECT, NAME, PROBLEM, ProblemDocument
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, FieldError, NotFound, UnsupportedMediaType, ValidationFailed
