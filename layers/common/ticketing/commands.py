@@ -13,6 +13,7 @@ saw, so writers that touch different fields commute instead of refusing each oth
 
 from __future__ import annotations
 
+from abc import ABCMeta
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -141,16 +142,26 @@ _FIELDS = frozenset(Ticket.model_fields)
 _READS: ContextVar[set[str] | None] = ContextVar("ticket_reads", default=None)
 
 
-class _Watched(Ticket):
-    """A ``Ticket`` that notes each field read while ``reading`` is active (same layout, so a
-    copy is switched to it and back without copying)."""
+def _noting_reads(self: Ticket, name: str) -> Any:
+    if name in _FIELDS:
+        reads = _READS.get()
+        if reads is not None:
+            reads.add(name)
+    return object.__getattribute__(self, name)
 
-    def __getattribute__(self, name: str) -> Any:
-        if name in _FIELDS:
-            reads = _READS.get()
-            if reads is not None:
-                reads.add(name)
-        return super().__getattribute__(name)
+
+# A ``Ticket`` that notes each field read while ``reading`` is active: a subclass of the same
+# layout, so a copy is switched to it and back without copying.  Made with ``ABCMeta.__new__``
+# (the class statement's work without pydantic's): pydantic would build this class a validator
+# and a serializer of its own for every field (a second Ticket model at import), which nothing
+# would use, since no instance is ever validated or made as one: Ticket's serve the instances
+# switched to it.
+_Watched = ABCMeta.__new__(
+    type(Ticket),
+    "_Watched",
+    (Ticket,),
+    {"__module__": __name__, "__qualname__": "_Watched", "__getattribute__": _noting_reads},
+)
 
 
 @contextmanager
