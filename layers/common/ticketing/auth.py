@@ -6,8 +6,6 @@ table is keyed by that hash, so authenticating is one GetItem, cached per
 container for ``auth_cache_seconds`` (disabling a client takes effect within it).
 """
 
-from __future__ import annotations
-
 import hashlib
 import secrets
 import time
@@ -19,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from ticketing import aws
 from ticketing.errors import Forbidden, Unauthenticated
 from ticketing.grants import EVERYTHING, Access
-from ticketing.model import utcnow
+from ticketing.moments import utcnow
 from ticketing.observability import logger
 from ticketing.settings import get_settings
 from ticketing.store.calls import call

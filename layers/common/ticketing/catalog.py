@@ -6,8 +6,6 @@ tickets table (item ``CATALOG``/``default``), read at most once per
 the domain only ever sees canonical ``status`` / ``sub_status`` keys.
 """
 
-from __future__ import annotations
-
 import json
 import time
 from functools import cached_property
@@ -76,7 +74,7 @@ class Catalog(BaseModel):
     vocabularies: dict[str, Vocabulary] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Catalog:
+    def _consistent(self) -> "Catalog":
         keys = {s.key for s in self.statuses}
         subs = {(s.key, s.status) for s in self.sub_statuses}
         for sub in self.sub_statuses:

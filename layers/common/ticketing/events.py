@@ -19,8 +19,6 @@ the version (``ticket-<id>-v<version>``), which consumers de-duplicate by.  Used
 consumers: ``ticketing.eventbus`` (to the EventBridge bus) and ``ticketing.webhooks.fanout``.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -31,6 +29,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import service
+from ticketing.event_kinds import KINDS as KINDS  # named here too (the kinds a consumer may hear)
+from ticketing.event_kinds import Kind
 from ticketing.grants import EVERYTHING
 from ticketing.model import AuditEntry, Ticket
 from ticketing.repository import unmarshal
@@ -44,16 +44,6 @@ AUDIT_PREFIX = "AUDIT#"
 # ``changes_truncated`` says so).
 VALUE_BYTES = 1024
 MAX_DETAIL_BYTES = 64 * 1024
-
-Kind = Literal[
-    "Ticket Created",
-    "Ticket Converted",
-    "Ticket Status Changed",
-    "Partner Ticket Changed",
-    "Ticket Message Added",
-    "Ticket Changed",
-]
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 
 
 class TicketIds(BaseModel):

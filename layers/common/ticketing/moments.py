@@ -31,6 +31,10 @@ NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:0
 OUT_OF_RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class Unkeepable(ValueError):
     """A datetime the hub cannot keep; ``reason`` is ``NAIVE`` or ``OUT_OF_RANGE``."""
 

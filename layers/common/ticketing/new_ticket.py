@@ -1,8 +1,6 @@
 """What a new ticket may be given (``service.create_ticket``).  Its own module, so that only the
 functions that create tickets build these models at import (issue 15: own imports)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any
 

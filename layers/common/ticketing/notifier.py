@@ -26,8 +26,6 @@ each ``Notice`` it
 Contacts appear only masked in logs and in the history.
 """
 
-from __future__ import annotations
-
 import hashlib
 from datetime import timedelta
 from typing import Any

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from ticketing.commands import UpdateResult
 from ticketing.errors import FieldError, LimitExceeded
-from ticketing.model import utcnow
+from ticketing.moments import utcnow
 from ticketing.observability import count
 from ticketing.settings import get_settings
 

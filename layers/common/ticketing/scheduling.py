@@ -30,8 +30,6 @@ before ids existed has none: its schedule is the one per ticket and purpose
 (``ticket-<id>-<purpose>``), and it still fires.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import string

@@ -1,7 +1,5 @@
 """Configuration: one validated model per container, read lazily from the environment."""
 
-from __future__ import annotations
-
 import os
 from functools import lru_cache
 
@@ -36,7 +34,7 @@ class Settings(BaseModel):
     webhook_retry_cap_seconds: float = Field(default=7200.0, gt=0)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
         return cls.model_validate(values)

@@ -19,8 +19,6 @@ the state of the ticket it is given, so a write that lost a race and is re-run o
 winner's ticket is refused instead of applied twice.  Nothing here knows a dialect.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache
@@ -128,7 +126,7 @@ class Workflow(BaseModel):
     actions: list[Action]
 
     @model_validator(mode="after")
-    def _consistent(self) -> Workflow:
+    def _consistent(self) -> "Workflow":
         names: set[str] = set()
         codes: set[int] = set()
         for action in self.actions:

@@ -5,8 +5,6 @@ This module is the API's index: every route's ``OPERATIONS`` and the documents i
 with (for the OpenAPI document only).  The code is by route, so that a function imports only
 its own: ``canonical_base`` (conventions, views), ``canonical_reads``, ``canonical_writes``."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

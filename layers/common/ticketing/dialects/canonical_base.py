@@ -5,8 +5,6 @@ imports only its own (issue 15: own imports): ``canonical_reads`` (GET), ``canon
 (create, patch, add a task), ``canonical_reference``, ``canonical_webhooks``;
 ``canonical`` lists every route's ``OPERATIONS`` and its response documents."""
 
-from __future__ import annotations
-
 from http import HTTPStatus
 from typing import Any
 

@@ -1,8 +1,6 @@
 """The canonical API's reads: a ticket, and its history (``canonical_base`` has the API's
 conventions)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints

@@ -9,8 +9,6 @@ Canonical conventions: Bearer tokens of a canonical client, unknown fields refus
 errors as ``application/problem+json``, ``Idempotency-Key`` honoured.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from datetime import datetime
@@ -34,8 +32,7 @@ from ticketing.dialects.reference_data import (
 )
 from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed, quoted
 from ticketing.http import Request, Response, entrypoint
-from ticketing.model import utcnow
-from ticketing.moments import UtcDateTimeNaiveAsUtc
+from ticketing.moments import UtcDateTimeNaiveAsUtc, utcnow
 
 NAME = canonical_base.NAME
 MAX_DOCUMENT_BYTES = 64 * 1024

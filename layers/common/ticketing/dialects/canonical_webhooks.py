@@ -11,8 +11,6 @@ through the other dialects (never of its own: ``ticketing.webhooks.fanout``).  A
 deletes only its own subscriptions; another's id is not found.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -23,9 +21,9 @@ from ticketing.dialects.canonical_base import DIALECT, NAME, PROBLEM, ProblemDoc
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import Operation
 from ticketing.errors import BadRequest, FieldError, NotFound, UnsupportedMediaType, ValidationFailed
-from ticketing.events import KINDS, Kind
+from ticketing.event_kinds import KINDS, Kind
 from ticketing.http import Request, Response, entrypoint
-from ticketing.model import utcnow
+from ticketing.moments import utcnow
 from ticketing.webhooks import signing, store, urls, views
 
 

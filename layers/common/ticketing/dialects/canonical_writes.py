@@ -1,8 +1,6 @@
 """The canonical API's writes: create a ticket, merge-patch it, add a task to it, each
 exactly once under an ``Idempotency-Key`` (``canonical_base`` has the API's conventions)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints

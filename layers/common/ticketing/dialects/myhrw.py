@@ -6,8 +6,6 @@ Bearer tokens of the ``PartnerInteraction`` group; a partner reaches only its ow
 tickets.  Storage, the template's ``{id}`` and the open choices: ``docs/myhrw.md``.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 from urllib.parse import quote

@@ -7,8 +7,6 @@ resources a user document is made of (SPP's ``User`` with its ``Address``, ``Rol
 ``UserManager``) plus the ``addons`` / ``ratings`` objects an order holds.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Any
 

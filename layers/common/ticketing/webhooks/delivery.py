@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from ticketing import aws
-from ticketing.model import utcnow
+from ticketing.moments import utcnow
 from ticketing.observability import count, emit_metrics, logger
 from ticketing.settings import get_settings
 from ticketing.webhooks import signing, store, urls

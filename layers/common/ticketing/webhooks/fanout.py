@@ -26,7 +26,7 @@ from typing import Any
 
 from ticketing import auth, aws
 from ticketing.events import Committed
-from ticketing.model import utcnow
+from ticketing.moments import utcnow
 from ticketing.observability import count, logger
 from ticketing.settings import get_settings
 from ticketing.webhooks import views

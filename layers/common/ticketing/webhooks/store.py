@@ -16,8 +16,6 @@ creating request read it): HMAC needs the secret itself, so it cannot be kept as
 tokens; it is shown once, in the answer to its creation, and never logged.
 """
 
-from __future__ import annotations
-
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ticketing import aws
-from ticketing.model import utcnow
+from ticketing.moments import utcnow
 from ticketing.repository import call, marshal, unmarshal
 from ticketing.settings import get_settings
 

@@ -1,8 +1,6 @@
 """The answer: the document's ``ticket`` object (every key, in the document's order), and each
 update's success or failure body."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -138,7 +136,7 @@ def render_ticket(ticket: Ticket, view: View) -> dict[str, Any]:
     return {key: values[key] for key in KaptureTicket.model_fields}
 
 
-def render(outcome: Outcome, view: View) -> dict[str, Any]:
+def render(outcome: "Outcome", view: View) -> dict[str, Any]:
     """One update's answer: the document's success object, or its failure body."""
     if outcome.ticket is None or outcome.update is None:
         return failure(outcome.error)

@@ -8,8 +8,6 @@ additional details.  A ``ticket_id`` that can name no ticket is the document's "
 (404) without a read.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """The routes, for the OpenAPI document: the request model that validates them, the answers."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field

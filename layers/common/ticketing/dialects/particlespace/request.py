@@ -1,8 +1,6 @@
 """The request: the document's parameters as one pydantic model, which validates them (with
 the vendor's messages, every bad field at once) and is the OpenAPI document's schema."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 

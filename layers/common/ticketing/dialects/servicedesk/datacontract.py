@@ -6,8 +6,6 @@ model as a DataContract document: members in ordinal order of their names, ``i:n
 ``List<string>`` in the Arrays namespace, a list of contracts as one element per item.
 """
 
-from __future__ import annotations
-
 import re
 import xml.etree.ElementTree as ET
 from typing import Any, get_args

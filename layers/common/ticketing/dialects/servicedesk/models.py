@@ -6,8 +6,6 @@ members are wrong, the one reported is the first of ``PRIORITY``; a TicketREF th
 reference is reported only when every other member is right.  Which ticket the post names
 (TicketId or TicketREF, both the same ticket) is ``WorkflowPushPost.identifier``."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

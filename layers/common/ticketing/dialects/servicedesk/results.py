@@ -5,8 +5,6 @@ Each answer's model is its schema in the OpenAPI document and gives the XML writ
 the answers are plain values (the models are never built in a function: ``defer_build``), and
 tests/integration/test_servicedesk.py validates each kind of answer against its model."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema

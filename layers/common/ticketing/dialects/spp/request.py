@@ -5,8 +5,6 @@ field's rules and reports them all at once (``{"message": first (and N more erro
 "errors": {field: [...]}}``), so one bad field never hides another's errors.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

@@ -4,8 +4,6 @@ document's order of keys (the response schemas of the OpenAPI document, and the 
 and an order's ``addons`` / ``ratings`` are reference data, shared with the canonical
 ``PUT /users`` / ``PUT /orders``: they live in ``ticketing.dialects.reference_data``."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
@@ -210,7 +208,7 @@ class SppTicketResource(DocumentedResource):
     order_id: int | None
     messages: list[SppMessage]
     order: SppOrder
-    ticket: SppTicketResource | None
+    ticket: "SppTicketResource | None"
     client: SppUser
     metadata: dict[str, Any]
 
