@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ticketing import aws
+from ticketing.defaults import new_list
 from ticketing.errors import Forbidden, Unauthenticated
 from ticketing.grants import EVERYTHING, Access
 from ticketing.moments import utcnow
@@ -30,9 +31,9 @@ _MAX_TOKEN = 512
 class Client(BaseModel):
     client_id: str
     name: str
-    dialects: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
-    permissions: list[str] = Field(default_factory=list)
+    dialects: list[str] = Field(default_factory=new_list)
+    groups: list[str] = Field(default_factory=new_list)
+    permissions: list[str] = Field(default_factory=new_list)
     partner_id: int | None = None
     user_id: int | None = None
     enabled: bool = True

@@ -47,6 +47,8 @@ OUTBOX_PREFIX = "OUTBOX#"
 
 @dataclass(frozen=True)
 class Outcome:
+    """What the automation of one notice purpose did with a change."""
+
     purpose: str
     # "armed" (a schedule created) | "kept" (it was armed already) | "sent" (handed to the notifier)
     # | "cancelled" (the old one's schedule deleted) | "none" (nothing to do)

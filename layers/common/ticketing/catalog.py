@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ticketing.defaults import new_list
+
 _DEFAULT_PATH = Path(__file__).with_name("catalog.json")
 
 
@@ -70,7 +72,7 @@ class Vocabulary(BaseModel):
 class Catalog(BaseModel):
     ticket_types: list[TicketType]
     statuses: list[Status]
-    sub_statuses: list[SubStatus] = Field(default_factory=list)
+    sub_statuses: list[SubStatus] = Field(default_factory=new_list)
     vocabularies: dict[str, Vocabulary] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -106,6 +106,8 @@ class AlreadyApplied(Exception):
 
 @dataclass
 class UpdateResult:
+    """A change as the repository made it: the ticket before and after, what changed."""
+
     before: Ticket
     ticket: Ticket
     changes: list[Change]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class FieldError:
+    """One field's error: where (a dotted path) and what."""
+
     field: str
     message: str
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import service
+from ticketing.defaults import new_list
 from ticketing.event_kinds import KINDS as KINDS  # named here too (the kinds a consumer may hear)
 from ticketing.event_kinds import Kind
 from ticketing.grants import EVERYTHING
@@ -56,7 +57,7 @@ class TicketIds(BaseModel):
     number: str = Field(examples=["E4A269FC"])
     key: str = Field(examples=["tic_0q3x7bd"])
     ref: str = Field(examples=["INC-001001"])
-    refs: list[str] = Field(default_factory=list)
+    refs: list[str] = Field(default_factory=new_list)
 
 
 class FieldChange(BaseModel):
@@ -108,7 +109,7 @@ class BusEvent(BaseModel):
     account: str = Field(default="", description="the AWS account (the local run's emulation leaves it out)")
     time: datetime
     region: str
-    resources: list[str] = Field(default_factory=list)
+    resources: list[str] = Field(default_factory=new_list)
     detail: ChangeEvent
 
 

@@ -34,6 +34,8 @@ ANY_QUEUE = "*"
 
 @dataclass(frozen=True)
 class Access:
+    """What a client may do to tickets, by queue (``ticketing.grants``)."""
+
     grants: Mapping[str, Level] = field(default_factory=dict)
 
     def level(self, queue: str) -> Level | None:

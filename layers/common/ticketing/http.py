@@ -50,6 +50,8 @@ class Headers(Mapping[str, str]):
 
 @dataclass
 class Request:
+    """One API Gateway request, as every dialect reads it."""
+
     method: str
     path: str
     resource: str
@@ -146,6 +148,8 @@ def parse_form(text: str, *, max_num_fields: int = 1000) -> list[tuple[str, str]
 
 @dataclass
 class Response:
+    """The answer a route gives, before its dialect renders it as the proxy response."""
+
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ticketing import ids
+from ticketing.defaults import new_list
 from ticketing.moments import StoredDateTime
 from ticketing.moments import utcnow as utcnow  # its home is ticketing.moments; named here too
 
@@ -48,7 +49,7 @@ class Notify(_Record):
 
     enabled: bool = False
     channel: str = ""  # "email" | "sms"
-    contacts: list[str] = Field(default_factory=list)
+    contacts: list[str] = Field(default_factory=new_list)
     time: StoredDateTime | None = None
     subject: str = ""
     message: str = ""
@@ -81,7 +82,7 @@ class Message(_Record):
 class Ticket(_Record):
     id: int
     type: str = "ticket"
-    type_history: list[str] = Field(default_factory=list)
+    type_history: list[str] = Field(default_factory=new_list)
     title: str = ""
     description: str = ""
     status: str = "new"
@@ -91,8 +92,8 @@ class Ticket(_Record):
     priority: int = 0
     category: str = ""
     source: str = ""
-    tags: list[str] = Field(default_factory=list)
-    assignee_ids: list[int] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
+    assignee_ids: list[int] = Field(default_factory=new_list)
     requester_id: int | None = None
     creator_id: int | None = None
     order_number: str | None = None
@@ -166,5 +167,5 @@ class AuditEntry(_Record):
     dialect: str
     request_id: str = ""
     event: str = "update"
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=new_list)
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ticketing.defaults import new_list
+
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Short = Annotated[str, StringConstraints(max_length=200)]
 
@@ -29,10 +31,10 @@ class NewTicket(BaseModel):
     priority: int = Field(default=0, ge=0, le=5)
     category: Annotated[str, StringConstraints(max_length=500)] = ""
     source: Short = ""
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
-    assignee_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list, max_length=50)
+    tags: list[Tag] = Field(default_factory=new_list, max_length=50)
+    assignee_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=new_list, max_length=50)
     requester_id: int | None = Field(default=None, gt=0)
     order_number: Short | None = None
     metadata: dict[str, Any] = Field(default_factory=dict, max_length=100)
-    tasks: list[NewTask] = Field(default_factory=list, max_length=100)
+    tasks: list[NewTask] = Field(default_factory=new_list, max_length=100)
     follow_up_at: datetime | None = None

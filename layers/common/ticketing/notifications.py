@@ -55,6 +55,8 @@ def header_text(value: str, limit: int = SUBJECT_MAX_CHARS) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
+    """One recipient's send: whether it went, its message id or its error."""
+
     recipient: str  # masked
     ok: bool
     message_id: str = ""

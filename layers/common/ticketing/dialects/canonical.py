@@ -3,7 +3,7 @@
 
 This module is the API's index: every route's ``OPERATIONS`` and the documents it answers
 with (for the OpenAPI document only).  The code is by route, so that a function imports only
-its own: ``canonical_base`` (conventions, views), ``canonical_reads``, ``canonical_writes``."""
+its own: ``canonical_base`` (conventions), ``canonical_views``, ``canonical_reads``, ``canonical_writes``."""
 
 from datetime import datetime
 from typing import Any
@@ -17,11 +17,9 @@ from ticketing.dialects.canonical_base import (  # noqa: F401 (the API's names, 
     PROBLEM,
     Canonical,
     ProblemDocument,
-    render_entry,
-    render_task,
-    render_ticket,
 )
 from ticketing.dialects.canonical_reads import HistoryQuery, get_handler, get_ticket, history_handler, ticket_history  # noqa: F401
+from ticketing.dialects.canonical_views import render_entry, render_task, render_ticket, ticket_response  # noqa: F401
 from ticketing.dialects.canonical_writes import (  # noqa: F401
     NewTaskBody,
     NewTicketBody,

@@ -1,20 +1,19 @@
 """The canonical ticket API's own conventions, shared by its routes: errors as RFC 9457
-``application/problem+json``, Bearer tokens, dialect name ``canonical``, and the views of a
-ticket, its tasks and its history.  The routes live by what they do, so that each function
-imports only its own (issue 15: own imports): ``canonical_reads`` (GET), ``canonical_writes``
-(create, patch, add a task), ``canonical_reference``, ``canonical_webhooks``;
-``canonical`` lists every route's ``OPERATIONS`` and its response documents."""
+``application/problem+json``, Bearer tokens, dialect name ``canonical``.  The routes live by
+what they do, so that each function imports only its own (issue 15: own imports):
+``canonical_reads`` (GET), ``canonical_writes`` (create, patch, add a task),
+``canonical_reference``, ``canonical_webhooks``; ``canonical_views`` renders a ticket, its tasks
+and its history; ``canonical`` lists every route's ``OPERATIONS`` and its response documents."""
 
 from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ticketing import auth, service
-from ticketing.dialects.common import etag, json_body
+from ticketing import auth
+from ticketing.dialects.common import json_body
 from ticketing.errors import BadRequest, DomainError, UnsupportedMediaType
 from ticketing.http import BaseDialect, Request, Response
-from ticketing.model import AuditEntry, Task, Ticket
 
 NAME = "canonical"
 PROBLEM = "application/problem+json"
@@ -56,36 +55,6 @@ def json_object(request: Request) -> Any:
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
-
-
-# -- views ---------------------------------------------------------------------------
-def render_ticket(ticket: Ticket) -> dict[str, Any]:
-    doc = ticket.model_dump(mode="json")
-    catalog = service.get_catalog()
-    doc["tasks"] = [render_task(t) for t in sorted(ticket.tasks.values(), key=lambda t: t.id)]
-    refs = [ticket.ref(t.ref_prefix) for k in ticket.type_history if (t := catalog.ticket_type(k))]
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "key": ticket.key,
-        "ref": service.current_ref(ticket),
-        "refs": refs,
-        **doc,
-    }
-
-
-def render_task(task: Task) -> dict[str, Any]:
-    doc = task.model_dump(mode="json")
-    doc["partner_tickets"] = list(doc["partner_tickets"].values())
-    return doc
-
-
-def render_entry(entry: AuditEntry) -> dict[str, Any]:
-    return entry.model_dump(mode="json")
-
-
-def ticket_response(status: int, ticket: Ticket, **headers: str) -> Response:
-    return Response(status, render_ticket(ticket), headers={"ETag": etag(ticket.version), **headers})
 
 
 class ProblemDocument(BaseModel):

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import service
-from ticketing.dialects.canonical_base import DIALECT, client_of, render_entry, ticket_response
+from ticketing.dialects.canonical_base import DIALECT, client_of
+from ticketing.dialects.canonical_views import render_entry, ticket_response
 from ticketing.dialects.common import etag, validate
 from ticketing.http import Request, Response, entrypoint
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
+from ticketing.defaults import new_list
 from ticketing.dialects import canonical_base
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
@@ -85,7 +86,7 @@ class OrderDocument(BaseModel):
     date_started: UtcDateTimeNaiveAsUtc | None = None
     date_completed: UtcDateTimeNaiveAsUtc | None = None
     date_due: UtcDateTimeNaiveAsUtc | None = None
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    tags: list[Tag] = Field(default_factory=new_list, max_length=50)
     status: Text | None = None
     price: float | None = None
     quantity: int | None = Field(default=None, ge=0)
@@ -93,14 +94,14 @@ class OrderDocument(BaseModel):
     service: Text | None = None
     service_id: Id | None = None
     user_id: Id | None = None
-    employees: list[Id] = Field(default_factory=list, max_length=50)
+    employees: list[Id] = Field(default_factory=new_list, max_length=50)
     note: Annotated[str, StringConstraints(max_length=10000)] | None = None
     form_data: dict[str, Any] = Field(default_factory=dict, max_length=100)
     paysys: Text | None = None
     currency: Annotated[str, StringConstraints(max_length=8)] | None = None
     options: dict[str, Any] = Field(default_factory=dict, max_length=100)
-    addons: list[SppAddon] = Field(default_factory=list, max_length=50)
-    ratings: list[SppRating] = Field(default_factory=list, max_length=50)
+    addons: list[SppAddon] = Field(default_factory=new_list, max_length=50)
+    ratings: list[SppRating] = Field(default_factory=new_list, max_length=50)
 
 
 class StoredUser(UserDocument):

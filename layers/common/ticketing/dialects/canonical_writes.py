@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import idempotency, service
 from ticketing.commands import ChangeSet, UpdateResult
-from ticketing.dialects.canonical_base import DIALECT, NAME, client_of, json_object, render_task, ticket_response
+from ticketing.dialects.canonical_base import DIALECT, NAME, client_of, json_object
+from ticketing.dialects.canonical_views import render_task, ticket_response
 from ticketing.dialects.common import actor_for, etag, if_match, merge_patch, validate
 from ticketing.http import Request, Response, entrypoint
 from ticketing.model import Task, Ticket

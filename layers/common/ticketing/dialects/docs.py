@@ -13,6 +13,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Operation:
+    """One route as the OpenAPI document tells it."""
+
     method: str
     path: str
     summary: str

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ticketing.defaults import new_list
 from ticketing.moments import UtcDateTimeNaiveAsUtc
 
 USER_KIND, ORDER_KIND = "user", "order"  # reference data kinds (service.put_reference)
@@ -123,10 +124,10 @@ class SppUser(DocumentedResource):
     name: str | None = None
     spent: str | None = None
     employee_id: int | None = None
-    managers: list[SppUserManager] = Field(default_factory=list)
+    managers: list[SppUserManager] = Field(default_factory=new_list)
     ga_cid: str | None = None
-    team_owner_ids: list[int] = Field(default_factory=list)
-    team_member_ids: list[int] = Field(default_factory=list)
+    team_owner_ids: list[int] = Field(default_factory=new_list)
+    team_member_ids: list[int] = Field(default_factory=new_list)
 
 
 class SppRating(DocumentedResource):
@@ -136,5 +137,5 @@ class SppRating(DocumentedResource):
 
 class SppAddon(DocumentedResource):
     id: int | None = None
-    addon_to: list[int] = Field(default_factory=list)
+    addon_to: list[int] = Field(default_factory=new_list)
     name: str | None = None

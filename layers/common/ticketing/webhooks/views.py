@@ -23,7 +23,7 @@ from ticketing.model import Ticket
 Renderer = Callable[[Ticket], dict[str, Any]]
 
 _REGISTERED: dict[str, str | Renderer] = {
-    "canonical": "ticketing.dialects.canonical_base:render_ticket",
+    "canonical": "ticketing.dialects.canonical_views:render_ticket",
     "spp": "ticketing.dialects.spp.rendering:webhook_view",  # the TicketResource
     "kapture": "ticketing.dialects.kapture.answers:webhook_view",  # the ticket object
     "servicedesk": "ticketing.dialects.servicedesk.results:webhook_view",  # the GetTicket result

@@ -230,6 +230,8 @@ class KaptureFailure(_Doc):
 
 @dataclass(frozen=True)
 class _WebhookView:
+    """A ``View`` for a webhook delivery: its vocabulary, time zone, reference data and time."""
+
     vocab: Vocabulary
     zone: tzinfo
     refs: References

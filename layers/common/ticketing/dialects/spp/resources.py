@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ticketing.defaults import new_list
 from ticketing.dialects.reference_data import (
     DocumentedResource,
     SppAddon,
@@ -52,7 +53,7 @@ class SppMessage(DocumentedResource):
     created_at: datetime | None = None
     message: str | None = None
     staff_only: bool | None = None
-    files: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=new_list)
 
 
 class SppSubscription(DocumentedResource):
@@ -62,8 +63,8 @@ class SppSubscription(DocumentedResource):
     status: str | None = None
     processor_id: str | None = None
     current_period_end: datetime | None = None
-    payments: list[dict[str, Any]] = Field(default_factory=list)
-    orders: list[str] = Field(default_factory=list)
+    payments: list[dict[str, Any]] = Field(default_factory=new_list)
+    orders: list[str] = Field(default_factory=new_list)
     payment_count: int | None = None
     client: SppUser | None = None
 
@@ -90,7 +91,7 @@ class SppInvoice(DocumentedResource):
     number: str | None = None
     number_prefix: str | None = None
     client: SppUser | None = None
-    items: list[SppInvoiceItem] = Field(default_factory=list)
+    items: list[SppInvoiceItem] = Field(default_factory=new_list)
     billing_address: SppAddress | None = None
     status: str | None = None
     status_id: int | None = None
@@ -136,14 +137,14 @@ class SppService(DocumentedResource):
     recurring_action: str | None = None
     multi_order: bool | None = None
     request_orders: bool | None = None
-    option_categories: list[int] = Field(default_factory=list)
-    option_variants: list[int] = Field(default_factory=list)
+    option_categories: list[int] = Field(default_factory=new_list)
+    option_variants: list[int] = Field(default_factory=new_list)
     deadline: int | None = None
     public: bool | None = None
     sort_order: int | None = None
     braintree_plan_id: str | None = None
     group_quantities: bool | None = None
-    addon_to: list[int] = Field(default_factory=list)
+    addon_to: list[int] = Field(default_factory=new_list)
     folder_id: int | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     hoth_product_key: str | None = None
@@ -153,7 +154,7 @@ class SppService(DocumentedResource):
     provider_id: int | None = None
     provider_service_id: int | None = None
     deleted_at: datetime | None = None
-    media: list[dict[str, Any]] = Field(default_factory=list)
+    media: list[dict[str, Any]] = Field(default_factory=new_list)
 
 
 class SppOrder(DocumentedResource):
@@ -167,7 +168,7 @@ class SppOrder(DocumentedResource):
     date_completed: datetime | None = None
     date_due: datetime | None = None
     client: SppUser | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
     status: str | None = None
     price: float | None = None
     quantity: int | None = None
@@ -175,7 +176,7 @@ class SppOrder(DocumentedResource):
     service: str | None = None
     service_id: int | None = None
     user_id: int | None = None
-    employees: list[SppEmployee] = Field(default_factory=list)
+    employees: list[SppEmployee] = Field(default_factory=new_list)
     note: str | None = None
     form_data: dict[str, Any] = Field(default_factory=dict)
     paysys: str | None = None
@@ -184,9 +185,9 @@ class SppOrder(DocumentedResource):
     options: dict[str, Any] = Field(default_factory=dict)
     invoice: SppInvoice | None = None
     order_service: SppService | None = None
-    addons: list[SppAddon] = Field(default_factory=list)
-    ratings: list[SppRating] = Field(default_factory=list)
-    messages: list[SppMessage] = Field(default_factory=list)
+    addons: list[SppAddon] = Field(default_factory=new_list)
+    ratings: list[SppRating] = Field(default_factory=new_list)
+    messages: list[SppMessage] = Field(default_factory=new_list)
 
 
 class SppTicketResource(DocumentedResource):
