@@ -1,5 +1,5 @@
 """POST /tickets/{id}/tasks -- add a task to a ticket (canonical API)."""
 
-from ticketing.dialects.canonical_writes import add_task_handler as lambda_handler
+from ticketing.dialects.canonical_tasks import add_task_handler as lambda_handler
 
 __all__ = ["lambda_handler"]

@@ -1,5 +1,5 @@
 """POST /tickets -- create a ticket (canonical API)."""
 
-from ticketing.dialects.canonical_writes import create_handler as lambda_handler
+from ticketing.dialects.canonical_create import create_handler as lambda_handler
 
 __all__ = ["lambda_handler"]

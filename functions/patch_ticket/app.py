@@ -1,5 +1,5 @@
 """PATCH /tickets/{id} -- merge-patch a ticket's own fields (canonical API)."""
 
-from ticketing.dialects.canonical_writes import patch_handler as lambda_handler
+from ticketing.dialects.canonical_patch import patch_handler as lambda_handler
 
 __all__ = ["lambda_handler"]

@@ -391,13 +391,13 @@ def test_the_repository_names_a_nested_datetime(aws, seeded):
 
 
 def test_each_dialect_renders_the_last_line_of_defence_as_its_own_400(aws, seeded, monkeypatch):
-    from ticketing.dialects import canonical_writes
+    from ticketing.dialects import canonical_patch
     from ticketing.dialects.kapture import updates as kapture_updates
 
-    class Unchecked(canonical_writes.TicketPatch):  # a patch model that lets a naive time through
+    class Unchecked(canonical_patch.TicketPatch):  # a patch model that lets a naive time through
         follow_up_at: datetime | None = None
 
-    monkeypatch.setattr(canonical_writes, "TicketPatch", Unchecked)
+    monkeypatch.setattr(canonical_patch, "TicketPatch", Unchecked)
     before = snapshot(aws, 1004)
     status, headers, body = call(aws, "PATCH", "/tickets/1004", {"follow_up_at": "2030-01-01T00:00:00"})
     assert status == 400 and headers["Content-Type"] == "application/problem+json"

@@ -15,8 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ticketing import aws
-from ticketing.defaults import new_list
 from ticketing.errors import Forbidden, Unauthenticated
+from ticketing.fields import new_list
 from ticketing.grants import EVERYTHING, Access
 from ticketing.moments import utcnow
 from ticketing.observability import logger

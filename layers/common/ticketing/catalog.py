@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ticketing.defaults import new_list
+from ticketing.fields import new_list
 
 _DEFAULT_PATH = Path(__file__).with_name("catalog.json")
 

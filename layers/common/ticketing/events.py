@@ -29,9 +29,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing import service
-from ticketing.defaults import new_list
 from ticketing.event_kinds import KINDS as KINDS  # named here too (the kinds a consumer may hear)
 from ticketing.event_kinds import Kind
+from ticketing.fields import new_list
 from ticketing.grants import EVERYTHING
 from ticketing.model import AuditEntry, Ticket
 from ticketing.repository import unmarshal

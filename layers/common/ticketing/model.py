@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ticketing import ids
-from ticketing.defaults import new_list
+from ticketing.fields import new_list
 from ticketing.moments import StoredDateTime
 from ticketing.moments import utcnow as utcnow  # its home is ticketing.moments; named here too
 

@@ -3,7 +3,8 @@
 
 This module is the API's index: every route's ``OPERATIONS`` and the documents it answers
 with (for the OpenAPI document only).  The code is by route, so that a function imports only
-its own: ``canonical_base`` (conventions), ``canonical_views``, ``canonical_reads``, ``canonical_writes``."""
+its own: ``canonical_base`` (conventions), ``canonical_views``, ``canonical_reads``,
+``canonical_create``, ``canonical_patch``, ``canonical_tasks``."""
 
 from datetime import datetime
 from typing import Any
@@ -18,19 +19,11 @@ from ticketing.dialects.canonical_base import (  # noqa: F401 (the API's names, 
     Canonical,
     ProblemDocument,
 )
+from ticketing.dialects.canonical_create import NewTicketBody, create_handler, create_ticket  # noqa: F401
+from ticketing.dialects.canonical_patch import TicketPatch, patch_handler, patch_ticket  # noqa: F401
 from ticketing.dialects.canonical_reads import HistoryQuery, get_handler, get_ticket, history_handler, ticket_history  # noqa: F401
+from ticketing.dialects.canonical_tasks import NewTaskBody, add_task, add_task_handler  # noqa: F401
 from ticketing.dialects.canonical_views import render_entry, render_task, render_ticket, ticket_response  # noqa: F401
-from ticketing.dialects.canonical_writes import (  # noqa: F401
-    NewTaskBody,
-    NewTicketBody,
-    TicketPatch,
-    add_task,
-    add_task_handler,
-    create_handler,
-    create_ticket,
-    patch_handler,
-    patch_ticket,
-)
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, IF_MATCH, Operation
 from ticketing.model import AuditEntry
 

@@ -1,7 +1,7 @@
 """The canonical ticket API's own conventions, shared by its routes: errors as RFC 9457
 ``application/problem+json``, Bearer tokens, dialect name ``canonical``.  The routes live by
 what they do, so that each function imports only its own (issue 15: own imports):
-``canonical_reads`` (GET), ``canonical_writes`` (create, patch, add a task),
+``canonical_reads`` (GET), ``canonical_create``, ``canonical_patch``, ``canonical_tasks``,
 ``canonical_reference``, ``canonical_webhooks``; ``canonical_views`` renders a ticket, its tasks
 and its history; ``canonical`` lists every route's ``OPERATIONS`` and its response documents."""
 

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import auth, idempotency, service
-from ticketing.defaults import new_list
 from ticketing.dialects import canonical_base
 from ticketing.dialects.common import json_body, validate
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
@@ -32,6 +31,7 @@ from ticketing.dialects.reference_data import (
     iso_timestamp,
 )
 from ticketing.errors import BadRequest, FieldError, Forbidden, UnsupportedMediaType, ValidationFailed, quoted
+from ticketing.fields import new_list
 from ticketing.http import Request, Response, entrypoint
 from ticketing.moments import UtcDateTimeNaiveAsUtc, utcnow
 

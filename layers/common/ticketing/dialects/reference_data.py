@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing.defaults import new_list
+from ticketing.fields import new_list
 from ticketing.moments import UtcDateTimeNaiveAsUtc
 
 USER_KIND, ORDER_KIND = "user", "order"  # reference data kinds (service.put_reference)

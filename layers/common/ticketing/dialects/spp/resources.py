@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing.defaults import new_list
 from ticketing.dialects.reference_data import (
     DocumentedResource,
     SppAddon,
@@ -19,6 +18,7 @@ from ticketing.dialects.reference_data import (
     SppUser,
     SppUserManager,
 )
+from ticketing.fields import new_list
 
 __all__ = [
     "SppAddon",

@@ -1,4 +1,12 @@
-"""Field defaults shared by the layer's pydantic models."""
+"""Field types and defaults shared by the layer's pydantic models."""
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+# a ticket's tag, and a short text (queue, source, order number), as a request may give them
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Short = Annotated[str, StringConstraints(max_length=200)]
 
 
 def new_list() -> list:

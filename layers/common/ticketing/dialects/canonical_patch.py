@@ -1,4 +1,4 @@
-"""The canonical API's writes: create a ticket, merge-patch it, add a task to it, each
+"""The canonical API's ``PATCH /tickets/{id}``: a JSON merge patch of a ticket's own fields,
 exactly once under an ``Idempotency-Key`` (``canonical_base`` has the API's conventions)."""
 
 from typing import Annotated, Any
@@ -6,32 +6,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ticketing import idempotency, service
-from ticketing.commands import ChangeSet, UpdateResult
+from ticketing.commands import ChangeSet
 from ticketing.dialects.canonical_base import DIALECT, NAME, client_of, json_object
-from ticketing.dialects.canonical_views import render_task, ticket_response
-from ticketing.dialects.common import actor_for, etag, if_match, merge_patch, validate
+from ticketing.dialects.canonical_views import ticket_response
+from ticketing.dialects.common import actor_for, if_match, merge_patch, validate
+from ticketing.fields import Short, Tag
 from ticketing.http import Request, Response, entrypoint
-from ticketing.model import Task, Ticket
+from ticketing.model import Ticket
 from ticketing.moments import UtcDateTime
-from ticketing.new_ticket import NewTask, NewTicket, Short, Tag
-
-
-class NewTicketBody(NewTicket):
-    """What a new ticket may be given.  Unknown fields are refused, not ignored."""
-
-    follow_up_at: UtcDateTime | None = None  # with its offset; kept in UTC, within ticketing.moments' range
-
-
-def create_ticket(request: Request, context: Any) -> Response:
-    client = client_of(request)
-
-    def run() -> Response:
-        spec = validate(NewTicketBody, json_object(request))
-        ticket = service.create_ticket(spec, actor_for(client, NAME, request), access=client.access)
-        return ticket_response(201, ticket, Location=f"/tickets/{ticket.id}")
-
-    return idempotency.once(request, client.client_id, run, context)
-
 
 # A patch field that may be absent but never null: absent, it is None (not validated); a null
 # sent is refused by its type. The schema shows no default.
@@ -100,46 +82,4 @@ def patch_ticket(request: Request, context: Any) -> Response:
     return idempotency.once(request, client.client_id, run, context, ticket_param="id")
 
 
-class NewTaskBody(NewTask):
-    pass
-
-
-def add_task(request: Request, context: Any) -> Response:
-    client = client_of(request)
-
-    def run() -> Response:
-        spec = validate(NewTaskBody, json_object(request))
-        created: list[Task] = []
-
-        def command(ticket: Ticket, cs: ChangeSet) -> None:
-            task_id = max((t.id for t in ticket.tasks.values()), default=0) + 1
-            task = Task(id=task_id, title=spec.title, created_at=cs.now)
-            ticket.tasks = {**ticket.tasks, str(task_id): task}
-            created[:] = [task]
-
-        def respond(result: UpdateResult) -> Response:
-            task = created[0]
-            return Response(
-                201,
-                render_task(task),
-                headers={
-                    "Location": f"/tickets/{result.ticket.id}/tasks/{task.id}",
-                    "ETag": etag(result.ticket.version),
-                },
-            )
-
-        return service.update_ticket(
-            request.path_params.get("id", ""),
-            command,
-            actor_for(client, NAME, request),
-            if_match=if_match(request),
-            access=client.access,
-            respond=respond,
-        ).answer
-
-    return idempotency.once(request, client.client_id, run, context, ticket_param="id")
-
-
-create_handler = entrypoint(DIALECT, create_ticket)
 patch_handler = entrypoint(DIALECT, patch_ticket)
-add_task_handler = entrypoint(DIALECT, add_task)
