@@ -19,13 +19,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ticketing.model import Actor, Change, Message, Ticket
 
 
-@dataclass(frozen=True)
-class OutboxItem:
+class OutboxItem(NamedTuple):
     """Something the change causes, carried out after the commit by the stream's consumer.
 
     ``id`` names it for good: the same id is the same intent (a replayed stream record, an

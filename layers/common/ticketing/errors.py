@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(slots=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One field's error: where (a dotted path) and what."""
 
     field: str

@@ -23,8 +23,8 @@ is read anyway. Enforced in ``ticketing.service``, the only way to the tickets.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 Level = Literal["read", "write"]
 READ: Level = "read"
@@ -32,11 +32,10 @@ WRITE: Level = "write"
 ANY_QUEUE = "*"
 
 
-@dataclass(frozen=True)
-class Access:
+class Access(NamedTuple):
     """What a client may do to tickets, by queue (``ticketing.grants``)."""
 
-    grants: Mapping[str, Level] = field(default_factory=dict)
+    grants: Mapping[str, Level] = MappingProxyType({})  # none: no ticket at all
 
     def level(self, queue: str) -> Level | None:
         if queue in self.grants:

@@ -14,7 +14,7 @@ no read and two tickets can never share one:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_ID = 0xFFFFFFFF
 _ROUND_KEYS_NUMBER = (0x5BD1, 0xE995, 0x2C1B, 0x7A4D)
@@ -71,8 +71,7 @@ def allocatable(ticket_id: int) -> bool:
     return 0 < ticket_id <= MAX_ID and not number_for(ticket_id).isdigit()
 
 
-@dataclass(frozen=True, slots=True)
-class Identifier:
+class Identifier(NamedTuple):
     """A parsed ticket identifier: the id it names, and the REF prefix if it was a REF."""
 
     ticket_id: int

@@ -61,7 +61,8 @@ class UserDocument(SppUser):
     (shown in a ticket's ``employees``).  ``id``, if given, must be the path's id;
     ``name`` defaults to ``name_f name_l``; ``role_id`` defaults to ``role.id``."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    # PUT /users validates with it: built at import, not by the first request (issue 15)
+    model_config = ConfigDict(extra="forbid", defer_build=False)
 
     id: Id | None = None
     email: Email | None = None
@@ -77,7 +78,7 @@ class OrderDocument(BaseModel):
     client) and ``employees`` (user ids) must name known users.  ``client``,
     ``subscription``, ``invoice``, ``order_service`` and ``messages`` are not held."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")  # PUT /orders validates with it: built at import
 
     id: Id = Field(description="SPP's order id (the ticket's order_id)")
     created_at: UtcDateTimeNaiveAsUtc | None = None

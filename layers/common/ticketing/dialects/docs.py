@@ -7,12 +7,12 @@ validate the requests, so the document cannot drift from the code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One route as the OpenAPI document tells it."""
 
     method: str
@@ -22,7 +22,7 @@ class Operation:
     security: str  # a key of devkit.openapi.SECURITY_SCHEMES: "bearer" | "basic"
     request: Any = None  # a pydantic model class, or a JSON schema dict
     request_media_types: tuple[str, ...] = ("application/json",)
-    responses: dict[int, Any] = field(default_factory=dict)  # status -> model class | schema dict | None
+    responses: Mapping[int, Any] = MappingProxyType({})  # status -> model class | schema dict | None
     response_media_types: tuple[str, ...] = ("application/json",)
     error_media_types: tuple[str, ...] = ()  # for 4xx/5xx bodies, when not response_media_types
     parameters: tuple[dict[str, Any], ...] = ()  # extra OpenAPI parameter objects (query, header)
