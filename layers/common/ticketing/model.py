@@ -2,19 +2,20 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from ticketing import ids
 from ticketing.fields import new_list
 from ticketing.moments import StoredDateTime
 from ticketing.moments import utcnow as utcnow  # its home is ticketing.moments; named here too
 
+# Every record below reads a stored item ignoring the attributes it does not know, and is assigned
+# to without validation (commands change a copy's fields; ``moments.check_ticket`` checks it before
+# a write): pydantic's defaults (``extra="ignore"``, ``validate_assignment=False``), so the records
+# derive from BaseModel itself, not from a base of their own that pydantic would build too.
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
 
-
-class PartnerTicket(_Record):
+class PartnerTicket(BaseModel):
     """A partner system's own ticket linked to one task (MyHRW partner tickets)."""
 
     partner_id: int
@@ -36,7 +37,7 @@ class PartnerTicket(_Record):
         return f"{partner_id}:{technical_id}"
 
 
-class Task(_Record):
+class Task(BaseModel):
     id: int
     title: str = ""
     status: str = "open"
@@ -44,7 +45,7 @@ class Task(_Record):
     created_at: StoredDateTime
 
 
-class Notify(_Record):
+class Notify(BaseModel):
     """Who to tell about the ticket, and how (ParticleSpace notify settings)."""
 
     enabled: bool = False
@@ -68,7 +69,7 @@ def stay_key(ticket: "Ticket") -> str:
     return f"{ticket.status}/{ticket.sub_status or ''}/{ticket.status_since.isoformat()}"
 
 
-class Message(_Record):
+class Message(BaseModel):
     """One entry of a ticket's conversation (comments, notes)."""
 
     seq: int
@@ -79,7 +80,7 @@ class Message(_Record):
     created_at: StoredDateTime
 
 
-class Ticket(_Record):
+class Ticket(BaseModel):
     id: int
     type: str = "ticket"
     type_history: list[str] = Field(default_factory=new_list)
@@ -140,7 +141,7 @@ class Ticket(_Record):
         return self.tasks.get(str(task_id))
 
 
-class Actor(_Record):
+class Actor(BaseModel):
     """Who makes a change: the authenticated API client, or the system itself."""
 
     client_id: str
@@ -152,13 +153,13 @@ class Actor(_Record):
 SYSTEM = Actor(client_id="system", name="system", dialect="system")
 
 
-class Change(_Record):
+class Change(BaseModel):
     field: str
     before: Any = None
     after: Any = None
 
 
-class AuditEntry(_Record):
+class AuditEntry(BaseModel):
     ticket_id: int
     version: int
     at: StoredDateTime
