@@ -72,7 +72,8 @@ checkov: $(CHECKOV_STAMP) $(PY)
 # our modules are kept between runs under .pytest_cache/, out of the tree (PYTHONDONTWRITEBYTECODE
 # otherwise has every worker and local run compile them again: ~4 s of CPU a worker)
 PYCACHE := env PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pytest_cache/pycache
-PYTEST := $(PYCACHE) $(PY) -m pytest -n 2 -q
+# worksteal: a worker that runs out takes tests queued for the other (the long e2e ones end unevenly)
+PYTEST := $(PYCACHE) $(PY) -m pytest -n 2 --dist worksteal -q
 
 # tests/unit in one process: its tests take ~8 s, less than a second xdist worker's own start and
 # collection (measured: 11 s with -n 0, 22 s with -n 2 on this 2-core machine)
