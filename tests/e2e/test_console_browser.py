@@ -34,6 +34,7 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     )
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -76,6 +77,17 @@ def _send(url, method, path, body=None, headers=None):
         return resp.status, resp.read()
 
 
+def _read(read):
+    """``read()`` of what the page shows, again if the console re-rendered it meanwhile (it
+    re-renders on any change the local run sees, e.g. the stream pump after a reset)."""
+    for _ in range(20):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    return read()
+
+
 def test_the_console_finds_a_ticket_shows_its_changes_live_and_reads_the_outbox(local_run, browser, tmp_path):
     url = local_run.url
     wait = WebDriverWait(browser, 30)
@@ -90,7 +102,9 @@ def test_the_console_finds_a_ticket_shows_its_changes_live_and_reads_the_outbox(
     browser.find_element(By.CSS_SELECTOR, "#find button").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#results li[data-id="1001"]')))
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#views .view[data-dialect="spp"]')))
-    dialects = {v.get_attribute("data-dialect") for v in browser.find_elements(By.CSS_SELECTOR, "#views .view")}
+    dialects = _read(
+        lambda: {v.get_attribute("data-dialect") for v in browser.find_elements(By.CSS_SELECTOR, "#views .view")}
+    )
     assert {"canonical", "spp", "kapture", "servicedesk", "myhrw"} <= dialects
 
     # an SPP change made elsewhere appears in the timeline without a reload
@@ -100,11 +114,16 @@ def test_the_console_finds_a_ticket_shows_its_changes_live_and_reads_the_outbox(
     )
     assert status == 200
     wait.until(EC.text_to_be_present_in_element((By.ID, "timeline"), subject))
-    newest = browser.find_element(By.CSS_SELECTOR, "#timeline li.entry")
-    assert newest.get_attribute("data-dialect") == "spp"
-    assert "title" in newest.text and subject in newest.text and "→" in newest.text
-    spp_view = browser.find_element(By.CSS_SELECTOR, '#views .view[data-dialect="spp"]')
-    assert subject in spp_view.text
+
+    def newest_entry():
+        entry = browser.find_element(By.CSS_SELECTOR, "#timeline li.entry")
+        return entry.get_attribute("data-dialect"), entry.text
+
+    newest_dialect, newest_text = _read(newest_entry)
+    assert newest_dialect == "spp"
+    assert "title" in newest_text and subject in newest_text and "→" in newest_text
+    spp_view = _read(lambda: browser.find_element(By.CSS_SELECTOR, '#views .view[data-dialect="spp"]').text)
+    assert subject in spp_view
 
     # a ParticleSpace update that notifies by email: the email shows in the outbox
     contact = f"console-{uuid.uuid4().hex[:8]}@example.com"
@@ -116,13 +135,19 @@ def test_the_console_finds_a_ticket_shows_its_changes_live_and_reads_the_outbox(
     status, _ = _send(url, "PUT", "/api/v1/ticket/tic_0c48sol", form, headers)
     assert status == 200
     wait.until(EC.text_to_be_present_in_element((By.ID, "outbox"), contact))
-    email = next(e for e in browser.find_elements(By.CSS_SELECTOR, "#emails .email") if contact in e.text)
-    assert email.find_element(By.CSS_SELECTOR, ".subject").text
-    assert email.find_element(By.TAG_NAME, "pre").text.strip()
+    email = _read(
+        lambda: next(
+            (e.find_element(By.CSS_SELECTOR, ".subject").text, e.find_element(By.TAG_NAME, "pre").text)
+            for e in browser.find_elements(By.CSS_SELECTOR, "#emails .email")
+            if contact in e.text
+        )
+    )
+    assert email[0]
+    assert email[1].strip()
 
     # credentials and a curl per route
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#routes .curl pre")))
-    curls = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "#routes .curl pre")]
+    curls = _read(lambda: [p.text for p in browser.find_elements(By.CSS_SELECTOR, "#routes .curl pre")])
     assert any("/api/tickets/" in c and "tkt_demo_spp" in c for c in curls)
 
     browser.execute_script("window.scrollTo(0, 0)")

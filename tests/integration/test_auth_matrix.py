@@ -657,14 +657,18 @@ HTTP_SCOPES = [OUT_OF_SCOPE, READ_ONLY, IN_SCOPE]
 def test_every_route_answers_each_scope_over_http(http, route):
     dialect = OPERATIONS[route].dialect
     failures = []
+    unchanged = None  # the table as a refusal's check just read it: the next scope's "before"
     for scope in HTTP_SCOPES:
         call = scope_call(route, scope)
-        before = http_tickets(http)
+        before = unchanged if unchanged is not None else http_tickets(http)
+        unchanged = None
         status, headers, text = http_send(http, route, call, SCOPED_TOKEN[dialect])
         try:
             check_scoped_answer(route, scope, call, status, {"headers": headers}, text, dialect=dialect)
             if status >= 400:
-                assert http_tickets(http) == before, "a refused request changed the tickets table"
+                after = http_tickets(http)
+                assert after == before, "a refused request changed the tickets table"
+                unchanged = after
             if scope == OUT_OF_SCOPE and route != CREATE_ROUTE:
                 absent = http_send(http, route, SCOPE_CALLS[route](ABSENT), SCOPED_TOKEN[dialect])
                 assert comparable(status, headers, text) == comparable(*absent, absent_swap(route))
