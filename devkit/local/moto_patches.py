@@ -55,6 +55,24 @@ def check_copied_from(version: str, digest: str) -> None:
 
 check_copied_from(MOTO, TRANSACT_WRITE_ITEMS_SHA256)
 
+# the other functions of moto copied below, each with the SHA-256 of the original's source in ``MOTO``
+SEND_MESSAGE_SHA256 = "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f8f70330"
+
+
+def check_copy(function: Any, where: str, digest: str, version: str = MOTO) -> None:
+    """Refuse to run a copy of moto's ``function`` (``where``: its module) on any moto but the one
+    it was copied from, as ``check_copied_from`` does for ``transact_write_items``."""
+    found = source_digest(function)
+    if moto.__version__ == version and found == digest:
+        return
+    raise RuntimeError(
+        f"devkit/local/moto_patches.py copies moto {version}'s {function.__qualname__} ({where}), but the "
+        f"installed moto is {moto.__version__} and that function's source "
+        f"{'is unchanged' if found == digest else 'has changed'} (SHA-256 {found}). Re-check the copy "
+        "against the installed function (tests/integration/test_moto_patches.py compares them), then set "
+        "its SHA-256 and MOTO in that file, and moto's pin in requirements-dev.txt, to the installed release."
+    )
+
 
 def _transact_write_items(self, transact_items: list[dict]) -> None:
     """moto's ``DynamoDBBackend.transact_write_items`` (``MOTO``), with the same answers, but the
@@ -265,6 +283,117 @@ def fast_dynamodb_results() -> Iterator[None]:
         yield
 
 
+def _send_message(
+    self,
+    queue_name: str,
+    message_body: str,
+    message_attributes: dict[str, Any] | None = None,
+    delay_seconds: int | None = None,
+    deduplication_id: str | None = None,
+    group_id: str | None = None,
+    system_attributes: dict[str, Any] | None = None,
+    validate_group_id: bool = True,
+) -> Any:
+    """moto's ``SQSBackend.send_message`` (``MOTO``), with the same answers, but a standard
+    queue's content-based deduplication (always off: SQS has it for FIFO queues only) known
+    without building every attribute of the queue.
+
+    moto asks ``queue.attributes.get("ContentBasedDeduplication")`` on every send; building
+    them counts the queue's messages three times over (visible, delayed, in flight), reading
+    the clock once per message.  The local run's bus tap (``devkit.local.bus``) is a standard
+    queue that nothing consumes, so every event put on the bus cost time in proportion to
+    every event put before it.  Only the standard-queue case differs from moto's code (the
+    attribute is not in a standard queue's attributes: moto's lookup gives None there too)."""
+    import hashlib as _hashlib
+    import string
+
+    from moto.sqs import models as sqs
+
+    queue = self.get_queue(queue_name)
+
+    self._validate_message(
+        queue,
+        message_body=message_body,
+        delay_seconds=int(delay_seconds or 0),
+        deduplication_id=deduplication_id,
+        group_id=group_id,
+        validate_group_id=validate_group_id,
+    )
+
+    if delay_seconds is not None:
+        delay_seconds = int(delay_seconds)
+    else:
+        delay_seconds = queue.delay_seconds
+
+    message_id = str(sqs.random.uuid4())
+    message = sqs.Message(message_id, message_body, system_attributes)
+
+    # if content based deduplication is set then set sha256 hash of the message
+    # as the deduplication_id
+    if queue.fifo_queue and queue.attributes.get("ContentBasedDeduplication") == "true":
+        sha256 = _hashlib.sha256()
+        sha256.update(message_body.encode("utf-8"))
+        message.deduplication_id = sha256.hexdigest()
+
+    # Attributes, but not *message* attributes
+    if deduplication_id is not None:
+        message.deduplication_id = deduplication_id
+        message.sequence_number = "".join(sqs.random.choice(string.digits) for _ in range(20))
+
+    if group_id is not None:
+        message.group_id = group_id
+
+    if message_attributes:
+        message.message_attributes = message_attributes
+
+    if delay_seconds > sqs.MAXIMUM_MESSAGE_DELAY:
+        msg = (
+            f"Value {delay_seconds} for parameter DelaySeconds is invalid. "
+            "Reason: DelaySeconds must be >= 0 and <= 900."
+        )
+        raise sqs.InvalidParameterValue(msg)
+
+    message.mark_sent(delay_seconds=delay_seconds)
+
+    queue.add_message(message)
+
+    return message
+
+
+@contextmanager
+def fast_sqs_sends() -> Iterator[None]:
+    """Within this block, a message sent to a standard queue costs the same however many wait in
+    it (``_send_message``)."""
+    from moto.sqs.models import SQSBackend
+
+    check_copy(SQSBackend.send_message, "moto/sqs/models.py", SEND_MESSAGE_SHA256)
+    with mock.patch.object(SQSBackend, "send_message", _send_message):
+        yield
+
+
+@contextmanager
+def cached_jsonpaths(size: int = 512) -> Iterator[None]:
+    """Within this block, ``jsonpath_ng.ext.parse`` parses each path once: moto's EventBridge
+    parses every path of a target's input transformer again for every event it delivers (eight
+    paths for the default one), and each parse builds a new PLY parser, ~0.5 ms.  A parsed path
+    is not changed by finding it in a document, so one is shared by every event."""
+    import functools
+
+    import jsonpath_ng.ext as ext
+
+    original = ext.parse
+    cached = functools.lru_cache(maxsize=size)(original)
+
+    def parse(path: Any, debug: Any = None) -> Any:
+        try:
+            return cached(path, debug)
+        except TypeError:  # an unhashable path: as jsonpath_ng would have it
+            return original(path, debug)
+
+    with mock.patch.object(ext, "parse", parse):
+        yield
+
+
 @contextmanager
 def fast_moto() -> Iterator[None]:
     """moto answering as it does, with less work per request: DynamoDB's item operations and
@@ -285,6 +414,8 @@ def fast_moto() -> Iterator[None]:
     with (
         fast_dynamodb_results(),
         fast_stream_records(),
+        fast_sqs_sends(),
+        cached_jsonpaths(),
         mock.patch.object(responses, "method_names_from_class", method_names_from_class),
     ):
         yield
