@@ -24,6 +24,16 @@ from unittest import mock
 
 import moto
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import Validator
+from moto.sqs.models import SQSBackend
+
+# moto's own functions, as imported (the patches below may be entered more than once: each checks
+# and wraps these, never another patch's replacement)
+MOTO_SEND_MESSAGE = SQSBackend.send_message
+MOTO_UPDATE_EXPRESSION_MAKE = UpdateExpressionParser.make.__func__
+MOTO_NODES_TO_BE_PROCESSED = DepthFirstTraverser.nodes_to_be_processed
 
 # the moto release the copy of ``DynamoDBBackend.transact_write_items`` below follows, and the
 # SHA-256 of that function's source (``inspect.getsource``) in it
@@ -57,6 +67,11 @@ check_copied_from(MOTO, TRANSACT_WRITE_ITEMS_SHA256)
 
 # the other functions of moto copied below, each with the SHA-256 of the original's source in ``MOTO``
 SEND_MESSAGE_SHA256 = "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f8f70330"
+# what the caches of parsed update expressions and of traversers' node types rely on, as in ``MOTO``:
+UPDATE_EXPRESSION_MAKE_SHA256 = "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3"
+VALIDATOR_INIT_SHA256 = "9489b532dd0fb359e273711c1a67971f1b73af47ddbaa91868e9cc42a26ddbb3"  # copies the AST
+NODES_TO_BE_PROCESSED_SHA256 = "1c2c84c8097e35172d289d2cc30029d2d1c518f7680232a3f3c9f09e56a5e9b0"
+PROCESSING_MAPS_SHA256 = "e7165c6ba87506d23682654ba94abc0d9116f842ced202693004bf8ab66786c4"  # every traverser's
 
 
 def check_copy(function: Any, where: str, digest: str, version: str = MOTO) -> None:
@@ -364,9 +379,7 @@ def _send_message(
 def fast_sqs_sends() -> Iterator[None]:
     """Within this block, a message sent to a standard queue costs the same however many wait in
     it (``_send_message``)."""
-    from moto.sqs.models import SQSBackend
-
-    check_copy(SQSBackend.send_message, "moto/sqs/models.py", SEND_MESSAGE_SHA256)
+    check_copy(MOTO_SEND_MESSAGE, "moto/sqs/models.py", SEND_MESSAGE_SHA256)
     with mock.patch.object(SQSBackend, "send_message", _send_message):
         yield
 
@@ -395,6 +408,77 @@ def cached_jsonpaths(size: int = 512) -> Iterator[None]:
 
 
 @contextmanager
+def cached_update_expressions(size: int = 512) -> Iterator[None]:
+    """Within this block, moto parses each distinct UpdateExpression once.
+
+    A TransactWriteItems Update's expression is parsed twice per call (the handler checks the
+    names it uses, then ``update_item``), ~0.3 ms each for a ticket's; the local run's writes
+    share a handful of shapes (the names are ``#n<i>`` aliases).  moto never changes the parsed
+    tree: its readers only look for clauses, and the validator works on a deep copy of it
+    (``Validator.__init__``, checked here with ``make`` itself)."""
+    import functools
+
+    check_copy(MOTO_UPDATE_EXPRESSION_MAKE, "moto/dynamodb/parsing/expressions.py", UPDATE_EXPRESSION_MAKE_SHA256)
+    check_copy(Validator.__init__, "moto/dynamodb/parsing/validators.py", VALIDATOR_INIT_SHA256)
+    original = MOTO_UPDATE_EXPRESSION_MAKE
+    cached = functools.lru_cache(maxsize=size)(lambda expression: original(UpdateExpressionParser, expression))
+
+    def make(cls: type, expression_str: Any) -> Any:
+        if cls is UpdateExpressionParser and isinstance(expression_str, str):
+            return cached(expression_str)
+        return original(cls, expression_str)
+
+    with mock.patch.object(UpdateExpressionParser, "make", classmethod(make)):
+        yield
+
+
+def _traversers() -> list[type]:
+    """moto's AST traversers (``moto.dynamodb.parsing.validators``, imported above, holds them)."""
+    found: set[type] = set()
+    todo = [DepthFirstTraverser]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return sorted(found, key=lambda c: c.__qualname__)
+
+
+def processing_maps_digest() -> str:
+    """The SHA-256 of every moto traverser's ``_processing_map`` source, in name order."""
+    return hashlib.sha256("".join(inspect.getsource(t._processing_map) for t in _traversers()).encode()).hexdigest()
+
+
+@contextmanager
+def cached_traversal_keys() -> Iterator[None]:
+    """Within this block, a moto AST traverser's node types are known once per traverser class.
+
+    ``DepthFirstTraverser.nodes_to_be_processed`` builds the traverser's processing map (a dict
+    of bound methods) again at every node of every traversal: an update runs ten traversals of
+    its expression.  Every traverser's map has the same keys (node classes) whatever the
+    instance (each ``_processing_map`` returns a literal dict: their sources are checked here)."""
+    check_copy(MOTO_NODES_TO_BE_PROCESSED, "moto/dynamodb/parsing/ast_nodes.py", NODES_TO_BE_PROCESSED_SHA256)
+    found = processing_maps_digest()
+    if found != PROCESSING_MAPS_SHA256:
+        raise RuntimeError(
+            "devkit/local/moto_patches.py keeps each moto traverser's node types once per class, as moto "
+            f"{MOTO}'s _processing_map methods allow, but theirs have changed (SHA-256 {found}): check that "
+            "every one still returns a dict whose keys do not depend on the instance, then set "
+            "PROCESSING_MAPS_SHA256 in that file."
+        )
+    keys: dict[type, tuple[type, ...]] = {}
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        found = keys.get(type(self))
+        if found is None:
+            found = keys[type(self)] = tuple(self._processing_map().keys())
+        return found
+
+    with mock.patch.object(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed):
+        yield
+
+
+@contextmanager
 def fast_moto() -> Iterator[None]:
     """moto answering as it does, with less work per request: DynamoDB's item operations and
     Streams' GetRecords written with ``json.dumps`` (``fast_dynamodb_results``,
@@ -416,6 +500,8 @@ def fast_moto() -> Iterator[None]:
         fast_stream_records(),
         fast_sqs_sends(),
         cached_jsonpaths(),
+        cached_update_expressions(),
+        cached_traversal_keys(),
         mock.patch.object(responses, "method_names_from_class", method_names_from_class),
     ):
         yield

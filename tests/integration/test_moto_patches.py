@@ -14,13 +14,24 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.sqs.models import SQSBackend
 
 from devkit import template as tpl
 from devkit.local import bus, moto_patches, streams
+from devkit.local.moto_patches import MOTO_NODES_TO_BE_PROCESSED, MOTO_SEND_MESSAGE, MOTO_UPDATE_EXPRESSION_MAKE
 
-# moto's own, taken before any fixture patches it
-MOTO_SEND_MESSAGE = SQSBackend.send_message
+
+@contextlib.contextmanager
+def motos_own():
+    """moto's own functions, whatever the other tests' fixtures patched (the local run's patches)."""
+    with (
+        mock.patch.object(SQSBackend, "send_message", MOTO_SEND_MESSAGE),
+        mock.patch.object(UpdateExpressionParser, "make", classmethod(MOTO_UPDATE_EXPRESSION_MAKE)),
+        mock.patch.object(DepthFirstTraverser, "nodes_to_be_processed", MOTO_NODES_TO_BE_PROCESSED),
+    ):
+        yield
 
 
 def _sqs_session(patched: bool) -> list:
@@ -29,7 +40,7 @@ def _sqs_session(patched: bool) -> list:
     or the copy."""
     with (
         mock_aws(),
-        mock.patch.object(SQSBackend, "send_message", MOTO_SEND_MESSAGE),
+        motos_own(),
         moto_patches.fast_sqs_sends() if patched else contextlib.nullcontext(),
     ):
         sqs = boto3.client("sqs", region_name=tpl.REGION)
@@ -124,7 +135,7 @@ def test_cached_json_paths_give_moto_the_same_events():
 
 
 def test_the_local_tap_keeps_the_latest_events_only():
-    with mock_aws(), mock.patch.object(SQSBackend, "send_message", MOTO_SEND_MESSAGE), bus.bounded_tap(keep=5):
+    with mock_aws(), motos_own(), bus.bounded_tap(keep=5):
         sqs = boto3.client("sqs", region_name=tpl.REGION)
         tap = sqs.create_queue(QueueName=bus.TAP_QUEUE)["QueueUrl"]
         other = sqs.create_queue(QueueName="other")["QueueUrl"]
@@ -188,3 +199,91 @@ def test_records_read_in_process_are_getrecords_records_as_lambda_hands_them_on(
     theirs[1]["dynamodb"]["NewImage"]["b"] = theirs[2]["dynamodb"]["OldImage"]["b"] = binary
     assert ours == theirs
     assert json.loads(json.dumps(ours)) == ours  # plain JSON: a copy of moto's records, not moto's own
+
+
+UPDATES = [  # (UpdateExpression, values, condition): every one twice, so the second is the cached parse
+    ("SET v = v + :one, #t = :t ADD c :one", {":one": {"N": "1"}, ":t": {"S": "x"}}, None),
+    ("SET m.k = :t REMOVE gone", {":t": {"S": "y"}}, "attribute_exists(pk)"),
+    ("SET l = list_append(if_not_exists(l, :empty), :l)", {":empty": {"L": []}, ":l": {"L": [{"N": "2"}]}}, None),
+    ("SET v = :t", {":t": {"S": "bad"}, ":one": {"N": "1"}}, "v = :one"),  # refused: v is 2 by then
+    ("SET pk = :t", {":t": {"S": "key"}}, None),  # refused: the key cannot be updated
+    ("SET v = v + :t", {":t": {"S": "not a number"}}, None),  # refused: a type mismatch
+    ("SET = :t", {":t": {"S": "x"}}, None),  # refused: not an expression
+]
+
+
+def _updates(patched: bool | None) -> list:
+    """The updates under moto's own code, the caches (``patched``), or whatever is in place (None)."""
+    from devkit.local.moto_patches import cached_traversal_keys, cached_update_expressions
+
+    with (
+        mock_aws(),
+        motos_own() if patched is not None else contextlib.nullcontext(),
+        cached_update_expressions() if patched else contextlib.nullcontext(),
+        cached_traversal_keys() if patched else contextlib.nullcontext(),
+    ):
+        ddb = boto3.client("dynamodb", region_name=tpl.REGION)
+        ddb.create_table(
+            TableName="T",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="T", Item={"pk": {"S": "a"}, "v": {"N": "1"}, "m": {"M": {}}, "gone": {"S": "x"}})
+        out = []
+        for expression, values, condition in [u for u in UPDATES for _ in (0, 1)]:
+            for transact in (False, True):
+                update = {
+                    "TableName": "T",
+                    "Key": {"pk": {"S": "a"}},
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeValues": values,
+                }
+                if "#t" in expression:
+                    update["ExpressionAttributeNames"] = {"#t": "t"}
+                if condition:
+                    update["ConditionExpression"] = condition
+                try:
+                    if transact:
+                        ddb.transact_write_items(TransactItems=[{"Update": update}])
+                    else:
+                        ddb.update_item(**update)
+                    out.append("ok")
+                except ClientError as err:
+                    out.append((err.response["Error"]["Code"], err.response["Error"]["Message"]))
+                out.append(ddb.get_item(TableName="T", Key={"pk": {"S": "a"}})["Item"])
+        return out
+
+
+def test_cached_update_expressions_and_traversals_update_items_as_motos_own():
+    ours, theirs = _updates(patched=True), _updates(patched=False)
+    assert ours == theirs
+    assert "ok" in ours and any(isinstance(o, tuple) for o in ours)  # both outcomes are covered
+
+
+def test_a_cached_update_expression_is_never_changed_by_its_use():
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devkit.local.moto_patches import cached_update_expressions
+
+    def shape(node) -> object:
+        children = getattr(node, "children", None)
+        return (type(node).__name__, [shape(c) for c in children] if children is not None else repr(node))
+
+    expression = "SET v = v + :one, #t = :t ADD c :one"
+    with motos_own(), cached_update_expressions():
+        before = shape(UpdateExpressionParser.make(expression))
+        _updates(patched=None)  # every update and transaction of the other test, through this cache
+        parsed = UpdateExpressionParser.make(expression)
+        assert parsed is UpdateExpressionParser.make(expression)  # one parse, kept
+        assert shape(parsed) == before
+
+
+def test_the_traversal_cache_refuses_traversers_other_than_the_ones_it_was_checked_against(monkeypatch):
+    from devkit.local.moto_patches import cached_traversal_keys
+
+    assert moto_patches.processing_maps_digest() == moto_patches.PROCESSING_MAPS_SHA256
+    monkeypatch.setattr(moto_patches, "PROCESSING_MAPS_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="_processing_map methods allow, but theirs have changed"):  # noqa: SIM117
+        with cached_traversal_keys():
+            pass
