@@ -23,6 +23,7 @@ from typing import Any
 from unittest import mock
 
 import moto
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -34,6 +35,7 @@ from moto.sqs.models import SQSBackend
 MOTO_SEND_MESSAGE = SQSBackend.send_message
 MOTO_UPDATE_EXPRESSION_MAKE = UpdateExpressionParser.make.__func__
 MOTO_NODES_TO_BE_PROCESSED = DepthFirstTraverser.nodes_to_be_processed
+MOTO_CONDITION_PARSE = ConditionExpressionParser.parse
 
 # the moto release the copy of ``DynamoDBBackend.transact_write_items`` below follows, and the
 # SHA-256 of that function's source (``inspect.getsource``) in it
@@ -71,6 +73,7 @@ SEND_MESSAGE_SHA256 = "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f
 UPDATE_EXPRESSION_MAKE_SHA256 = "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3"
 VALIDATOR_INIT_SHA256 = "9489b532dd0fb359e273711c1a67971f1b73af47ddbaa91868e9cc42a26ddbb3"  # copies the AST
 NODES_TO_BE_PROCESSED_SHA256 = "1c2c84c8097e35172d289d2cc30029d2d1c518f7680232a3f3c9f09e56a5e9b0"
+CONDITION_PARSE_SHA256 = "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453"
 PROCESSING_MAPS_SHA256 = "e7165c6ba87506d23682654ba94abc0d9116f842ced202693004bf8ab66786c4"  # every traverser's
 
 
@@ -479,6 +482,46 @@ def cached_traversal_keys() -> Iterator[None]:
 
 
 @contextmanager
+def cached_conditions(size: int = 1024) -> Iterator[None]:
+    """Within this block, moto parses a condition expression once per (expression, names, values).
+
+    A TransactWriteItems element's ConditionExpression is parsed twice per call (the handler
+    validates the names it uses, then the transaction evaluates it: ``_transact_write_items``),
+    and some recur unchanged (``attribute_not_exists(pk)`` on every audit entry).  The parse
+    reads the names and values into the condition it returns, so they are part of the key (as
+    JSON: a request whose values are not JSON is parsed as before); evaluating a condition
+    never changes it.  What the parse notes on its parser (the names and values it used) is
+    noted again from the cached parse."""
+    check_copy(MOTO_CONDITION_PARSE, "moto/dynamodb/comparisons.py", CONDITION_PARSE_SHA256)
+    cache: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        try:
+            key = (
+                self.condition_expression,
+                json.dumps(self.expression_attribute_names, sort_keys=True),
+                json.dumps(self.expression_attribute_values, sort_keys=True),
+            )
+        except (TypeError, ValueError):
+            return MOTO_CONDITION_PARSE(self)
+        found = cache.get(key)
+        if found is None:
+            names, values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+            op = MOTO_CONDITION_PARSE(self)  # an invalid one raises, and is parsed again next time
+            if len(cache) >= size:
+                del cache[next(iter(cache))]
+            cache[key] = (op, self.expr_attr_names_found[names:], self.expr_attr_values_found[values:])
+            return op
+        op, names_found, values_found = found
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return op
+
+    with mock.patch.object(ConditionExpressionParser, "parse", parse):
+        yield
+
+
+@contextmanager
 def fast_moto() -> Iterator[None]:
     """moto answering as it does, with less work per request: DynamoDB's item operations and
     Streams' GetRecords written with ``json.dumps`` (``fast_dynamodb_results``,
@@ -502,6 +545,7 @@ def fast_moto() -> Iterator[None]:
         cached_jsonpaths(),
         cached_update_expressions(),
         cached_traversal_keys(),
+        cached_conditions(),
         mock.patch.object(responses, "method_names_from_class", method_names_from_class),
     ):
         yield

@@ -14,13 +14,19 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.sqs.models import SQSBackend
 
 from devkit import template as tpl
 from devkit.local import bus, moto_patches, streams
-from devkit.local.moto_patches import MOTO_NODES_TO_BE_PROCESSED, MOTO_SEND_MESSAGE, MOTO_UPDATE_EXPRESSION_MAKE
+from devkit.local.moto_patches import (
+    MOTO_CONDITION_PARSE,
+    MOTO_NODES_TO_BE_PROCESSED,
+    MOTO_SEND_MESSAGE,
+    MOTO_UPDATE_EXPRESSION_MAKE,
+)
 
 
 @contextlib.contextmanager
@@ -30,6 +36,7 @@ def motos_own():
         mock.patch.object(SQSBackend, "send_message", MOTO_SEND_MESSAGE),
         mock.patch.object(UpdateExpressionParser, "make", classmethod(MOTO_UPDATE_EXPRESSION_MAKE)),
         mock.patch.object(DepthFirstTraverser, "nodes_to_be_processed", MOTO_NODES_TO_BE_PROCESSED),
+        mock.patch.object(ConditionExpressionParser, "parse", MOTO_CONDITION_PARSE),
     ):
         yield
 
@@ -202,6 +209,10 @@ def test_records_read_in_process_are_getrecords_records_as_lambda_hands_them_on(
 
 
 UPDATES = [  # (UpdateExpression, values, condition): every one twice, so the second is the cached parse
+    ("SET v = :v", {":v": {"N": "2"}, ":one": {"N": "1"}}, "v = :one AND attribute_not_exists(nope)"),
+    ("SET w = :v", {":v": {"N": "3"}, ":one": {"N": "1"}}, "v = :one"),  # refused the second time: v is 2
+    ("SET w = :v", {":v": {"N": "3"}, ":w": {"N": "3"}}, "#t = :w OR begins_with(pk, :p)"),  # a name missing
+    ("SET w = :v", {":v": {"N": "3"}}, "v BETWEEN :v AND"),  # refused: not a condition
     ("SET v = v + :one, #t = :t ADD c :one", {":one": {"N": "1"}, ":t": {"S": "x"}}, None),
     ("SET m.k = :t REMOVE gone", {":t": {"S": "y"}}, "attribute_exists(pk)"),
     ("SET l = list_append(if_not_exists(l, :empty), :l)", {":empty": {"L": []}, ":l": {"L": [{"N": "2"}]}}, None),
@@ -214,13 +225,14 @@ UPDATES = [  # (UpdateExpression, values, condition): every one twice, so the se
 
 def _updates(patched: bool | None) -> list:
     """The updates under moto's own code, the caches (``patched``), or whatever is in place (None)."""
-    from devkit.local.moto_patches import cached_traversal_keys, cached_update_expressions
+    from devkit.local.moto_patches import cached_conditions, cached_traversal_keys, cached_update_expressions
 
     with (
         mock_aws(),
         motos_own() if patched is not None else contextlib.nullcontext(),
         cached_update_expressions() if patched else contextlib.nullcontext(),
         cached_traversal_keys() if patched else contextlib.nullcontext(),
+        cached_conditions() if patched else contextlib.nullcontext(),
     ):
         ddb = boto3.client("dynamodb", region_name=tpl.REGION)
         ddb.create_table(
@@ -251,6 +263,8 @@ def _updates(patched: bool | None) -> list:
                     out.append("ok")
                 except ClientError as err:
                     out.append((err.response["Error"]["Code"], err.response["Error"]["Message"]))
+                except Exception as err:  # moto's own failure (a name missing: a KeyError in it)
+                    out.append((type(err).__name__, str(err)))
                 out.append(ddb.get_item(TableName="T", Key={"pk": {"S": "a"}})["Item"])
         return out
 
