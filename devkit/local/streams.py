@@ -76,7 +76,9 @@ def _as_lambda_gives_it(record: dict[str, Any], stream_arn: str) -> dict[str, An
     and the creation time in epoch seconds (boto3 parses it into a datetime)."""
     change = dict(record["dynamodb"])
     when = change.get("ApproximateCreationDateTime")
-    if hasattr(when, "timestamp"):
+    if hasattr(when, "utctimetuple") and when.tzinfo is None:  # moto's own record: a naive UTC time
+        change["ApproximateCreationDateTime"] = calendar.timegm(when.utctimetuple())
+    elif hasattr(when, "timestamp"):
         change["ApproximateCreationDateTime"] = int(when.timestamp())
     return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
 
@@ -107,14 +109,18 @@ class _MotoShard:
         """Whether this is still the table's shard (``/_local/reset`` makes the tables again)."""
         return table is not None and table.stream_shard is self.shard
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self, arn: str, wanted: Any = None) -> list[dict[str, Any]]:
+        """The next records, as the event source hands them on (``_as_lambda_gives_it``), those
+        ``wanted`` lets through (a predicate on the record as it will be handed on; the images'
+        binary values are still bytes there): each a copy, one JSON round trip from moto's."""
         with self.gate.lock if self.gate is not None else _nothing():
             start = self.position - self.shard.starting_sequence_number
-            records = self.shard.items[start : start + GET_RECORDS_LIMIT]
+            records = [r.to_json() for r in self.shard.items[start : start + GET_RECORDS_LIMIT]]
             self.position += len(records)
-            # a copy for the consumers (moto keeps the record): JSON, as the event source sends it
-            data = json.dumps([r.to_json() for r in records], default=_as_json)
-        return json.loads(data)
+        if wanted is not None:
+            records = [r for r in records if wanted(_as_lambda_gives_it(r, arn))]
+        # a copy for the consumer (moto keeps the record): JSON, as the event source sends it
+        return [_as_lambda_gives_it(r, arn) for r in json.loads(json.dumps(records, default=_as_json))]
 
 
 @contextmanager
@@ -266,21 +272,24 @@ class StreamPump(BackgroundPump):
             source.shards[shard["ShardId"]] = _Shard(iterator)
 
     def _read(self, streams: Any, source: _Source, state: _Shard) -> list[dict[str, Any]]:
+        """The shard's next records its function's filters let through, as the event source hands them."""
+
+        def wanted(record: dict[str, Any]) -> bool:
+            return not source.spec.filters or any(matches(record, p) for p in source.spec.filters)
+
         if state.moto is not None:
             if not state.moto.current(self._moto_table(source)):
                 raise KeyError(state.moto.shard.id)  # the table was made again: look for its stream anew
-            return state.moto.read()
+            return state.moto.read(source.stream_arn, wanted)  # copies of the wanted records only
         if not state.iterator:
             return []
         resp = streams.get_records(ShardIterator=state.iterator)
         state.iterator = resp.get("NextShardIterator")
-        return resp.get("Records", [])
+        records = [_as_lambda_gives_it(r, source.stream_arn) for r in resp.get("Records", [])]
+        return [r for r in records if wanted(r)]
 
     def _drain(self, streams: Any, source: _Source, shard_id: str, state: _Shard) -> int:
-        for record in self._read(streams, source, state):
-            record = _as_lambda_gives_it(record, source.stream_arn)
-            if not source.spec.filters or any(matches(record, p) for p in source.spec.filters):
-                state.waiting.append(record)
+        state.waiting += self._read(streams, source, state)
         handled = 0
         while state.waiting:
             batch = state.waiting[: source.spec.batch_size]

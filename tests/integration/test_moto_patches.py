@@ -192,11 +192,13 @@ def test_records_read_in_process_are_getrecords_records_as_lambda_hands_them_on(
         table = dynamodb_backends[tpl.ACCOUNT][tpl.REGION].tables["T"]
         shard = streams._MotoShard(table.stream_shard)
         assert f"{table.table_arn}/stream/{table.latest_stream_label}" == arn
-        ours = [streams._as_lambda_gives_it(r, arn) for r in shard.read()]
-        assert shard.read() == []  # read on from where the last read ended, as NextShardIterator does
+        ours = shard.read(arn)
+        assert shard.read(arn) == []  # read on from where the last read ended, as NextShardIterator does
         ddb.put_item(TableName="T", Item={"pk": {"S": "b"}})
-        [later] = shard.read()
-        assert later["eventName"] == "INSERT" and later["dynamodb"]["Keys"] == {"pk": {"S": "b"}}
+        ddb.put_item(TableName="T", Item={"pk": {"S": "c"}})
+        [later] = shard.read(arn, wanted=lambda r: streams.matches(r, {"dynamodb": {"Keys": {"pk": {"S": ["c"]}}}}))
+        assert later["eventName"] == "INSERT" and later["dynamodb"]["Keys"] == {"pk": {"S": "c"}}
+        assert later["eventSourceARN"] == arn
 
     assert [r["eventName"] for r in ours] == ["INSERT", "MODIFY", "REMOVE"]
     assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], int) for r in ours)
