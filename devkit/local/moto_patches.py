@@ -25,6 +25,7 @@ from unittest import mock
 import moto
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import Validator
@@ -36,6 +37,7 @@ MOTO_SEND_MESSAGE = SQSBackend.send_message
 MOTO_UPDATE_EXPRESSION_MAKE = UpdateExpressionParser.make.__func__
 MOTO_NODES_TO_BE_PROCESSED = DepthFirstTraverser.nodes_to_be_processed
 MOTO_CONDITION_PARSE = ConditionExpressionParser.parse
+MOTO_TABLE_QUERY = Table.query
 
 # the moto release the copy of ``DynamoDBBackend.transact_write_items`` below follows, and the
 # SHA-256 of that function's source (``inspect.getsource``) in it
@@ -73,6 +75,8 @@ SEND_MESSAGE_SHA256 = "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f
 UPDATE_EXPRESSION_MAKE_SHA256 = "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3"
 VALIDATOR_INIT_SHA256 = "9489b532dd0fb359e273711c1a67971f1b73af47ddbaa91868e9cc42a26ddbb3"  # copies the AST
 NODES_TO_BE_PROCESSED_SHA256 = "1c2c84c8097e35172d289d2cc30029d2d1c518f7680232a3f3c9f09e56a5e9b0"
+TABLE_QUERY_SHA256 = "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e"
+TABLE_ALL_ITEMS_SHA256 = "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d"
 CONDITION_PARSE_SHA256 = "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453"
 PROCESSING_MAPS_SHA256 = "e7165c6ba87506d23682654ba94abc0d9116f842ced202693004bf8ab66786c4"  # every traverser's
 
@@ -521,6 +525,47 @@ def cached_conditions(size: int = 1024) -> Iterator[None]:
         yield
 
 
+class _OneHashKey:
+    """A table as moto's ``Table.query`` sees it for a query of one hash key on the table itself
+    (not an index): every attribute and method the table's, but ``all_items`` only that key's
+    items, in the order ``Table.all_items`` gives them (its sort key).  The query keeps, of
+    all the items, those with that hash key: these are they, without sorting every item of
+    the table first (moto does, for every Query: the tickets table holds every audit entry)."""
+
+    def __init__(self, table: Any, hash_key: Any):
+        self._table, self._hash_key = table, hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        found = self._table.items.get(self._hash_key)  # .get: moto's defaultdict gains no key
+        if found is None:
+            return []
+        items = list(found.values()) if self._table.range_key_attr else [found]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+@contextmanager
+def one_key_queries() -> Iterator[None]:
+    """Within this block, moto's Query of a table's hash key reads that key's items only
+    (``_OneHashKey``); an index's Query is moto's own.  ``Table.query`` only reads its table, and
+    reads ``all_items`` only for a query of the table itself (both checked: SHA-256 in ``MOTO``)."""
+    check_copy(MOTO_TABLE_QUERY, "moto/dynamodb/models/table.py", TABLE_QUERY_SHA256)
+    check_copy(Table.all_items, "moto/dynamodb/models/table.py", TABLE_ALL_ITEMS_SHA256)
+    signature = inspect.signature(MOTO_TABLE_QUERY)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key = bound.arguments.get("hash_key")
+        if bound.arguments.get("index_name") or hash_key is None:
+            return MOTO_TABLE_QUERY(self, *args, **kwargs)
+        return MOTO_TABLE_QUERY(_OneHashKey(self, hash_key), *args, **kwargs)
+
+    with mock.patch.object(Table, "query", query):
+        yield
+
+
 @contextmanager
 def fast_moto() -> Iterator[None]:
     """moto answering as it does, with less work per request: DynamoDB's item operations and
@@ -546,6 +591,7 @@ def fast_moto() -> Iterator[None]:
         cached_update_expressions(),
         cached_traversal_keys(),
         cached_conditions(),
+        one_key_queries(),
         mock.patch.object(responses, "method_names_from_class", method_names_from_class),
     ):
         yield

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.sqs.models import SQSBackend
@@ -25,6 +26,7 @@ from devkit.local.moto_patches import (
     MOTO_CONDITION_PARSE,
     MOTO_NODES_TO_BE_PROCESSED,
     MOTO_SEND_MESSAGE,
+    MOTO_TABLE_QUERY,
     MOTO_UPDATE_EXPRESSION_MAKE,
 )
 
@@ -37,6 +39,7 @@ def motos_own():
         mock.patch.object(UpdateExpressionParser, "make", classmethod(MOTO_UPDATE_EXPRESSION_MAKE)),
         mock.patch.object(DepthFirstTraverser, "nodes_to_be_processed", MOTO_NODES_TO_BE_PROCESSED),
         mock.patch.object(ConditionExpressionParser, "parse", MOTO_CONDITION_PARSE),
+        mock.patch.object(Table, "query", MOTO_TABLE_QUERY),
     ):
         yield
 
@@ -303,3 +306,99 @@ def test_the_traversal_cache_refuses_traversers_other_than_the_ones_it_was_check
     with pytest.raises(RuntimeError, match="_processing_map methods allow, but theirs have changed"):  # noqa: SIM117
         with cached_traversal_keys():
             pass
+
+
+def _queries(patched: bool) -> list:
+    """Queries of a table with a sort key (and one without), of its index and of keys it lacks,
+    paged, both ways, filtered and projected, under moto's Query or the one-key one."""
+    with mock_aws(), motos_own(), moto_patches.one_key_queries() if patched else contextlib.nullcontext():
+        ddb = boto3.client("dynamodb", region_name=tpl.REGION)
+        ddb.create_table(
+            TableName="T",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g")],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "byg",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.create_table(
+            TableName="H",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for p in ("a", "b", "c"):
+            ddb.put_item(TableName="H", Item={"pk": {"S": p}, "n": {"N": "1"}})
+            for i in (3, 1, 2, 10, 0):
+                item = {"pk": {"S": p}, "sk": {"S": f"AUDIT#{i:02d}" if i % 2 else f"MSG#{i}"}, "n": {"N": str(i)}}
+                if i == 2:
+                    item["g"] = {"S": p}
+                ddb.put_item(TableName="T", Item=item)
+        out = []
+        queries = [
+            {"TableName": "T", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "b"}}},
+            {
+                "TableName": "T",
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",
+                "ExpressionAttributeValues": {":p": {"S": "a"}, ":a": {"S": "AUDIT#"}},
+                "ScanIndexForward": False,
+                "Limit": 1,
+            },
+            {
+                "TableName": "T",
+                "KeyConditionExpression": "pk = :p AND sk BETWEEN :x AND :y",
+                "ExpressionAttributeValues": {
+                    ":p": {"S": "c"},
+                    ":x": {"S": "AUDIT#00"},
+                    ":y": {"S": "MSG#2"},
+                    ":z": {"N": "1"},
+                },
+                "FilterExpression": "n > :z",
+                "ProjectionExpression": "sk, n",
+            },
+            {"TableName": "T", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "zz"}}},
+            {
+                "TableName": "T",
+                "IndexName": "byg",
+                "KeyConditionExpression": "g = :g",
+                "ExpressionAttributeValues": {":g": {"S": "b"}},
+            },
+            {"TableName": "H", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "c"}}},
+        ]
+        for query in queries:
+            pages, start = [], None
+            while True:
+                page = ddb.query(**query, **({"ExclusiveStartKey": start} if start else {}))
+                pages.append({k: v for k, v in page.items() if k != "ResponseMetadata"})
+                start = page.get("LastEvaluatedKey")
+                if not start or len(pages) > 20:
+                    break
+            out.append(pages)
+        return out
+
+
+def test_one_key_queries_answer_as_motos_own():
+    ours, theirs = _queries(patched=True), _queries(patched=False)
+    assert ours == theirs
+    assert [len(p[0].get("Items", [])) for p in ours] == [5, 1, 3, 0, 1, 1]  # each query found what it should
+    assert len(ours[1]) == 2  # the descending history, one entry a page, was paged through
+
+
+def test_a_one_key_query_leaves_moto_s_items_as_they_were():
+    with mock_aws(), motos_own(), moto_patches.one_key_queries():
+        ddb = boto3.client("dynamodb", region_name=tpl.REGION)
+        ddb.create_table(
+            TableName="T",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.query(TableName="T", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "none"}})
+        from moto.dynamodb.models import dynamodb_backends
+
+        assert dict(dynamodb_backends[tpl.ACCOUNT][tpl.REGION].tables["T"].items) == {}  # no key made by the lookup
