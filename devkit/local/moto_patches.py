@@ -1,13 +1,15 @@
 """moto answering as it does, with less work: DynamoDB transactions rolled back per item instead of
-by a copy of every table they name, and answers that are JSON already written as they stand.
+by a copy of every table they name, answers that are JSON already written as they stand, and
+what moto works out again on every request worked out once.
 
-Each patch replaces a function of moto and was written against one moto release (``MOTO``,
-the version ``requirements-dev.txt`` pins).  The copied ``transact_write_items`` is checked at
-import: should the installed moto differ from the one it was copied from (another version, or
-the same version with that function changed), importing this module raises ``RuntimeError``
-naming what to compare, rather than running an old copy of moto's code silently.  The other
-patches wrap moto's functions without copying them; tests/integration/test_local_inprocess.py checks
-their answers against moto's own.
+Each patch replaces or wraps a function of moto and was written against one moto release
+(``MOTO``, the version ``requirements-dev.txt`` pins).  The copied ``transact_write_items`` is
+checked at import; every other copy (``send_message``), and every moto function a cache relies
+on (that a parsed expression is never changed, that a traverser's node types are fixed, how
+``Table.query`` reads its table), is checked by SHA-256 of its source when its patch is entered:
+should the installed moto differ, the patch raises ``RuntimeError`` naming what to compare,
+rather than running an old copy of moto's code silently.  tests/integration/test_moto_patches.py,
+test_moto_transactions.py and test_local_inprocess.py check the answers against moto's own.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import contextlib
 import json
 import logging
 import threading
@@ -113,7 +114,7 @@ class _MotoShard:
         """The next records, as the event source hands them on (``_as_lambda_gives_it``), those
         ``wanted`` lets through (a predicate on the record as it will be handed on; the images'
         binary values are still bytes there): each a copy, one JSON round trip from moto's."""
-        with self.gate.lock if self.gate is not None else _nothing():
+        with self.gate.lock if self.gate is not None else contextlib.nullcontext():
             start = self.position - self.shard.starting_sequence_number
             records = [r.to_json() for r in self.shard.items[start : start + GET_RECORDS_LIMIT]]
             self.position += len(records)
@@ -121,11 +122,6 @@ class _MotoShard:
             records = [r for r in records if wanted(_as_lambda_gives_it(r, arn))]
         # a copy for the consumer (moto keeps the record): JSON, as the event source sends it
         return [_as_lambda_gives_it(r, arn) for r in json.loads(json.dumps(records, default=_as_json))]
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 @dataclass
@@ -252,7 +248,7 @@ class StreamPump(BackgroundPump):
 
     def _discover(self, streams: Any, source: _Source) -> None:
         if self.endpoint is None:
-            with self.gate.lock if self.gate is not None else _nothing():
+            with self.gate.lock if self.gate is not None else contextlib.nullcontext():
                 table = self._moto_table(source)
                 if table is None or table.stream_shard is None:
                     return
