@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 from devkit import template as tpl
 
 TAP_QUEUE = "LocalBusTap"
 TAP_RULE = "local-bus-tap"
 SOURCE = "ticket-hub"
+TAP_KEEP = 1000  # the local run's tap keeps the bus's latest events only (nothing consumes it)
 _QUEUE_ATTRIBUTES = (
     "FifoQueue",
     "DeduplicationScope",
@@ -66,6 +70,28 @@ def create_resources(template: tpl.Template, session: Any, endpoint_url: str | N
             events.create_event_bus(Name=name)
         events.put_rule(Name=TAP_RULE, EventBusName=name, EventPattern=json.dumps({"source": [SOURCE]}))
         events.put_targets(Rule=TAP_RULE, EventBusName=name, Targets=[{"Id": "tap", "Arn": tap_arn}])
+
+
+@contextmanager
+def bounded_tap(keep: int = TAP_KEEP) -> Iterator[None]:
+    """Within this block, the tap queue holds the latest ``keep`` events at most: in the local run
+    nothing receives from it (``/_local/webhooks`` peeks at it), so it would grow for as long as
+    the run lasts, and every look at it would read every event ever put on the bus."""
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.send_message
+
+    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = original(self, queue_name, *args, **kwargs)
+        if queue_name == TAP_QUEUE:
+            queue = self.queues.get(queue_name)
+            if queue is not None and len(queue._messages) > keep:
+                with queue._messages_lock:
+                    del queue._messages[:-keep]
+        return message
+
+    with mock.patch.object(SQSBackend, "send_message", send_message):
+        yield
 
 
 class Tap:

@@ -34,6 +34,7 @@ from devkit.local.streams import BackgroundPump
 log = logging.getLogger("local.deliveries")
 DELIVERY_QUEUE = "WebhookDeliveryQueue"
 DEAD_LETTER_QUEUE = "WebhookDeadLetterQueue"
+WAKE_SERVICES = ("sqs", "events")  # what may put a message on a queue: the pump looks again after them
 
 
 @dataclass
@@ -103,9 +104,14 @@ class SqsPump(BackgroundPump):
         self._last = 0.0
 
     def _idle(self) -> bool:
-        if self.gate is None or self._seen is None or self.gate.changes != self._seen:
+        if self.gate is None or self._seen is None or self._changes() != self._seen:
             return False
         return not self._failing or time.monotonic() - self._last < self.retry_poll
+
+    def _changes(self) -> int:
+        """The gate's count of requests that may have sent to a queue: SQS's own, and EventBridge's
+        (a rule's target may be a queue)."""
+        return self.gate.changes_of(*WAKE_SERVICES) if self.gate is not None else 0
 
     def forget(self) -> None:
         with self._lock:
@@ -124,7 +130,7 @@ class SqsPump(BackgroundPump):
                 for _ in range(self.rounds):
                     batches = []  # up to ``concurrency`` batches at once, as Lambda runs them side by side
                     while len(batches) < self.concurrency:
-                        before = self.gate.changes if self.gate is not None else 0
+                        before = self._changes()
                         got = self._sqs.receive_message(
                             QueueUrl=url,
                             MaxNumberOfMessages=source.batch_size,
@@ -133,7 +139,7 @@ class SqsPump(BackgroundPump):
                         ).get("Messages", [])
                         if not got:
                             # nothing else was sent meanwhile (only this receive counted): idle until a change
-                            quiet = quiet and (self.gate is None or self.gate.changes == before + 1)
+                            quiet = quiet and (self.gate is None or self._changes() == before + 1)
                             break
                         batches.append(got)  # a FIFO group's next message waits until this one is done
                     if not batches:
@@ -142,7 +148,7 @@ class SqsPump(BackgroundPump):
                     with ThreadPoolExecutor(len(batches), thread_name_prefix="lambda-sqs") as pool:
                         results = list(pool.map(partial(self._invoke, source, url), batches))
                     self._failing |= any(results)
-            self._seen = self.gate.changes if self.gate is not None and quiet else None
+            self._seen = self._changes() if self.gate is not None and quiet else None
             return handled
 
     def _invoke(self, source: _Source, url: str, messages: list[dict[str, Any]]) -> bool:

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from devkit import template as tpl
-from devkit.local import lambdas
+from devkit.local import bus, lambdas
 from devkit.local.gate import Gate, TransactionTokens, serialised_moto
 from devkit.local.moto_patches import fast_moto, item_level_transactions
 
@@ -46,6 +46,7 @@ class EmbeddedAWS:
             self._patches.enter_context(serialised_moto(self.gate))
         self._patches.enter_context(item_level_transactions())  # for as long as the server runs
         self._patches.enter_context(fast_moto())
+        self._patches.enter_context(bus.bounded_tap())
         app = DomainDispatcherApplication(create_backend_app)
         # Lambda's Invoke is answered before the lock: the function calls this AWS itself
         gated = self.gate.wsgi(app, before=lambda environ: self.lambdas.answer_wsgi(environ) if self.lambdas else None)

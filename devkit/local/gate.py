@@ -65,9 +65,17 @@ class Gate:
         self.tokens = TransactionTokens() if tokens else None
         self.forget_models = forget_models
         self.changes = 0
+        self._by_service: dict[str | None, int] = {}  # the changes by service (None: not known)
         self._changed = threading.Condition()
 
-    def _after(self, operation: str | None) -> None:
+    def changes_of(self, *services: str) -> int:
+        """How many requests may have changed something of these services (botocore's names:
+        ``scheduler``, ``sqs``...): those known to be theirs and those of no known service
+        (moto's server is not told)."""
+        by = self._by_service
+        return by.get(None, 0) + sum(by.get(s, 0) for s in services)
+
+    def _after(self, operation: str | None, service: str | None = None) -> None:
         read = operation is not None and operation.startswith(self.READS)
         if self.forget_models:
             from moto.core.model_instances import reset_model_data
@@ -79,6 +87,7 @@ class Gate:
         if not read:
             with self._changed:
                 self.changes += 1
+                self._by_service[service] = self._by_service.get(service, 0) + 1
                 self._changed.notify_all()
 
     def wait_for_change(self, seen: int, timeout: float) -> int:
@@ -89,7 +98,7 @@ class Gate:
 
     def in_process(self, call: Callable[[], Any], event_name: str, request: Any) -> Any:
         """A botocore request answered by moto in this process (``call``: moto's stubber)."""
-        operation = event_name.rsplit(".", 1)[-1]
+        _, service, operation = event_name.rsplit(".", 2) if event_name.count(".") >= 2 else ("", None, event_name)
         with self.lock:
             try:
                 if self.tokens is None or event_name != "before-send.dynamodb.TransactWriteItems":
@@ -110,7 +119,7 @@ class Gate:
                 status, headers, data = answer
                 return AWSResponse(request.url, status, dict(headers), MockRawResponse(data))
             finally:
-                self._after(operation)
+                self._after(operation, service)
 
     def wsgi(self, app: Any, before: Callable[[dict], Answer | None] | None = None) -> Any:
         """moto's server app behind this gate; ``before`` may answer a request first, outside the

@@ -1,13 +1,15 @@
 """moto answering as it does, with less work: DynamoDB transactions rolled back per item instead of
-by a copy of every table they name, and answers that are JSON already written as they stand.
+by a copy of every table they name, answers that are JSON already written as they stand, and
+what moto works out again on every request worked out once.
 
-Each patch replaces a function of moto and was written against one moto release (``MOTO``,
-the version ``requirements-dev.txt`` pins).  The copied ``transact_write_items`` is checked at
-import: should the installed moto differ from the one it was copied from (another version, or
-the same version with that function changed), importing this module raises ``RuntimeError``
-naming what to compare, rather than running an old copy of moto's code silently.  The other
-patches wrap moto's functions without copying them; tests/integration/test_local_inprocess.py checks
-their answers against moto's own.
+Each patch replaces or wraps a function of moto and was written against one moto release
+(``MOTO``, the version ``requirements-dev.txt`` pins).  The copied ``transact_write_items`` is
+checked at import; every other copy (``send_message``), and every moto function a cache relies
+on (that a parsed expression is never changed, that a traverser's node types are fixed, how
+``Table.query`` reads its table), is checked by SHA-256 of its source when its patch is entered:
+should the installed moto differ, the patch raises ``RuntimeError`` naming what to compare,
+rather than running an old copy of moto's code silently.  tests/integration/test_moto_patches.py,
+test_moto_transactions.py and test_local_inprocess.py check the answers against moto's own.
 """
 
 from __future__ import annotations
@@ -23,7 +25,21 @@ from typing import Any
 from unittest import mock
 
 import moto
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import Validator
+from moto.sqs.models import SQSBackend
+
+# moto's own functions, as imported (the patches below may be entered more than once: each checks
+# and wraps these, never another patch's replacement)
+MOTO_SEND_MESSAGE = SQSBackend.send_message
+MOTO_UPDATE_EXPRESSION_MAKE = UpdateExpressionParser.make.__func__
+MOTO_NODES_TO_BE_PROCESSED = DepthFirstTraverser.nodes_to_be_processed
+MOTO_CONDITION_PARSE = ConditionExpressionParser.parse
+MOTO_TABLE_QUERY = Table.query
 
 # the moto release the copy of ``DynamoDBBackend.transact_write_items`` below follows, and the
 # SHA-256 of that function's source (``inspect.getsource``) in it
@@ -54,6 +70,32 @@ def check_copied_from(version: str, digest: str) -> None:
 
 
 check_copied_from(MOTO, TRANSACT_WRITE_ITEMS_SHA256)
+
+# the other functions of moto copied below, each with the SHA-256 of the original's source in ``MOTO``
+SEND_MESSAGE_SHA256 = "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f8f70330"
+# what the caches of parsed update expressions and of traversers' node types rely on, as in ``MOTO``:
+UPDATE_EXPRESSION_MAKE_SHA256 = "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3"
+VALIDATOR_INIT_SHA256 = "9489b532dd0fb359e273711c1a67971f1b73af47ddbaa91868e9cc42a26ddbb3"  # copies the AST
+NODES_TO_BE_PROCESSED_SHA256 = "1c2c84c8097e35172d289d2cc30029d2d1c518f7680232a3f3c9f09e56a5e9b0"
+TABLE_QUERY_SHA256 = "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e"
+TABLE_ALL_ITEMS_SHA256 = "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d"
+CONDITION_PARSE_SHA256 = "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453"
+PROCESSING_MAPS_SHA256 = "e7165c6ba87506d23682654ba94abc0d9116f842ced202693004bf8ab66786c4"  # every traverser's
+
+
+def check_copy(function: Any, where: str, digest: str, version: str = MOTO) -> None:
+    """Refuse to run a copy of moto's ``function`` (``where``: its module) on any moto but the one
+    it was copied from, as ``check_copied_from`` does for ``transact_write_items``."""
+    found = source_digest(function)
+    if moto.__version__ == version and found == digest:
+        return
+    raise RuntimeError(
+        f"devkit/local/moto_patches.py copies moto {version}'s {function.__qualname__} ({where}), but the "
+        f"installed moto is {moto.__version__} and that function's source "
+        f"{'is unchanged' if found == digest else 'has changed'} (SHA-256 {found}). Re-check the copy "
+        "against the installed function (tests/integration/test_moto_patches.py compares them), then set "
+        "its SHA-256 and MOTO in that file, and moto's pin in requirements-dev.txt, to the installed release."
+    )
 
 
 def _transact_write_items(self, transact_items: list[dict]) -> None:
@@ -265,6 +307,267 @@ def fast_dynamodb_results() -> Iterator[None]:
         yield
 
 
+def _send_message(
+    self,
+    queue_name: str,
+    message_body: str,
+    message_attributes: dict[str, Any] | None = None,
+    delay_seconds: int | None = None,
+    deduplication_id: str | None = None,
+    group_id: str | None = None,
+    system_attributes: dict[str, Any] | None = None,
+    validate_group_id: bool = True,
+) -> Any:
+    """moto's ``SQSBackend.send_message`` (``MOTO``), with the same answers, but a standard
+    queue's content-based deduplication (always off: SQS has it for FIFO queues only) known
+    without building every attribute of the queue.
+
+    moto asks ``queue.attributes.get("ContentBasedDeduplication")`` on every send; building
+    them counts the queue's messages three times over (visible, delayed, in flight), reading
+    the clock once per message.  The local run's bus tap (``devkit.local.bus``) is a standard
+    queue that nothing consumes, so every event put on the bus cost time in proportion to
+    every event put before it.  Only the standard-queue case differs from moto's code (the
+    attribute is not in a standard queue's attributes: moto's lookup gives None there too)."""
+    import hashlib as _hashlib
+    import string
+
+    from moto.sqs import models as sqs
+
+    queue = self.get_queue(queue_name)
+
+    self._validate_message(
+        queue,
+        message_body=message_body,
+        delay_seconds=int(delay_seconds or 0),
+        deduplication_id=deduplication_id,
+        group_id=group_id,
+        validate_group_id=validate_group_id,
+    )
+
+    if delay_seconds is not None:
+        delay_seconds = int(delay_seconds)
+    else:
+        delay_seconds = queue.delay_seconds
+
+    message_id = str(sqs.random.uuid4())
+    message = sqs.Message(message_id, message_body, system_attributes)
+
+    # if content based deduplication is set then set sha256 hash of the message
+    # as the deduplication_id
+    if queue.fifo_queue and queue.attributes.get("ContentBasedDeduplication") == "true":
+        sha256 = _hashlib.sha256()
+        sha256.update(message_body.encode("utf-8"))
+        message.deduplication_id = sha256.hexdigest()
+
+    # Attributes, but not *message* attributes
+    if deduplication_id is not None:
+        message.deduplication_id = deduplication_id
+        message.sequence_number = "".join(sqs.random.choice(string.digits) for _ in range(20))
+
+    if group_id is not None:
+        message.group_id = group_id
+
+    if message_attributes:
+        message.message_attributes = message_attributes
+
+    if delay_seconds > sqs.MAXIMUM_MESSAGE_DELAY:
+        msg = (
+            f"Value {delay_seconds} for parameter DelaySeconds is invalid. "
+            "Reason: DelaySeconds must be >= 0 and <= 900."
+        )
+        raise sqs.InvalidParameterValue(msg)
+
+    message.mark_sent(delay_seconds=delay_seconds)
+
+    queue.add_message(message)
+
+    return message
+
+
+@contextmanager
+def fast_sqs_sends() -> Iterator[None]:
+    """Within this block, a message sent to a standard queue costs the same however many wait in
+    it (``_send_message``)."""
+    check_copy(MOTO_SEND_MESSAGE, "moto/sqs/models.py", SEND_MESSAGE_SHA256)
+    with mock.patch.object(SQSBackend, "send_message", _send_message):
+        yield
+
+
+@contextmanager
+def cached_jsonpaths(size: int = 512) -> Iterator[None]:
+    """Within this block, ``jsonpath_ng.ext.parse`` parses each path once: moto's EventBridge
+    parses every path of a target's input transformer again for every event it delivers (eight
+    paths for the default one), and each parse builds a new PLY parser, ~0.5 ms.  A parsed path
+    is not changed by finding it in a document, so one is shared by every event."""
+    import functools
+
+    import jsonpath_ng.ext as ext
+
+    original = ext.parse
+    cached = functools.lru_cache(maxsize=size)(original)
+
+    def parse(path: Any, debug: Any = None) -> Any:
+        try:
+            return cached(path, debug)
+        except TypeError:  # an unhashable path: as jsonpath_ng would have it
+            return original(path, debug)
+
+    with mock.patch.object(ext, "parse", parse):
+        yield
+
+
+@contextmanager
+def cached_update_expressions(size: int = 512) -> Iterator[None]:
+    """Within this block, moto parses each distinct UpdateExpression once.
+
+    A TransactWriteItems Update's expression is parsed twice per call (the handler checks the
+    names it uses, then ``update_item``), ~0.3 ms each for a ticket's; the local run's writes
+    share a handful of shapes (the names are ``#n<i>`` aliases).  moto never changes the parsed
+    tree: its readers only look for clauses, and the validator works on a deep copy of it
+    (``Validator.__init__``, checked here with ``make`` itself)."""
+    import functools
+
+    check_copy(MOTO_UPDATE_EXPRESSION_MAKE, "moto/dynamodb/parsing/expressions.py", UPDATE_EXPRESSION_MAKE_SHA256)
+    check_copy(Validator.__init__, "moto/dynamodb/parsing/validators.py", VALIDATOR_INIT_SHA256)
+    original = MOTO_UPDATE_EXPRESSION_MAKE
+    cached = functools.lru_cache(maxsize=size)(lambda expression: original(UpdateExpressionParser, expression))
+
+    def make(cls: type, expression_str: Any) -> Any:
+        if cls is UpdateExpressionParser and isinstance(expression_str, str):
+            return cached(expression_str)
+        return original(cls, expression_str)
+
+    with mock.patch.object(UpdateExpressionParser, "make", classmethod(make)):
+        yield
+
+
+def _traversers() -> list[type]:
+    """moto's AST traversers (``moto.dynamodb.parsing.validators``, imported above, holds them)."""
+    found: set[type] = set()
+    todo = [DepthFirstTraverser]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return sorted(found, key=lambda c: c.__qualname__)
+
+
+def processing_maps_digest() -> str:
+    """The SHA-256 of every moto traverser's ``_processing_map`` source, in name order."""
+    return hashlib.sha256("".join(inspect.getsource(t._processing_map) for t in _traversers()).encode()).hexdigest()
+
+
+@contextmanager
+def cached_traversal_keys() -> Iterator[None]:
+    """Within this block, a moto AST traverser's node types are known once per traverser class.
+
+    ``DepthFirstTraverser.nodes_to_be_processed`` builds the traverser's processing map (a dict
+    of bound methods) again at every node of every traversal: an update runs ten traversals of
+    its expression.  Every traverser's map has the same keys (node classes) whatever the
+    instance (each ``_processing_map`` returns a literal dict: their sources are checked here)."""
+    check_copy(MOTO_NODES_TO_BE_PROCESSED, "moto/dynamodb/parsing/ast_nodes.py", NODES_TO_BE_PROCESSED_SHA256)
+    found = processing_maps_digest()
+    if found != PROCESSING_MAPS_SHA256:
+        raise RuntimeError(
+            "devkit/local/moto_patches.py keeps each moto traverser's node types once per class, as moto "
+            f"{MOTO}'s _processing_map methods allow, but theirs have changed (SHA-256 {found}): check that "
+            "every one still returns a dict whose keys do not depend on the instance, then set "
+            "PROCESSING_MAPS_SHA256 in that file."
+        )
+    keys: dict[type, tuple[type, ...]] = {}
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        found = keys.get(type(self))
+        if found is None:
+            found = keys[type(self)] = tuple(self._processing_map().keys())
+        return found
+
+    with mock.patch.object(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed):
+        yield
+
+
+@contextmanager
+def cached_conditions(size: int = 1024) -> Iterator[None]:
+    """Within this block, moto parses a condition expression once per (expression, names, values).
+
+    A TransactWriteItems element's ConditionExpression is parsed twice per call (the handler
+    validates the names it uses, then the transaction evaluates it: ``_transact_write_items``),
+    and some recur unchanged (``attribute_not_exists(pk)`` on every audit entry).  The parse
+    reads the names and values into the condition it returns, so they are part of the key (as
+    JSON: a request whose values are not JSON is parsed as before); evaluating a condition
+    never changes it.  What the parse notes on its parser (the names and values it used) is
+    noted again from the cached parse."""
+    check_copy(MOTO_CONDITION_PARSE, "moto/dynamodb/comparisons.py", CONDITION_PARSE_SHA256)
+    cache: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        try:
+            key = (
+                self.condition_expression,
+                json.dumps(self.expression_attribute_names, sort_keys=True),
+                json.dumps(self.expression_attribute_values, sort_keys=True),
+            )
+        except (TypeError, ValueError):
+            return MOTO_CONDITION_PARSE(self)
+        found = cache.get(key)
+        if found is None:
+            names, values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+            op = MOTO_CONDITION_PARSE(self)  # an invalid one raises, and is parsed again next time
+            if len(cache) >= size:
+                del cache[next(iter(cache))]
+            cache[key] = (op, self.expr_attr_names_found[names:], self.expr_attr_values_found[values:])
+            return op
+        op, names_found, values_found = found
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return op
+
+    with mock.patch.object(ConditionExpressionParser, "parse", parse):
+        yield
+
+
+class _OneHashKey:
+    """A table as moto's ``Table.query`` sees it for a query of one hash key on the table itself
+    (not an index): every attribute and method the table's, but ``all_items`` only that key's
+    items, in the order ``Table.all_items`` gives them (its sort key).  The query keeps, of
+    all the items, those with that hash key: these are they, without sorting every item of
+    the table first (moto does, for every Query: the tickets table holds every audit entry)."""
+
+    def __init__(self, table: Any, hash_key: Any):
+        self._table, self._hash_key = table, hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        found = self._table.items.get(self._hash_key)  # .get: moto's defaultdict gains no key
+        if found is None:
+            return []
+        items = list(found.values()) if self._table.range_key_attr else [found]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+@contextmanager
+def one_key_queries() -> Iterator[None]:
+    """Within this block, moto's Query of a table's hash key reads that key's items only
+    (``_OneHashKey``); an index's Query is moto's own.  ``Table.query`` only reads its table, and
+    reads ``all_items`` only for a query of the table itself (both checked: SHA-256 in ``MOTO``)."""
+    check_copy(MOTO_TABLE_QUERY, "moto/dynamodb/models/table.py", TABLE_QUERY_SHA256)
+    check_copy(Table.all_items, "moto/dynamodb/models/table.py", TABLE_ALL_ITEMS_SHA256)
+    signature = inspect.signature(MOTO_TABLE_QUERY)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key = bound.arguments.get("hash_key")
+        if bound.arguments.get("index_name") or hash_key is None:
+            return MOTO_TABLE_QUERY(self, *args, **kwargs)
+        return MOTO_TABLE_QUERY(_OneHashKey(self, hash_key), *args, **kwargs)
+
+    with mock.patch.object(Table, "query", query):
+        yield
+
+
 @contextmanager
 def fast_moto() -> Iterator[None]:
     """moto answering as it does, with less work per request: DynamoDB's item operations and
@@ -285,6 +588,12 @@ def fast_moto() -> Iterator[None]:
     with (
         fast_dynamodb_results(),
         fast_stream_records(),
+        fast_sqs_sends(),
+        cached_jsonpaths(),
+        cached_update_expressions(),
+        cached_traversal_keys(),
+        cached_conditions(),
+        one_key_queries(),
         mock.patch.object(responses, "method_names_from_class", method_names_from_class),
     ):
         yield

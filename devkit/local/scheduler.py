@@ -22,8 +22,9 @@ log = logging.getLogger("local")
 class SchedulerPump(BackgroundPump):
     """Fire one-time schedules that have come due into their target function.
 
-    With the embedded AWS's ``gate``, the schedules are listed again only once something may have
-    changed since they last were, and a schedule is read again (``GetSchedule``) only when its
+    With the embedded AWS's ``gate``, the schedules are listed again only once a request may have
+    changed them since they last were (the gate's ``changes_of("scheduler")``: not every write to
+    the embedded AWS), and a schedule is read again (``GetSchedule``) only when its
     ``LastModificationDate`` moved: an idle local run asks its AWS nothing, and a busy one two or
     three cheap calls a pump."""
 
@@ -58,7 +59,7 @@ class SchedulerPump(BackgroundPump):
 
     def _schedules(self, client: Any) -> list[tuple[str, dict[str, Any]]]:
         """Every schedule, with its group, as ``GetSchedule`` gave it when it was last modified."""
-        changes = self.gate.changes if self.gate else None
+        changes = self.gate.changes_of("scheduler") if self.gate else None
         if self._listed is not None and changes is not None and self._listed[0] == changes:
             return self._listed[1]
         out, seen = [], set()

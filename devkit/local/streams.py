@@ -9,11 +9,22 @@ and the ones after it come again next time; after ``MaximumRetryAttempts`` retri
 batch's position goes to the on-failure queue (as Lambda sends it) and the pump moves on.
 A handler that raises fails its whole batch the same way.
 
+With moto in this process (no ``endpoint``: the local run and the tests), the records are read
+from moto's stream shard itself (``_MotoShard``) rather than through ``GetRecords``: the same
+records, one JSON round trip from moto's, as Lambda hands them on -- without a request each pump
+makes per shard and consumer (serialising the records to JSON, parsing them back through
+botocore's output shapes, a new shard iterator each time), which under load took a fifth of the
+local run's CPU.  With an ``endpoint`` (moto's server elsewhere) the pump reads through
+``GetRecords`` as before.
+
 Not emulated: parallelisation factor, tumbling windows, bisecting a failed batch.
 """
 
 from __future__ import annotations
 
+import base64
+import calendar
+import contextlib
 import json
 import logging
 import threading
@@ -66,9 +77,51 @@ def _as_lambda_gives_it(record: dict[str, Any], stream_arn: str) -> dict[str, An
     and the creation time in epoch seconds (boto3 parses it into a datetime)."""
     change = dict(record["dynamodb"])
     when = change.get("ApproximateCreationDateTime")
-    if hasattr(when, "timestamp"):
+    if hasattr(when, "utctimetuple") and when.tzinfo is None:  # moto's own record: a naive UTC time
+        change["ApproximateCreationDateTime"] = calendar.timegm(when.utctimetuple())
+    elif hasattr(when, "timestamp"):
         change["ApproximateCreationDateTime"] = int(when.timestamp())
     return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
+
+
+GET_RECORDS_LIMIT = 1000  # GetRecords' default (and largest) Limit: what one read of a shard gives
+
+
+def _as_json(value: Any) -> Any:
+    """What of moto's records is not JSON, as the event source's JSON has it: the record's time
+    (a naive UTC datetime) in whole epoch seconds, a binary value as its base64 text."""
+    if hasattr(value, "utctimetuple"):
+        return calendar.timegm(value.utctimetuple())
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+class _MotoShard:
+    """A stream shard of moto in this process, read in place of ``GetRecords``: from a sequence
+    number on, ``GET_RECORDS_LIMIT`` records at most, as the ``TRIM_HORIZON`` iterator and the
+    ``NextShardIterator`` chain read them (moto answers ``GetRecords`` from the same list)."""
+
+    def __init__(self, shard: Any, gate: Any = None):
+        self.shard, self.gate = shard, gate
+        self.position = shard.starting_sequence_number
+
+    def current(self, table: Any) -> bool:
+        """Whether this is still the table's shard (``/_local/reset`` makes the tables again)."""
+        return table is not None and table.stream_shard is self.shard
+
+    def read(self, arn: str, wanted: Any = None) -> list[dict[str, Any]]:
+        """The next records, as the event source hands them on (``_as_lambda_gives_it``), those
+        ``wanted`` lets through (a predicate on the record as it will be handed on; the images'
+        binary values are still bytes there): each a copy, one JSON round trip from moto's."""
+        with self.gate.lock if self.gate is not None else contextlib.nullcontext():
+            start = self.position - self.shard.starting_sequence_number
+            records = [r.to_json() for r in self.shard.items[start : start + GET_RECORDS_LIMIT]]
+            self.position += len(records)
+        if wanted is not None:
+            records = [r for r in records if wanted(_as_lambda_gives_it(r, arn))]
+        # a copy for the consumer (moto keeps the record): JSON, as the event source sends it
+        return [_as_lambda_gives_it(r, arn) for r in json.loads(json.dumps(records, default=_as_json))]
 
 
 @dataclass
@@ -76,6 +129,7 @@ class _Shard:
     iterator: str | None
     waiting: list[dict[str, Any]] = field(default_factory=list)  # read, not yet handled
     attempts: int = 0  # retries of waiting[0]
+    moto: _MotoShard | None = None  # moto's own shard, read in process (no endpoint)
 
 
 @dataclass
@@ -170,7 +224,7 @@ class StreamPump(BackgroundPump):
                 return 0
             if self.gate is not None:
                 self._seen = self.gate.changes  # before reading: a write from now on wakes the next pump
-            streams = self._client("dynamodbstreams")
+            streams = self._client("dynamodbstreams") if self.endpoint is not None else None
             handled = 0
             for source in self.sources:
                 try:
@@ -186,7 +240,22 @@ class StreamPump(BackgroundPump):
                     source.stream_arn, source.shards = None, {}
             return handled
 
+    def _moto_table(self, source: _Source) -> Any:
+        """The source's table in this process's moto, or None (not made, or made again)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[tpl.ACCOUNT][tpl.REGION].tables.get(self.template.physical_name(source.spec.table))
+
     def _discover(self, streams: Any, source: _Source) -> None:
+        if self.endpoint is None:
+            with self.gate.lock if self.gate is not None else contextlib.nullcontext():
+                table = self._moto_table(source)
+                if table is None or table.stream_shard is None:
+                    return
+                source.stream_arn = f"{table.table_arn}/stream/{table.latest_stream_label}"
+                # from the start: records written before the pump looked count too
+                source.shards[table.stream_shard.id] = _Shard(None, moto=_MotoShard(table.stream_shard, self.gate))
+            return
         table = self._client("dynamodb").describe_table(TableName=self.template.physical_name(source.spec.table))
         source.stream_arn = table["Table"].get("LatestStreamArn")
         if source.stream_arn is None:
@@ -198,14 +267,25 @@ class StreamPump(BackgroundPump):
             )["ShardIterator"]
             source.shards[shard["ShardId"]] = _Shard(iterator)
 
+    def _read(self, streams: Any, source: _Source, state: _Shard) -> list[dict[str, Any]]:
+        """The shard's next records its function's filters let through, as the event source hands them."""
+
+        def wanted(record: dict[str, Any]) -> bool:
+            return not source.spec.filters or any(matches(record, p) for p in source.spec.filters)
+
+        if state.moto is not None:
+            if not state.moto.current(self._moto_table(source)):
+                raise KeyError(state.moto.shard.id)  # the table was made again: look for its stream anew
+            return state.moto.read(source.stream_arn, wanted)  # copies of the wanted records only
+        if not state.iterator:
+            return []
+        resp = streams.get_records(ShardIterator=state.iterator)
+        state.iterator = resp.get("NextShardIterator")
+        records = [_as_lambda_gives_it(r, source.stream_arn) for r in resp.get("Records", [])]
+        return [r for r in records if wanted(r)]
+
     def _drain(self, streams: Any, source: _Source, shard_id: str, state: _Shard) -> int:
-        if state.iterator:
-            resp = streams.get_records(ShardIterator=state.iterator)
-            state.iterator = resp.get("NextShardIterator")
-            for record in resp.get("Records", []):
-                record = _as_lambda_gives_it(record, source.stream_arn)
-                if not source.spec.filters or any(matches(record, p) for p in source.spec.filters):
-                    state.waiting.append(record)
+        state.waiting += self._read(streams, source, state)
         handled = 0
         while state.waiting:
             batch = state.waiting[: source.spec.batch_size]

@@ -118,6 +118,34 @@ def test_a_function_that_dies_right_after_the_commit_is_retried_without_applying
     assert history_versions()[:2] == [2, 1] and len(history_versions()) == 2
 
 
+def test_a_retry_while_the_first_is_in_progress_and_committed_is_its_answer_even_when_nothing_is_left_to_do(
+    aws, seeded, monkeypatch
+):
+    """The first request committed and its record is still "in progress" (it died, or has yet to
+    complete it): a retry with its key, whose change the ticket already holds (nothing left to
+    write), is answered as the first was and marked a replay -- not a fresh 200 with no change."""
+    original = Repository._transact
+
+    def commit_then_die(self, items, token):
+        original(self, items, token)
+        raise Died
+
+    def patch():
+        body = json.dumps({"metadata": {"k": "v"}})
+        return apigw.request(aws, "PATCH", "/tickets/1001", body=body, headers={**AUTH, "Idempotency-Key": "k-2"})
+
+    monkeypatch.setattr(Repository, "_transact", commit_then_die)
+    with pytest.raises(Died):
+        patch()
+    monkeypatch.setattr(Repository, "_transact", original)
+    again = patch()
+    assert again["statusCode"] == 200, again["body"]
+    assert again["headers"].get("Idempotent-Replayed") == "true"
+    answer = json.loads(again["body"])
+    assert answer["metadata"]["k"] == "v" and answer["version"] == 2  # the first's answer: the version it made
+    assert history_versions()[:2] == [2, 1] and len(history_versions()) == 2
+
+
 def test_an_error_after_the_commit_then_a_retry_applies_nothing_twice(aws, seeded, monkeypatch):
     original = Repository._transact
 

@@ -130,6 +130,14 @@ def test_the_gate_counts_changes_and_wakes_who_waits(aws):
         ddb.put_item(TableName="TicketsTable", Item={"pk": {"S": "x"}, "sk": {"S": "y"}})
         waiter.join(timeout=10)
         assert woke == [seen + 1]
+        # and by service: a pump that reads one service is not woken by another's writes
+        scheduler, sqs = gate.changes_of("scheduler"), gate.changes_of("sqs", "events")
+        ddb.put_item(TableName="TicketsTable", Item={"pk": {"S": "x"}, "sk": {"S": "z"}})
+        assert gate.changes_of("dynamodb") == gate.changes and gate.changes_of("scheduler") == scheduler
+        layer_aws.client("sqs").create_queue(QueueName="woken")
+        assert gate.changes_of("sqs", "events") == sqs + 1 and gate.changes_of("scheduler") == scheduler
+        gate._after("PutItem")  # a request of moto's server (no service told): every service may have changed
+        assert gate.changes_of("scheduler") == scheduler + 1
 
 
 def test_faults_inject_works_for_ses_v2(aws):

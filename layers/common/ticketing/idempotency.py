@@ -161,10 +161,10 @@ def _unpack(text: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def _applied_before() -> bool:
-    """Whether this request's first write committed in an earlier invocation."""
+def _applied_before() -> dict[str, Any] | None:
+    """This request's first write's marker, if that write committed in an earlier invocation."""
     resp = aws.dynamodb().get_item(TableName=_table(), Key=_item_key("w0"), ConsistentRead=True)
-    return "Item" in resp
+    return resp.get("Item")
 
 
 # -- the answer, as it was sent ---------------------------------------------------------------
@@ -357,8 +357,13 @@ def once(
         raise IdempotencyMismatch(f"This {HEADER} was already used with a different request body.") from err
     except IdempotencyAlreadyInProgressError as err:
         # the first request with this key is still running, or died: if its change committed, answer
-        # from the ticket as it is (its marker stops the change being applied again)
-        if _KEY.get() is not None and _committed_before():
+        # as it did when its marker holds its answer (a request of one write), else from the ticket
+        # as it is (its marker stops the change being applied again)
+        marker = _committed_before() if _KEY.get() is not None else None
+        if marker is not None:
+            kept = _MARKER.recall(marker)
+            if kept is not None:
+                return kept
             with riding(_MARKER):
                 return run()
         raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.") from err
@@ -376,9 +381,9 @@ def once(
     return _to_response(stored)
 
 
-def _committed_before() -> bool:
+def _committed_before() -> dict[str, Any] | None:
     try:
         return _applied_before()
     except Exception:  # the store is unreachable: say "in progress", the safe answer
         logger.exception("could not tell whether the request in progress committed")
-        return False
+        return None
