@@ -1,17 +1,11 @@
-"""Datetimes over HTTP on the local run (the rest: ``tests/integration/test_datetimes.py``).
-
-Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
-
-The range (``ticketing.moments``): 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z, which every
-dialect can render in any time zone.  A value a dialect cannot keep (no offset where the dialect
-needs one, unparseable, out of range) is that dialect's own 400, with nothing written or
-scheduled.  Through the handlers on moto, and over HTTP on the local run."""
+"""Datetimes over HTTP on the local run (the rest: ``tests/integration/test_datetimes.py``)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import pytest
+from doc_kapture import element
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 
@@ -32,18 +26,6 @@ NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:0
 
 
 RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
-
-
-def element(**fields):
-    return {
-        "comment": "",
-        "ticket_id": "",
-        "callback_time": "",
-        "sub_status": "",
-        "queue": "",
-        "disposition": "",
-        **fields,
-    }
 
 
 def problem(instance, body, field, message):

@@ -1,6 +1,4 @@
-"""myhrw over HTTP on the local run (the rest: ``tests/integration/test_myhrw.py``).
-
-MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
+"""myhrw over HTTP on the local run (the rest: ``tests/integration/test_myhrw.py``)."""
 
 from __future__ import annotations
 

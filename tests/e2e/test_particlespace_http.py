@@ -1,12 +1,4 @@
-"""ParticleSpace over HTTP on the local run (the rest: ``tests/integration/test_particlespace.py``).
-
-ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
-
-Through the handlers on moto, in process: the request commits its notification with the ticket
-(the outbox), the tickets table's stream is handed to TicketAutomationsFunction by the local
-run's event source emulation (``stream``), which sends what is due now and schedules the rest,
-and due schedules are fired by the local run's scheduler pump (``pump``).  And over HTTP on the
-local run, which does all of that by itself."""
+"""ParticleSpace over HTTP on the local run (the rest: ``tests/integration/test_particlespace.py``)."""
 
 from __future__ import annotations
 

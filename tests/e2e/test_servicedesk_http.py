@@ -1,7 +1,4 @@
-"""servicedesk over HTTP on the local run (the rest: ``tests/integration/test_servicedesk.py``).
-
-The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
-over HTTP on the local run."""
+"""servicedesk over HTTP on the local run (the rest: ``tests/integration/test_servicedesk.py``)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from doc_kapture import BAD_CALLBACK, element
 from ticketing import catalog, service
 from ticketing.errors import ValidationFailed
 from ticketing.grants import EVERYTHING
@@ -33,7 +34,6 @@ PS_KEY = "tic_0c48sol"  # demo ticket 1002
 NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
 RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
 PS_FORMAT = "must be ISO 8601 or YYYY-MM-DD HH:MM:SS"  # ParticleSpace's own
-BAD_CALLBACK = {"message": "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.", "status": "failed"}
 
 # value -> the message a dialect that needs an offset gives (None: the parser's own wording)
 STRICT_EDGES = {
@@ -74,18 +74,6 @@ def ps_put(template, fields):
 def kapture_post(template, body):
     resp = apigw.request(template, "POST", KAPTURE_URL, body=json.dumps(body), headers=KAPTURE)
     return resp["statusCode"], json.loads(resp["body"])
-
-
-def element(**fields):
-    return {
-        "comment": "",
-        "ticket_id": "",
-        "callback_time": "",
-        "sub_status": "",
-        "queue": "",
-        "disposition": "",
-        **fields,
-    }
 
 
 def snapshot(template, ticket_id):

@@ -1,11 +1,4 @@
-"""Datetimes without a store: rendering, conversion, reading (the rest: ``tests/integration/test_datetimes.py``).
-
-Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
-
-The range (``ticketing.moments``): 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z, which every
-dialect can render in any time zone.  A value a dialect cannot keep (no offset where the dialect
-needs one, unparseable, out of range) is that dialect's own 400, with nothing written or
-scheduled.  Through the handlers on moto, and over HTTP on the local run."""
+"""Datetimes without a store: rendering, conversion, reading (the rest: ``tests/integration/test_datetimes.py``)."""
 
 from __future__ import annotations
 

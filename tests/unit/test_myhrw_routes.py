@@ -1,6 +1,4 @@
-"""myhrw's routes against the template and its document (the rest: ``tests/integration/test_myhrw.py``).
-
-MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
+"""myhrw's routes against the template and its document (the rest: ``tests/integration/test_myhrw.py``)."""
 
 from __future__ import annotations
 

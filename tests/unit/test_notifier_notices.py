@@ -1,8 +1,5 @@
 """Notices without a store: schedule names, malformed notices, masking
-(the rest: ``tests/integration/test_notifier.py``).
-
-The shared scheduling layer and the notifier function, on moto: arm/cancel named
-one-time schedules; re-check, claim once, send, record."""
+(the rest: ``tests/integration/test_notifier.py``)."""
 
 from __future__ import annotations
 

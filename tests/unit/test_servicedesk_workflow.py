@@ -1,8 +1,5 @@
 """servicedesk's actions, workflow data and response types, without a store
-(the rest: ``tests/integration/test_servicedesk.py``).
-
-The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
-over HTTP on the local run."""
+(the rest: ``tests/integration/test_servicedesk.py``)."""
 
 from __future__ import annotations
 

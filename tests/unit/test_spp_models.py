@@ -1,7 +1,4 @@
-"""SPP's models and routes against its document and the template (the rest: ``tests/integration/test_spp.py``).
-
-SPP ``PUT /api/tickets/{ticket}``: through the handlers on moto, and over HTTP on the
-local run; plus the canonical reference-data routes it relies on (users, orders)."""
+"""SPP's models and routes against its document and the template (the rest: ``tests/integration/test_spp.py``)."""
 
 from __future__ import annotations
 
