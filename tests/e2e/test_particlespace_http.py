@@ -7,32 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-
-AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
-
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-KEY = "tic_0c48sol"  # demo ticket 1002, "Leaking faucet"
-
-
-EXAMPLE = {
-    "title": "Leaking faucet",
-    "description": "Leak under the kitchen sink in 1A requires new part.",
-    "status": "ON_HOLD",
-    "notify": 1,
-    "time": "",
-    "type": "email",
-    "contacts": "example@example.com",
-    "automated": 1,
-}
-
-
-QUIET = {**EXAMPLE, "notify": 0, "automated": 0}
-
-
-NOTIFY, REMINDER = "particlespace-notify", "particlespace-reminder"  # the two purposes
+from doc_particlespace import AUTH, EXAMPLE, FORM, KEY, NOTIFY, QUIET, REMINDER
 
 
 def _put(http, fields, headers=None):

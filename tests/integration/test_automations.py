@@ -14,11 +14,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from doc_kapture import CALLBACK
+from doc_particlespace import EXAMPLE, KEY, QUIET, REMINDER
 from test_particlespace import (
-    EXAMPLE,
-    KEY,
-    QUIET,
-    REMINDER,
     Consumer,
     armed,
     emails,

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from datetime_rules import NAIVE, PS_FIELDS, RANGE, problem, ps_problem
 from doc_kapture import BAD_CALLBACK, element
 from ticketing import catalog, service
 from ticketing.errors import ValidationFailed
@@ -30,9 +31,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 KAPTURE_URL = "/update-ticket-from-other-source.html/v.2.0"
 PS_KEY = "tic_0c48sol"  # demo ticket 1002
 
-# The shared wording (ticketing.moments), as every dialect's field errors show it.
-NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
-RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
 PS_FORMAT = "must be ISO 8601 or YYYY-MM-DD HH:MM:SS"  # ParticleSpace's own
 
 # value -> the message a dialect that needs an offset gives (None: the parser's own wording)
@@ -93,33 +91,6 @@ def ticket_count() -> int:
 def schedules() -> list[str]:
     client = boto3.client("scheduler")
     return [s["Name"] for s in client.list_schedules(GroupName=get_settings().schedule_group)["Schedules"]]
-
-
-def problem(instance, body, field, message):
-    """The canonical API's problem+json for one bad field (``message`` None: any wording)."""
-    got = body["errors"][0]["message"]
-    expected_message = got if message is None else message
-    return {
-        "type": "urn:tickets:problem:validation_failed",
-        "title": "Bad Request",
-        "status": 400,
-        "detail": f"The request is invalid: {field}: {expected_message}.",
-        "instance": instance,
-        "request_id": body.get("request_id"),
-        "errors": [{"field": field, "message": expected_message}],
-    }
-
-
-def ps_problem(body, message):
-    return {
-        "success": False,
-        "status": 400,
-        "error": "Bad Request",
-        "code": "validation_failed",
-        "message": f"The request is invalid: time: {message}.",
-        "errors": [{"field": "time", "message": message}],
-        "requestId": body.get("requestId"),
-    }
 
 
 def set_kapture_zone(name: str) -> None:
@@ -246,15 +217,6 @@ def test_reference_dates_are_stored_in_utc(aws, seeded):
 
 
 # -- ParticleSpace: time, UTC when no offset ---------------------------------------------------------------
-PS_FIELDS = {
-    "title": "Leaking faucet",
-    "description": "Leak under the kitchen sink.",
-    "status": "ON_HOLD",
-    "notify": 1,
-    "type": "email",
-    "contacts": "example@example.com",
-    "automated": 0,
-}
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
-
-
-RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
-
+from datetime_rules import NAIVE, RANGE
 
 PLUS5, MINUS5 = timezone(timedelta(hours=5)), timezone(timedelta(hours=-5))
 

@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from sample_notice import notice
 from ticketing import notifications, scheduling
-from ticketing.model import utcnow
-
-
-def notice(**overrides) -> scheduling.Notice:
-    doc = {
-        "ticket_id": 1002,
-        "purpose": "test-reminder",
-        "delivery": "d-1",
-        "due": utcnow(),
-        "expect": {"status": "open"},
-        "message": {"channel": "email", "to": ["ops@example.com"], "subject": "Hi", "body": "Ticket 1002 waits."},
-        **overrides,
-    }
-    return scheduling.Notice.model_validate(doc)
 
 
 def test_schedule_names_fit_schedulers_limit():
