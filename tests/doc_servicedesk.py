@@ -1,19 +1,20 @@
 """ServiceDesk's WorkflowPush document, for every test tier: its samples, verbatim.
 
 From /work/shared/seeds/004_5c97b68eec5a7018.txt (``POST api/Tickets/WorkflowPush``): the JSON and
-XML request samples (``DOC_XML``'s namespaces are the code's own, which spell the document's) and
-the workflow actions the document names.  Besides: the XML the tiers share around them (the
-members as DataContractSerializer writes them, and two hostile bodies the parser must refuse)."""
+XML request samples with the document's namespaces, and the workflow actions the document names.
+Besides: the XML the tiers share around them (the members as DataContractSerializer writes them,
+and two hostile bodies the parser must refuse)."""
 
 from __future__ import annotations
 
-from ticketing.dialects.servicedesk import datacontract, models
+from ticketing.dialects.servicedesk import models
 
 PUSH = "/api/Tickets/WorkflowPush"
 GET = "/api/Tickets/GetTicket/"
-NS_POSTS = datacontract.NS_POSTS
-NS_RESULTS = datacontract.NS_RESULTS
-XMLNS = f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NS_POSTS}"'
+NS_I = "http://www.w3.org/2001/XMLSchema-instance"
+NS_POSTS = "http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Posts"
+NS_RESULTS = "http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results"
+XMLNS = f'xmlns:i="{NS_I}" xmlns="{NS_POSTS}"'
 DOC_JSON = (
     '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
     '"ServiceId": null, "CustomerId": null, "Note": null }'

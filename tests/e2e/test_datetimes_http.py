@@ -6,21 +6,13 @@ from urllib.parse import urlencode
 
 import pytest
 from datetime_rules import NAIVE, PS_FIELDS, RANGE, problem, ps_problem
+from doc_kapture import URL as KAPTURE_URL
 from doc_kapture import element
+from doc_particlespace import AUTH as PARTICLESPACE
+from doc_particlespace import FORM
+from doc_particlespace import KEY as PS_KEY  # demo ticket 1002
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-
-PARTICLESPACE = {"Authorization": "Bearer tkt_demo_particlespace"}
-
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-KAPTURE_URL = "/update-ticket-from-other-source.html/v.2.0"
-
-
-PS_KEY = "tic_0c48sol"  # demo ticket 1002
 
 
 @pytest.fixture

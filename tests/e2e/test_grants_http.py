@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from test_auth_matrix import (
-    SCOPED_TOKEN,
-)
+from test_auth_matrix import SCOPED_TOKEN
 
 
 def test_local_credentials_list_the_scoped_clients_and_they_are_scoped(local_run):

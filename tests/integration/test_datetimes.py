@@ -15,6 +15,10 @@ import boto3
 import pytest
 from datetime_rules import NAIVE, PS_FIELDS, RANGE, problem, ps_problem
 from doc_kapture import BAD_CALLBACK, element
+from doc_kapture import URL as KAPTURE_URL
+from doc_particlespace import AUTH as PARTICLESPACE
+from doc_particlespace import FORM
+from doc_particlespace import KEY as PS_KEY  # demo ticket 1002
 from ticketing import catalog, service
 from ticketing.errors import ValidationFailed
 from ticketing.grants import EVERYTHING
@@ -25,11 +29,7 @@ from ticketing.settings import get_settings
 from devkit.local import apigateway as apigw
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-PARTICLESPACE = {"Authorization": "Bearer tkt_demo_particlespace"}
 KAPTURE = {"Authorization": "Basic tkt_demo_kapture"}
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-KAPTURE_URL = "/update-ticket-from-other-source.html/v.2.0"
-PS_KEY = "tic_0c48sol"  # demo ticket 1002
 
 PS_FORMAT = "must be ISO 8601 or YYYY-MM-DD HH:MM:SS"  # ParticleSpace's own
 

@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from test_auth_matrix import (
-    OWN_TOKEN,
-    SCOPED_TOKEN,
-)
+from test_auth_matrix import OWN_TOKEN, SCOPED_TOKEN
 from ticketing.grants import parse_grant
 
 from devkit import demo
