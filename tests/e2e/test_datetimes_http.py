@@ -1,87 +1,18 @@
-"""Datetimes over HTTP on the local run (the rest: ``tests/integration/test_datetimes.py``).
-
-Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
-
-The range (``ticketing.moments``): 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z, which every
-dialect can render in any time zone.  A value a dialect cannot keep (no offset where the dialect
-needs one, unparseable, out of range) is that dialect's own 400, with nothing written or
-scheduled.  Through the handlers on moto, and over HTTP on the local run."""
+"""Datetimes over HTTP on the local run (the rest: ``tests/integration/test_datetimes.py``)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import pytest
+from datetime_rules import NAIVE, PS_FIELDS, RANGE, problem, ps_problem
+from doc_kapture import URL as KAPTURE_URL
+from doc_kapture import element
+from doc_particlespace import AUTH as PARTICLESPACE
+from doc_particlespace import FORM
+from doc_particlespace import KEY as PS_KEY  # demo ticket 1002
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-
-PARTICLESPACE = {"Authorization": "Bearer tkt_demo_particlespace"}
-
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-KAPTURE_URL = "/update-ticket-from-other-source.html/v.2.0"
-
-
-PS_KEY = "tic_0c48sol"  # demo ticket 1002
-
-
-NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
-
-
-RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
-
-
-def element(**fields):
-    return {
-        "comment": "",
-        "ticket_id": "",
-        "callback_time": "",
-        "sub_status": "",
-        "queue": "",
-        "disposition": "",
-        **fields,
-    }
-
-
-def problem(instance, body, field, message):
-    """The canonical API's problem+json for one bad field (``message`` None: any wording)."""
-    got = body["errors"][0]["message"]
-    expected_message = got if message is None else message
-    return {
-        "type": "urn:tickets:problem:validation_failed",
-        "title": "Bad Request",
-        "status": 400,
-        "detail": f"The request is invalid: {field}: {expected_message}.",
-        "instance": instance,
-        "request_id": body.get("request_id"),
-        "errors": [{"field": field, "message": expected_message}],
-    }
-
-
-def ps_problem(body, message):
-    return {
-        "success": False,
-        "status": 400,
-        "error": "Bad Request",
-        "code": "validation_failed",
-        "message": f"The request is invalid: time: {message}.",
-        "errors": [{"field": "time", "message": message}],
-        "requestId": body.get("requestId"),
-    }
-
-
-PS_FIELDS = {
-    "title": "Leaking faucet",
-    "description": "Leak under the kitchen sink.",
-    "status": "ON_HOLD",
-    "notify": 1,
-    "type": "email",
-    "contacts": "example@example.com",
-    "automated": 0,
-}
 
 
 @pytest.fixture

@@ -1,18 +1,8 @@
-"""Grants over HTTP on the local run (the rest: ``tests/integration/test_grants.py``).
-
-Grants (``ticketing.grants``) beyond the auth matrix's scope axis: a Kapture batch across
-scopes, moving tickets between queues, creating in a queue, a move racing the write,
-``devkit.clients``' grant commands, the demo credentials, and what the check costs (nothing).
-
-The demo clients ``tkt_demo_<dialect>_facilities`` may change queue ``facilities`` (ticket 1001),
-read ``maintenance`` (1002) and nothing else (1004 is in ``mobile``).
-"""
+"""Grants over HTTP on the local run (the rest: ``tests/integration/test_grants.py``)."""
 
 from __future__ import annotations
 
-from test_auth_matrix import (
-    SCOPED_TOKEN,
-)
+from test_auth_matrix import SCOPED_TOKEN
 
 
 def test_local_credentials_list_the_scoped_clients_and_they_are_scoped(local_run):

@@ -1,12 +1,4 @@
-"""Kapture over HTTP on the local run (the rest: ``tests/integration/test_kapture.py``).
-
-Kapture ``POST /update-ticket-from-other-source.html/v.2.0``: a batch of ticket updates.
-
-Through the handlers on moto in process (the tickets table's stream handed to
-TicketAutomationsFunction, which arms the callback reminders, and schedules fired by the local
-run's scheduler pump, in process), and over HTTP on the local run.  moto in process handles one request
-at a time here (``devkit.inprocess``), as the local run's embedded AWS does: the batch
-writes from several threads, and moto's in-process backends are not thread-safe."""
+"""Kapture over HTTP on the local run (the rest: ``tests/integration/test_kapture.py``)."""
 
 from __future__ import annotations
 
@@ -14,72 +6,22 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-URL = "/update-ticket-from-other-source.html/v.2.0"
-
+from doc_kapture import (
+    ASSIGNEE_EMAIL,
+    BAD_CALLBACK,
+    CALLBACK,
+    DOC_EXAMPLE,
+    DOC_MESSAGE,
+    DOC_TICKET,
+    INVALID_AUTH,
+    NO_DATA,
+    URL,
+    element,
+    failed,
+    local,
+)
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-
-CALLBACK = "kapture-callback"  # the reminder's purpose: its schedules are ticket-1004-kapture-callback-<notice id>
-
-
-ASSIGNEE_EMAIL = "sashank.goenka@kapturecrm.com"
-
-
-DOC_TICKET = {
-    "id": 530348198, "type": "O", "email": "", "phone": "", "status": "P", "orderId": "", "queueKey": "",
-    "ticketId": "713516551148", "folderId": 0, "detail": "", "isUnread": False, "isOutOfSLA": False, "priority": 0,
-    "isCallBack": False, "creatorId": 209803, "enquiryId": 0, "contactId": 0, "substatus": "PS", "productId": 0,
-    "erpOrderId": "", "referenceId": 0, "ticketEmail": "", "assignedToId": 209803, "pendingTaskId": 0,
-    "agencyBriefId": 0, "twitterUserId": "", "facebookUserId": "", "associativefile": "", "statusName": "Pending",
-    "customerFeedback": 0, "playStoreReviewId": "", "lastConversationId": 0, "lastConversationType": "O",
-    "lastConversationTime": 1713516551152, "date": "2024-04-19 14:19:11", "totalConversationCount": 0,
-    "taskTitle": "TEST 1", "typeName": "Mobile App", "taskEnddate": "2024-04-19 14:19:11",
-    "lastFollowUp": "2024-04-22 14:31:33", "nextFollowUp": "2024-04-19 14:19:11", "substatusName": "Pending",
-    "encryptedPhone": "", "encryptedEmail": "", "lastConversationTypeName": "Mobile App",
-    "ticketURL": "/employee/all-tickets.html?detail=2/530348198/713516551148",
-    "ticketCreatorURL": "/employee/all-tickets.html?detail=2/530348198/713516551148", "isEscalated": True,
-    "folders": ["Inbox"], "queueName": "", "creatorName": "Kapture Dev API's", "folderColor": "red",
-    "assignedToName": "Kapture Dev API's", "assignedToEmail": "sashank.goenka@kapturecrm.com", "mergeTicketId": "",
-    "skuCode": "", "productName": "",
-}  # fmt: skip
-
-
-DOC_MESSAGE = "Status and Comment have been updated.\n"
-
-
-INVALID_AUTH = {"message": "Invalid Auth Key", "status": "failed"}
-
-
-NO_DATA = {"message": "No Data found/ticket_id is missing", "status": "failed"}
-
-
-BAD_CALLBACK = {"message": "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.", "status": "failed"}
-
-
-def element(**fields):
-    """An update as the document's example body writes it: every key, empty unless given."""
-    return {
-        "comment": "",
-        "ticket_id": "",
-        "callback_time": "",
-        "sub_status": "",
-        "queue": "",
-        "disposition": "",
-        **fields,
-    }
-
-
-DOC_EXAMPLE = [element(ticket_id="713516551148", sub_status="PS")]
-
-
-def failed(message):
-    return {"message": message, "status": "failed"}
-
-
-def local(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _post(http, body, headers=None):

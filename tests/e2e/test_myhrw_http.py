@@ -1,92 +1,13 @@
-"""myhrw over HTTP on the local run (the rest: ``tests/integration/test_myhrw.py``).
-
-MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
+"""myhrw over HTTP on the local run (the rest: ``tests/integration/test_myhrw.py``)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-
-from devkit.local import apigateway as apigw
-
-P17 = {"Authorization": "Bearer tkt_demo_myhrw"}
-
+from doc_myhrw import DOCUMENT_KEYS, ERROR_KEYS, EXAMPLE, EXAMPLE_RESPONSE, PT
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-
-EXAMPLE = {
-    "shortdescription": "Test task short descr",
-    "description": "test task description",
-    "id": "TKT0196",
-    "displayid": "INC1068302",
-    "type": "incident",
-    "priority": "1 - Urgent",
-    "status": "Open",
-    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
-    "assignmentgroup": "GTSP",
-    "assignedto": "Olivier Legrand",
-}
-
-
-EXAMPLE_RESPONSE = {
-    "id": "TKT0196",
-    "displayId": "INC1068302",
-    "ticketUid": 1001,
-    "partnerId": 17,
-    "ticketTaskId": 1,
-    "type": "incident",
-    "shortDescription": "Test task short descr",
-    "description": "test task description",
-    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
-    "status": "Open",
-    "assignmentGroup": "GTSP",
-    "assignedTo": "Olivier Legrand",
-    "priority": "1 - Urgent",
-}
-
-
-DOCUMENT_KEYS = [
-    "id",
-    "displayId",
-    "ticketUid",
-    "partnerId",
-    "ticketTaskId",
-    "type",
-    "shortDescription",
-    "description",
-    "category",
-    "status",
-    "assignmentGroup",
-    "assignedTo",
-    "priority",
-]
-
-
-ERROR_KEYS = ["status", "message", "errors", "requestId"]
-
-
-PT = "/tickets/1001/tasks/1/partnertickets/{}"
-
-
-def call(template, method, url, body=None, headers=None):
-    data = json.dumps(body) if isinstance(body, (dict, list)) else (body or "")
-    resp = apigw.request(template, method, url, body=data, headers=headers if headers is not None else P17)
-    payload = json.loads(resp["body"]) if resp["body"] else None
-    return resp["statusCode"], resp["headers"], payload
-
-
-def ticket(template, ticket_id=1001):
-    status, _, body = call(template, "GET", f"/tickets/{ticket_id}", headers=CANONICAL)
-    assert status == 200
-    return body
-
-
-@pytest.fixture
-def v0(aws, seeded):
-    """Ticket 1001's version in the demo data (tests compare with it, not with a constant)."""
-    return ticket(aws)["version"]
 
 
 def _creds(http):

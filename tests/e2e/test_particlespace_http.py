@@ -1,12 +1,4 @@
-"""ParticleSpace over HTTP on the local run (the rest: ``tests/integration/test_particlespace.py``).
-
-ParticleSpace: PUT /api/v1/ticket/{id}, its notifications and automated reminders.
-
-Through the handlers on moto, in process: the request commits its notification with the ticket
-(the outbox), the tickets table's stream is handed to TicketAutomationsFunction by the local
-run's event source emulation (``stream``), which sends what is due now and schedules the rest,
-and due schedules are fired by the local run's scheduler pump (``pump``).  And over HTTP on the
-local run, which does all of that by itself."""
+"""ParticleSpace over HTTP on the local run (the rest: ``tests/integration/test_particlespace.py``)."""
 
 from __future__ import annotations
 
@@ -15,32 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-
-AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
-
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-KEY = "tic_0c48sol"  # demo ticket 1002, "Leaking faucet"
-
-
-EXAMPLE = {
-    "title": "Leaking faucet",
-    "description": "Leak under the kitchen sink in 1A requires new part.",
-    "status": "ON_HOLD",
-    "notify": 1,
-    "time": "",
-    "type": "email",
-    "contacts": "example@example.com",
-    "automated": 1,
-}
-
-
-QUIET = {**EXAMPLE, "notify": 0, "automated": 0}
-
-
-NOTIFY, REMINDER = "particlespace-notify", "particlespace-reminder"  # the two purposes
+from doc_particlespace import AUTH, EXAMPLE, FORM, KEY, NOTIFY, QUIET, REMINDER
 
 
 def _put(http, fields, headers=None):

@@ -1,7 +1,4 @@
-"""servicedesk over HTTP on the local run (the rest: ``tests/integration/test_servicedesk.py``).
-
-The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
-over HTTP on the local run."""
+"""servicedesk over HTTP on the local run (the rest: ``tests/integration/test_servicedesk.py``)."""
 
 from __future__ import annotations
 
@@ -10,51 +7,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from ticketing.dialects.servicedesk import datacontract, models
-
-PUSH = "/api/Tickets/WorkflowPush"
-
-
-GET = "/api/Tickets/GetTicket/"
-
-
-NS_POSTS = datacontract.NS_POSTS
-
-
-NS_RESULTS = datacontract.NS_RESULTS
-
-
-XMLNS = f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NS_POSTS}"'
-
-
-DOC_JSON = (
-    '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
-    '"ServiceId": null, "CustomerId": null, "Note": null }'
-)
-
-
-BILLION_LAUGHS = (
-    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
-    + f"]><WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><TicketREF>&lol9;</TicketREF></WorkflowPushPost>"
-)
-
-
-EXTERNAL_ENTITY = (
-    '<?xml version="1.0"?><!DOCTYPE WorkflowPushPost [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    f"<WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><Note>&xxe;</Note>"
-    "<TicketREF>INC-001001</TicketREF></WorkflowPushPost>"
-)
-
-
-def xml_post(action, **fields) -> str:
-    """A WorkflowPushPost as DataContractSerializer writes it (members in alphabetical order)."""
-    values = {"Action": action, **fields}
-    parts = []
-    for name in models.FIELDS:
-        value = values.get(name)
-        parts.append(f'<{name} i:nil="true" />' if value is None else f"<{name}>{value}</{name}>")
-    return f"<WorkflowPushPost {XMLNS}>{''.join(parts)}</WorkflowPushPost>"
+from doc_servicedesk import BILLION_LAUGHS, DOC_JSON, EXTERNAL_ENTITY, GET, NS_RESULTS, PUSH, xml_post
 
 
 def _creds(http) -> dict[str, str]:

@@ -1,30 +1,14 @@
-"""SPP over HTTP on the local run (the rest: ``tests/integration/test_spp.py``).
-
-SPP ``PUT /api/tickets/{ticket}``: through the handlers on moto, and over HTTP on the
-local run; plus the canonical reference-data routes it relies on (users, orders)."""
+"""SPP over HTTP on the local run (the rest: ``tests/integration/test_spp.py``)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
+from doc_spp import TICKET_KEYS, TIMESTAMP, URL
 from ticketing.dialects import spp
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-
-URL = "/api/tickets/8FC95B0F"  # demo ticket 1001 (client 4, order 123456)
-
-
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
-
-
-TICKET_KEYS = [
-    "id", "created_at", "updated_at", "last_message_at", "date_closed", "subject", "user_id", "form_data",
-    "tags", "note", "employees", "status", "source", "order_id", "messages", "order", "ticket", "client",
-    "metadata",
-]  # fmt: skip
 
 
 def _spp_auth(http, label="spp"):

@@ -13,11 +13,9 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from doc_kapture import CALLBACK
+from doc_particlespace import EXAMPLE, KEY, QUIET, REMINDER
 from test_particlespace import (
-    EXAMPLE,
-    KEY,
-    QUIET,
-    REMINDER,
     Consumer,
     armed,
     emails,
@@ -36,7 +34,6 @@ from devkit.local.streams import check, matches
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 SCHEDULER_CALLS = {"CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule"}
-CALLBACK = "kapture-callback"
 
 
 def patch(template, ticket_id: int, body: dict) -> dict:

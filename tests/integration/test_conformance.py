@@ -15,6 +15,8 @@ from typing import Any
 from unittest.mock import ANY
 
 import pytest
+from doc_kapture import INVALID_AUTH
+from doc_servicedesk import DOC_JSON, DOC_XML, NS_I, NS_RESULTS, PUSH
 
 from devkit.local import apigateway as apigw
 
@@ -175,19 +177,6 @@ def canonical_ticket(template, ticket_id: int) -> dict[str, Any]:
 # -- servicedesk (WorkflowPush): "HttpStatusCode 200 OK or 400 BadRequest with Message" ----------------
 SD = {"Authorization": "Bearer tkt_demo_servicedesk"}
 SD_SCOPED = {"Authorization": "Bearer tkt_demo_servicedesk_facilities"}
-PUSH = "/api/Tickets/WorkflowPush"
-NS_I = "http://www.w3.org/2001/XMLSchema-instance"
-NS_POSTS = "http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Posts"
-NS_RESULTS = "http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results"
-DOC_JSON = (
-    '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
-    '"ServiceId": null, "CustomerId": null, "Note": null }'
-)
-DOC_XML = (
-    f'<WorkflowPushPost xmlns:i="{NS_I}" xmlns="{NS_POSTS}"> <Action>IncidentSuspend</Action> '
-    '<CustomerId i:nil="true" /> <Note i:nil="true" /> <ServiceId i:nil="true" /> <TicketId i:nil="true" /> '
-    '<TicketREF>INC-000047</TicketREF> <UserProviderKey i:nil="true" /> </WorkflowPushPost>'
-)
 SD_DENIED = {"Message": "Authorization has been denied for this request."}
 
 SERVICEDESK = [
@@ -439,7 +428,6 @@ SERVICEDESK = [
 # -- kapture ---------------------------------------------------------------------------------------------
 KAPTURE_PATH = "/update-ticket-from-other-source.html/v.2.0"
 KAPTURE = {"Authorization": "Basic tkt_demo_kapture"}
-INVALID_AUTH = {"message": "Invalid Auth Key", "status": "failed"}
 KAPTURE_OK = [{"ticket_id": "1001", "sub_status": "P", "comment": "conformance"}]
 
 KAPTURE_ROWS = [

@@ -13,6 +13,12 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from datetime_rules import NAIVE, PS_FIELDS, RANGE, problem, ps_problem
+from doc_kapture import BAD_CALLBACK, element
+from doc_kapture import URL as KAPTURE_URL
+from doc_particlespace import AUTH as PARTICLESPACE
+from doc_particlespace import FORM
+from doc_particlespace import KEY as PS_KEY  # demo ticket 1002
 from ticketing import catalog, service
 from ticketing.errors import ValidationFailed
 from ticketing.grants import EVERYTHING
@@ -23,17 +29,9 @@ from ticketing.settings import get_settings
 from devkit.local import apigateway as apigw
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-PARTICLESPACE = {"Authorization": "Bearer tkt_demo_particlespace"}
 KAPTURE = {"Authorization": "Basic tkt_demo_kapture"}
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-KAPTURE_URL = "/update-ticket-from-other-source.html/v.2.0"
-PS_KEY = "tic_0c48sol"  # demo ticket 1002
 
-# The shared wording (ticketing.moments), as every dialect's field errors show it.
-NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
-RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
 PS_FORMAT = "must be ISO 8601 or YYYY-MM-DD HH:MM:SS"  # ParticleSpace's own
-BAD_CALLBACK = {"message": "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.", "status": "failed"}
 
 # value -> the message a dialect that needs an offset gives (None: the parser's own wording)
 STRICT_EDGES = {
@@ -76,18 +74,6 @@ def kapture_post(template, body):
     return resp["statusCode"], json.loads(resp["body"])
 
 
-def element(**fields):
-    return {
-        "comment": "",
-        "ticket_id": "",
-        "callback_time": "",
-        "sub_status": "",
-        "queue": "",
-        "disposition": "",
-        **fields,
-    }
-
-
 def snapshot(template, ticket_id):
     """Everything a refused request must leave as it was: the ticket and its history."""
     status, _, ticket = call(template, "GET", f"/tickets/{ticket_id}")
@@ -105,33 +91,6 @@ def ticket_count() -> int:
 def schedules() -> list[str]:
     client = boto3.client("scheduler")
     return [s["Name"] for s in client.list_schedules(GroupName=get_settings().schedule_group)["Schedules"]]
-
-
-def problem(instance, body, field, message):
-    """The canonical API's problem+json for one bad field (``message`` None: any wording)."""
-    got = body["errors"][0]["message"]
-    expected_message = got if message is None else message
-    return {
-        "type": "urn:tickets:problem:validation_failed",
-        "title": "Bad Request",
-        "status": 400,
-        "detail": f"The request is invalid: {field}: {expected_message}.",
-        "instance": instance,
-        "request_id": body.get("request_id"),
-        "errors": [{"field": field, "message": expected_message}],
-    }
-
-
-def ps_problem(body, message):
-    return {
-        "success": False,
-        "status": 400,
-        "error": "Bad Request",
-        "code": "validation_failed",
-        "message": f"The request is invalid: time: {message}.",
-        "errors": [{"field": "time", "message": message}],
-        "requestId": body.get("requestId"),
-    }
 
 
 def set_kapture_zone(name: str) -> None:
@@ -258,15 +217,6 @@ def test_reference_dates_are_stored_in_utc(aws, seeded):
 
 
 # -- ParticleSpace: time, UTC when no offset ---------------------------------------------------------------
-PS_FIELDS = {
-    "title": "Leaking faucet",
-    "description": "Leak under the kitchen sink.",
-    "status": "ON_HOLD",
-    "notify": 1,
-    "type": "email",
-    "contacts": "example@example.com",
-    "automated": 0,
-}
 
 
 @pytest.mark.parametrize(

@@ -12,78 +12,40 @@ import base64
 import json
 import re
 import threading
-import time
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
+from datetime import datetime, timedelta
 
-import boto3
 import pytest
-from test_particlespace import Consumer, armed, the
+from doc_kapture import (
+    ANSWER_KEYS,
+    ASSIGNEE_EMAIL,
+    BAD_CALLBACK,
+    CALLBACK,
+    DOC_EXAMPLE,
+    DOC_MESSAGE,
+    DOC_TICKET,
+    INVALID_AUTH,
+    NO_DATA,
+    URL,
+    element,
+    failed,
+    local,
+)
+from test_particlespace import Consumer, armed, pump, schedules, the
 from ticketing import auth, catalog, scheduling, service
 from ticketing.dialects import kapture
 from ticketing.errors import BadRequest, NotFound, Unavailable
 from ticketing.model import utcnow
 from ticketing.repository import Repository, marshal, ticket_doc
-from ticketing.settings import get_settings
 
 from devkit import demo_kapture, metering
 from devkit.local import apigateway as apigw
 from devkit.local import runtime
 from devkit.local.embedded_aws import outbox
 from devkit.local.gate import serialised_moto
-from devkit.local.scheduler import SchedulerPump
 
-URL = "/update-ticket-from-other-source.html/v.2.0"
 KAPTURE = {"Authorization": "Basic tkt_demo_kapture"}
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-CALLBACK = "kapture-callback"  # the reminder's purpose: its schedules are ticket-1004-kapture-callback-<notice id>
-ASSIGNEE_EMAIL = "sashank.goenka@kapturecrm.com"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-
-# The document's example answer, verbatim: its keys, their order and their types.
-DOC_TICKET = {
-    "id": 530348198, "type": "O", "email": "", "phone": "", "status": "P", "orderId": "", "queueKey": "",
-    "ticketId": "713516551148", "folderId": 0, "detail": "", "isUnread": False, "isOutOfSLA": False, "priority": 0,
-    "isCallBack": False, "creatorId": 209803, "enquiryId": 0, "contactId": 0, "substatus": "PS", "productId": 0,
-    "erpOrderId": "", "referenceId": 0, "ticketEmail": "", "assignedToId": 209803, "pendingTaskId": 0,
-    "agencyBriefId": 0, "twitterUserId": "", "facebookUserId": "", "associativefile": "", "statusName": "Pending",
-    "customerFeedback": 0, "playStoreReviewId": "", "lastConversationId": 0, "lastConversationType": "O",
-    "lastConversationTime": 1713516551152, "date": "2024-04-19 14:19:11", "totalConversationCount": 0,
-    "taskTitle": "TEST 1", "typeName": "Mobile App", "taskEnddate": "2024-04-19 14:19:11",
-    "lastFollowUp": "2024-04-22 14:31:33", "nextFollowUp": "2024-04-19 14:19:11", "substatusName": "Pending",
-    "encryptedPhone": "", "encryptedEmail": "", "lastConversationTypeName": "Mobile App",
-    "ticketURL": "/employee/all-tickets.html?detail=2/530348198/713516551148",
-    "ticketCreatorURL": "/employee/all-tickets.html?detail=2/530348198/713516551148", "isEscalated": True,
-    "folders": ["Inbox"], "queueName": "", "creatorName": "Kapture Dev API's", "folderColor": "red",
-    "assignedToName": "Kapture Dev API's", "assignedToEmail": "sashank.goenka@kapturecrm.com", "mergeTicketId": "",
-    "skuCode": "", "productName": "",
-}  # fmt: skip
-ANSWER_KEYS = ["ticket", "Additional_details", "message", "status"]
-DOC_MESSAGE = "Status and Comment have been updated.\n"
-# The document's failure bodies, verbatim.
-INVALID_AUTH = {"message": "Invalid Auth Key", "status": "failed"}
-NO_DATA = {"message": "No Data found/ticket_id is missing", "status": "failed"}
-BAD_CALLBACK = {"message": "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.", "status": "failed"}
-
-
-def element(**fields):
-    """An update as the document's example body writes it: every key, empty unless given."""
-    return {
-        "comment": "",
-        "ticket_id": "",
-        "callback_time": "",
-        "sub_status": "",
-        "queue": "",
-        "disposition": "",
-        **fields,
-    }
-
-
-DOC_EXAMPLE = [element(ticket_id="713516551148", sub_status="PS")]
-
-
-def failed(message):
-    return {"message": message, "status": "failed"}
 
 
 @pytest.fixture(autouse=True)
@@ -124,20 +86,6 @@ def history(ticket_id=1004):
     return service.repository().history(ticket_id)[0]
 
 
-def schedules() -> dict[str, dict]:
-    client, group = boto3.client("scheduler"), get_settings().schedule_group
-    names = [s["Name"] for s in client.list_schedules(GroupName=group)["Schedules"]]
-    return {n: client.get_schedule(GroupName=group, Name=n) for n in names}
-
-
-def pump(template, now: datetime | None = None) -> SchedulerPump:
-    """The local run's scheduler, firing due schedules into the notifier in process."""
-    api = SimpleNamespace(template=template, functions={"NotifierFunction": template.functions()["NotifierFunction"]})
-    p = SchedulerPump(api, endpoint=None)
-    p.pump(now)
-    return p
-
-
 @pytest.fixture
 def stream(aws, seeded, lambdas) -> Consumer:
     return Consumer(aws, lambdas)
@@ -145,10 +93,6 @@ def stream(aws, seeded, lambdas) -> Consumer:
 
 def callback_emails() -> list[dict]:
     return [m for m in outbox()["emails"] if (m["subject"] or "").startswith("Callback due")]
-
-
-def local(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # -- the document's example, and the answer ------------------------------------------------------------
@@ -752,33 +696,3 @@ def test_the_demo_data(aws, seeded):
     assert set(refs.get_references("queue", demo_kapture.QUEUES)) == set(demo_kapture.QUEUES)
     got = canonical(aws)
     assert got["assignee_ids"] == [209803] and got["creator_id"] == 209803 and got["version"] == 1
-
-
-def _post(http, body, headers=None):
-    _, _, creds = http.json("GET", "/_local/credentials")
-    auth_header = {"Authorization": creds["kapture"]["kapture"]}
-    return http.json("POST", URL, body, {**auth_header, **(headers or {})})
-
-
-def _pending(http, count: int | None = None, timeout: float = 10.0) -> list[dict]:
-    """Ticket 1004's pending callback schedules; with ``count``, once there are that many (the
-    stream's consumer arms them a moment after the answer)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = [
-            s for s in http.json("GET", "/_local/schedules")[2] if s["name"].startswith(f"ticket-1004-{CALLBACK}-")
-        ]
-        if count is None or len(pending) == count or time.monotonic() > deadline:
-            return pending
-        time.sleep(0.1)
-
-
-def _callback_emails(http) -> list[dict]:
-    box = http.json("GET", "/_local/outbox")[2]
-    return [m for m in box["emails"] if (m["subject"] or "").startswith("Callback due")]
-
-
-def _fire(http, at: datetime) -> int:
-    status, _, answer = http.json("POST", f"/_local/schedules/fire?now={at.isoformat().replace('+00:00', 'Z')}")
-    assert status == 200
-    return answer["fired"]

@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote
 
 import pytest
+from doc_myhrw import DOCUMENT_KEYS, ERROR_KEYS, EXAMPLE, EXAMPLE_RESPONSE, PT
 from ticketing import service
 from ticketing.dialects import myhrw
 
@@ -16,54 +17,6 @@ P17 = {"Authorization": "Bearer tkt_demo_myhrw"}
 P18 = {"Authorization": "Bearer tkt_demo_myhrw_partner18"}
 NOGROUP = {"Authorization": "Bearer tkt_demo_myhrw_nogroup"}
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-# The document's example request, and its response as this service gives it: ticketUid
-# is the demo ticket's, and priority is what was stored (the document's "2 - Urgent" is
-# a typo, by the rulings).
-EXAMPLE = {
-    "shortdescription": "Test task short descr",
-    "description": "test task description",
-    "id": "TKT0196",
-    "displayid": "INC1068302",
-    "type": "incident",
-    "priority": "1 - Urgent",
-    "status": "Open",
-    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
-    "assignmentgroup": "GTSP",
-    "assignedto": "Olivier Legrand",
-}
-EXAMPLE_RESPONSE = {
-    "id": "TKT0196",
-    "displayId": "INC1068302",
-    "ticketUid": 1001,
-    "partnerId": 17,
-    "ticketTaskId": 1,
-    "type": "incident",
-    "shortDescription": "Test task short descr",
-    "description": "test task description",
-    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
-    "status": "Open",
-    "assignmentGroup": "GTSP",
-    "assignedTo": "Olivier Legrand",
-    "priority": "1 - Urgent",
-}
-DOCUMENT_KEYS = [
-    "id",
-    "displayId",
-    "ticketUid",
-    "partnerId",
-    "ticketTaskId",
-    "type",
-    "shortDescription",
-    "description",
-    "category",
-    "status",
-    "assignmentGroup",
-    "assignedTo",
-    "priority",
-]
-ERROR_KEYS = ["status", "message", "errors", "requestId"]
-PT = "/tickets/1001/tasks/1/partnertickets/{}"
 
 
 def call(template, method, url, body=None, headers=None):
@@ -493,15 +446,3 @@ def test_demo_data_holds_the_documents_example(aws, seeded, v0):
     example = pts[(17, "TKT0196")]
     assert {k: example[a] for k, a in myhrw._ATTRIBUTES.items()} == EXAMPLE
     assert ticket(aws)["version"] == v0
-
-
-def _creds(http):
-    status, _, creds = http.json("GET", "/_local/credentials")
-    assert status == 200
-    return {label: {"Authorization": value} for label, value in creds["myhrw"].items()}
-
-
-def _version_over_http(http):
-    status, _, canonical = http.json("GET", "/tickets/1001", headers=CANONICAL)
-    assert status == 200
-    return canonical["version"]

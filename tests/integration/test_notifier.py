@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from sample_notice import notice
 from ticketing import notifier, scheduling, service
 from ticketing.grants import EVERYTHING
 from ticketing.model import Actor, utcnow
@@ -18,19 +19,6 @@ from devkit.local.embedded_aws import outbox
 from devkit.local.scheduler import SchedulerPump
 
 ACTOR = Actor(client_id="test", dialect="canonical")
-
-
-def notice(**overrides) -> scheduling.Notice:
-    doc = {
-        "ticket_id": 1002,
-        "purpose": "test-reminder",
-        "delivery": "d-1",
-        "due": utcnow(),
-        "expect": {"status": "open"},
-        "message": {"channel": "email", "to": ["ops@example.com"], "subject": "Hi", "body": "Ticket 1002 waits."},
-        **overrides,
-    }
-    return scheduling.Notice.model_validate(doc)
 
 
 def schedule(name: str) -> dict:

@@ -14,7 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_particlespace import EXAMPLE, Consumer, emails, notice_of, pump, put, schedules
+from doc_particlespace import EXAMPLE
+from test_particlespace import Consumer, emails, notice_of, pump, put, schedules
 from ticketing import aws as layer_aws
 from ticketing import service
 

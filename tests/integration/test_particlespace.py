@@ -9,7 +9,6 @@ local run, which does all of that by itself."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from doc_particlespace import AUTH, EXAMPLE, FORM, KEY, NOTIFY, QUIET, REMINDER
 from ticketing import aws as layer_aws
 from ticketing import catalog, service
 from ticketing.settings import get_settings
@@ -25,23 +25,6 @@ from devkit.local import apigateway as apigw
 from devkit.local.embedded_aws import outbox
 from devkit.local.scheduler import SchedulerPump
 from devkit.local.streams import StreamPump
-
-AUTH = {"Authorization": "Bearer tkt_demo_particlespace"}
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-KEY = "tic_0c48sol"  # demo ticket 1002, "Leaking faucet"
-# the document's qs.stringify example, field for field
-EXAMPLE = {
-    "title": "Leaking faucet",
-    "description": "Leak under the kitchen sink in 1A requires new part.",
-    "status": "ON_HOLD",
-    "notify": 1,
-    "time": "",
-    "type": "email",
-    "contacts": "example@example.com",
-    "automated": 1,
-}
-QUIET = {**EXAMPLE, "notify": 0, "automated": 0}
-NOTIFY, REMINDER = "particlespace-notify", "particlespace-reminder"  # the two purposes
 
 
 def put(template, fields, ident=KEY, headers=None, as_json=False):
@@ -500,39 +483,6 @@ def test_contacts_never_reach_the_logs_in_clear(aws, seeded, stream, monkeypatch
     assert "outbox notice sent" in text and "automation armed a notification" in text
     assert "notification sent" in text and "j***@example.org" in text
     assert "jane.doe@example.org" not in text and "6502530000" not in text
-
-
-def _put(http, fields, headers=None):
-    data = urlencode(fields).encode()
-    return http.json("PUT", f"/api/v1/ticket/{KEY}", data, {**AUTH, **FORM, **(headers or {})})
-
-
-def _wait_for(http, predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        box = http.json("GET", "/_local/outbox")[2]
-        if predicate(box) or time.monotonic() > deadline:
-            return box
-        time.sleep(0.2)
-
-
-def _fire(http, at: datetime) -> int:
-    status, _, body = http.json("POST", f"/_local/schedules/fire?now={at.isoformat().replace('+00:00', 'Z')}")
-    assert status == 200
-    return body["fired"]
-
-
-def _pending(http, expected: list[str] | None = None, timeout: float = 10.0) -> list[str]:
-    """The purposes of ticket 1002's pending schedules; with ``expected``, once they are that (the
-    stream's consumer arms them a moment after the answer; a fired schedule is deleted just after
-    its notifier returns)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        names = [s["name"] for s in http.json("GET", "/_local/schedules")[2]]
-        purposes = sorted(p for p in (NOTIFY, REMINDER) for n in names if n.startswith(f"ticket-1002-{p}-"))
-        if expected is None or purposes == sorted(expected) or time.monotonic() > deadline:
-            return purposes
-        time.sleep(0.1)
 
 
 # -- issue 16: movements anywhere, content as sent, valid numbers, limits ----------------------------

@@ -8,48 +8,25 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+from doc_servicedesk import (
+    BILLION_LAUGHS,
+    DOC_JSON,
+    DOC_XML,
+    EXTERNAL_ENTITY,
+    GET,
+    NS_RESULTS,
+    PUSH,
+    XMLNS,
+    xml_post,
+)
 from ticketing import service
-from ticketing.dialects.servicedesk import datacontract, models, results
+from ticketing.dialects.servicedesk import datacontract, results
 from ticketing.repository import Repository
 from ticketing.workflow import get_workflow
 
 from devkit.local import apigateway as apigw
 
-PUSH = "/api/Tickets/WorkflowPush"
-GET = "/api/Tickets/GetTicket/"
 AUTH = {"Authorization": "Bearer tkt_demo_servicedesk"}
-NS_POSTS = datacontract.NS_POSTS
-NS_RESULTS = datacontract.NS_RESULTS
-XMLNS = f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{NS_POSTS}"'
-DOC_JSON = (
-    '{ "TicketId": null, "TicketREF": "INC-000047", "Action": 207, "UserProviderKey": null, '
-    '"ServiceId": null, "CustomerId": null, "Note": null }'
-)
-DOC_XML = (
-    f'<WorkflowPushPost {XMLNS}> <Action>IncidentSuspend</Action> <CustomerId i:nil="true" /> '
-    '<Note i:nil="true" /> <ServiceId i:nil="true" /> <TicketId i:nil="true" /> <TicketREF>INC-000047</TicketREF> '
-    '<UserProviderKey i:nil="true" /> </WorkflowPushPost>'
-)
-BILLION_LAUGHS = (
-    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
-    + f"]><WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><TicketREF>&lol9;</TicketREF></WorkflowPushPost>"
-)
-EXTERNAL_ENTITY = (
-    '<?xml version="1.0"?><!DOCTYPE WorkflowPushPost [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    f"<WorkflowPushPost {XMLNS}><Action>IncidentSuspend</Action><Note>&xxe;</Note>"
-    "<TicketREF>INC-001001</TicketREF></WorkflowPushPost>"
-)
-
-
-def xml_post(action, **fields) -> str:
-    """A WorkflowPushPost as DataContractSerializer writes it (members in alphabetical order)."""
-    values = {"Action": action, **fields}
-    parts = []
-    for name in models.FIELDS:
-        value = values.get(name)
-        parts.append(f'<{name} i:nil="true" />' if value is None else f"<{name}>{value}</{name}>")
-    return f"<WorkflowPushPost {XMLNS}>{''.join(parts)}</WorkflowPushPost>"
 
 
 def push(template, body, *, content_type="application/json", headers=None):
@@ -693,34 +670,3 @@ def test_idempotency_key_replays_the_first_result(aws, seeded):
     assert canonical(aws, 1001)["version"] == v0 + 1
     status, _, body = push(aws, {"TicketId": 1001, "Action": 205}, headers={"Idempotency-Key": "push-1"})
     assert status == 422 and "different request body" in body["Message"]
-
-
-# -- the workflow as data ------------------------------------------------------------------------------------
-DOCUMENT_ACTIONS = [
-    "IncidentAssign",
-    "IncidentAssignOther",
-    "IncidentFunctionEscalate",
-    "IncidentSuspend",
-    "IncidentWaitForThirdParty",
-    "ServiceRequestAssign",
-    "ServiceRequestAssignOther",
-    "ServiceRequestWaitForThirdParty",
-    "ProblemAssign",
-    "ChangeAssign",
-    "TicketConvertToIncident",
-    "TicketConvertToServiceRequest",
-]
-
-
-def _creds(http) -> dict[str, str]:
-    status, _, creds = http.json("GET", "/_local/credentials")
-    assert status == 200
-    return {"Authorization": creds["servicedesk"]["servicedesk"]}
-
-
-def _version(http, ticket_id) -> int:
-    status, _, ticket = http.json(
-        "GET", f"/tickets/{ticket_id}", headers={"Authorization": "Bearer tkt_demo_canonical"}
-    )
-    assert status == 200
-    return ticket["version"]

@@ -1,6 +1,5 @@
-"""Sizes on the store: refused before any write, audit entries within budget (the rest: ``tests/unit/test_sizes.py``).
-
-Item sizes by DynamoDB's rules (no moto), and what they bound: the ticket and its audit entry."""
+"""Sizes on the store: refused before any write, audit entries within budget
+(the rest: ``tests/unit/test_sizes.py``)."""
 
 from __future__ import annotations
 

@@ -1,23 +1,11 @@
-"""Datetimes without a store: rendering, conversion, reading (the rest: ``tests/integration/test_datetimes.py``).
-
-Every datetime a dialect accepts is timezone-aware UTC within one range, checked before any write.
-
-The range (``ticketing.moments``): 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z, which every
-dialect can render in any time zone.  A value a dialect cannot keep (no offset where the dialect
-needs one, unparseable, out of range) is that dialect's own 400, with nothing written or
-scheduled.  Through the handlers on moto, and over HTTP on the local run."""
+"""Datetimes without a store: rendering, conversion, reading (the rest: ``tests/integration/test_datetimes.py``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-NAIVE = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z or 2030-01-01T09:00:00+02:00"
-
-
-RANGE = "must be from 1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
-
+from datetime_rules import NAIVE, RANGE
 
 PLUS5, MINUS5 = timezone(timedelta(hours=5)), timezone(timedelta(hours=-5))
 

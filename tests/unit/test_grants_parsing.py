@@ -1,20 +1,10 @@
-"""Grants without a store: the demo credentials and the grant syntax (the rest: ``tests/integration/test_grants.py``).
-
-Grants (``ticketing.grants``) beyond the auth matrix's scope axis: a Kapture batch across
-scopes, moving tickets between queues, creating in a queue, a move racing the write,
-``devkit.clients``' grant commands, the demo credentials, and what the check costs (nothing).
-
-The demo clients ``tkt_demo_<dialect>_facilities`` may change queue ``facilities`` (ticket 1001),
-read ``maintenance`` (1002) and nothing else (1004 is in ``mobile``).
-"""
+"""Grants without a store: the demo credentials and the grant syntax
+(the rest: ``tests/integration/test_grants.py``)."""
 
 from __future__ import annotations
 
 import pytest
-from test_auth_matrix import (
-    OWN_TOKEN,
-    SCOPED_TOKEN,
-)
+from test_auth_matrix import OWN_TOKEN, SCOPED_TOKEN
 from ticketing.grants import parse_grant
 
 from devkit import demo

@@ -1,47 +1,13 @@
-"""myhrw's routes against the template and its document (the rest: ``tests/integration/test_myhrw.py``).
-
-MyHRW partner tickets: through the handlers on moto, and over HTTP on the local run."""
+"""myhrw's routes against the template and its document (the rest: ``tests/integration/test_myhrw.py``)."""
 
 from __future__ import annotations
 
 import re
 
+from doc_myhrw import DOCUMENT_KEYS, ERROR_KEYS, EXAMPLE
 from ticketing.dialects import myhrw
 
 from devkit import template as tpl
-
-EXAMPLE = {
-    "shortdescription": "Test task short descr",
-    "description": "test task description",
-    "id": "TKT0196",
-    "displayid": "INC1068302",
-    "type": "incident",
-    "priority": "1 - Urgent",
-    "status": "Open",
-    "category": "Area: AMPS Oracle, Category: Talent Management, Subcategory: Performance Management",
-    "assignmentgroup": "GTSP",
-    "assignedto": "Olivier Legrand",
-}
-
-
-DOCUMENT_KEYS = [
-    "id",
-    "displayId",
-    "ticketUid",
-    "partnerId",
-    "ticketTaskId",
-    "type",
-    "shortDescription",
-    "description",
-    "category",
-    "status",
-    "assignmentGroup",
-    "assignedTo",
-    "priority",
-]
-
-
-ERROR_KEYS = ["status", "message", "errors", "requestId"]
 
 
 def test_operations_match_the_template_and_the_document():

@@ -1,28 +1,12 @@
 """Notices without a store: schedule names, malformed notices, masking
-(the rest: ``tests/integration/test_notifier.py``).
-
-The shared scheduling layer and the notifier function, on moto: arm/cancel named
-one-time schedules; re-check, claim once, send, record."""
+(the rest: ``tests/integration/test_notifier.py``)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from sample_notice import notice
 from ticketing import notifications, scheduling
-from ticketing.model import utcnow
-
-
-def notice(**overrides) -> scheduling.Notice:
-    doc = {
-        "ticket_id": 1002,
-        "purpose": "test-reminder",
-        "delivery": "d-1",
-        "due": utcnow(),
-        "expect": {"status": "open"},
-        "message": {"channel": "email", "to": ["ops@example.com"], "subject": "Hi", "body": "Ticket 1002 waits."},
-        **overrides,
-    }
-    return scheduling.Notice.model_validate(doc)
 
 
 def test_schedule_names_fit_schedulers_limit():

@@ -1,34 +1,17 @@
 """servicedesk's actions, workflow data and response types, without a store
-(the rest: ``tests/integration/test_servicedesk.py``).
-
-The servicedesk dialect (WorkflowPush, GetTicket): through the handlers on moto, and
-over HTTP on the local run."""
+(the rest: ``tests/integration/test_servicedesk.py``)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from doc_servicedesk import DOCUMENT_ACTIONS
 from ticketing.catalog import default_catalog
 from ticketing.dialects.servicedesk import dialect, models
 from ticketing.http import Request
 from ticketing.model import Ticket
 from ticketing.workflow import ROLES, get_workflow, load
-
-DOCUMENT_ACTIONS = [
-    "IncidentAssign",
-    "IncidentAssignOther",
-    "IncidentFunctionEscalate",
-    "IncidentSuspend",
-    "IncidentWaitForThirdParty",
-    "ServiceRequestAssign",
-    "ServiceRequestAssignOther",
-    "ServiceRequestWaitForThirdParty",
-    "ProblemAssign",
-    "ChangeAssign",
-    "TicketConvertToIncident",
-    "TicketConvertToServiceRequest",
-]
 
 
 def test_every_action_the_document_names_is_declared_with_its_parameters():

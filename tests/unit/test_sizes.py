@@ -8,8 +8,6 @@ from ticketing import sizes
 from ticketing.model import AuditEntry, Change
 from ticketing.store.codec import bounded, doc_bytes, marshal
 
-AUTH = {"Authorization": "Bearer tkt_demo_canonical", "Content-Type": "application/json"}
-
 
 def test_sizes_by_the_rules():
     # "pk" (2) + "TICKET#1" (8); "n" (1) + 12345 (3 digits pairs -> 3 + 1); "l" (1) + [1, 1] (3 + 2*(2+1))
