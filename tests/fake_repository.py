@@ -3,7 +3,8 @@
 It implements what ``ticketing.service`` asks of ``ticketing.repository.Repository``: read one or
 many tickets, create one, change one by running its ``Command`` on a copy with the same
 ``ChangeSet`` semantics (messages, audit event, outbox; unchanged tickets are not written), the
-history newest first with its versions, the messages, the reference data and the id counter.
+history newest first with its versions, each audit entry by its key and the key the ticket's
+latest change wrote (the store's ``audit_sk``), the messages, the reference data and the id counter.
 
 It is kept honest by tests/integration/test_repository_contract.py, which runs the same assertions
 against it and against the real repository on moto.  What it leaves out on purpose: concurrency
@@ -13,8 +14,9 @@ transaction), the audit entries' digests of large values and the ticket size lim
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ticketing import ids
@@ -22,6 +24,7 @@ from ticketing.commands import ChangeSet, Command, OutboxItem, UpdateResult, dif
 from ticketing.errors import BadRequest, Conflict, NotFound, PreconditionFailed, Unavailable
 from ticketing.model import Actor, AuditEntry, Message, Ticket, utcnow
 from ticketing.moments import check_ticket
+from ticketing.store.codec import audit_key
 
 ALWAYS_WRITTEN = {"version", "updated_at"}  # every write sets them: never listed as changes
 
@@ -34,6 +37,8 @@ class FakeRepository:
     def __init__(self) -> None:
         self.tickets: dict[int, Ticket] = {}
         self.audit: dict[int, list[AuditEntry]] = {}  # oldest first
+        self.audit_by_key: dict[int, dict[str, AuditEntry]] = {}
+        self.change_keys: dict[int, str] = {}  # the ticket item's audit_sk: its latest change's entry
         self.message_log: dict[int, dict[int, Message]] = {}
         self.outbox: list[tuple[int, OutboxItem]] = []
         self.references: dict[tuple[str, str], dict[str, Any]] = {}
@@ -77,6 +82,13 @@ class FakeRepository:
         label = max(label - len(page), 0)
         end = start + len(page)
         return page, (f"{int(ticket_id)}.{end}.{label}" if end < len(entries) and page else None)
+
+    def audit_entry(self, ticket_id: int, key: str) -> AuditEntry | None:
+        entry = self.audit_by_key.get(int(ticket_id), {}).get(key)
+        return entry.model_copy(deep=True) if entry else None
+
+    def change_key(self, ticket_id: int) -> str | None:
+        return self.change_keys.get(int(ticket_id))
 
     def messages(self, ticket_id: int, *, limit: int = 100) -> list[Message]:
         held = sorted(self.message_log.get(int(ticket_id), {}).values(), key=lambda m: m.seq)
@@ -144,21 +156,23 @@ class FakeRepository:
         self.outbox += [(draft.id, item) for item in cs.outbox]
         return result
 
-    def _record(self, ticket: Ticket, actor: Actor, event: str, at, changes, detail) -> None:
-        self.audit.setdefault(ticket.id, []).append(
-            AuditEntry(
-                ticket_id=ticket.id,
-                version=ticket.version,
-                at=at,
-                actor=actor.client_id,
-                actor_name=actor.name,
-                dialect=actor.dialect,
-                request_id=actor.request_id,
-                event=event,
-                changes=changes,
-                detail=detail,
-            )
+    def _record(self, ticket: Ticket, actor: Actor, event: str, at: datetime, changes, detail) -> None:
+        key = audit_key(at, uuid.uuid4().hex[:14])
+        entry = AuditEntry(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            at=at,
+            actor=actor.client_id,
+            actor_name=actor.name,
+            dialect=actor.dialect,
+            request_id=actor.request_id,
+            event=event,
+            changes=changes,
+            detail=detail,
         )
+        self.audit.setdefault(ticket.id, []).append(entry)
+        self.audit_by_key.setdefault(ticket.id, {})[key] = entry
+        self.change_keys[ticket.id] = key
 
     # -- reference data ----------------------------------------------------------------------
     def put_reference(self, kind: str, key: str | int, doc: dict[str, Any]) -> None:

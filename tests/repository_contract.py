@@ -127,6 +127,28 @@ def check_history_is_newest_first_with_versions(repo):
         repo.history(made.id, limit=3, cursor="not-a-cursor")
 
 
+def check_each_change_names_its_audit_entry(repo):
+    made = new_ticket(repo)
+    first = repo.change_key(made.id)
+    assert first.startswith("AUDIT#")
+    entry = repo.audit_entry(made.id, first)
+    assert (entry.event, entry.actor, entry.request_id, entry.version) == ("create", "c-1", "r-1", 1)
+    other = Actor(client_id="c-2", name="Other", dialect="spp", request_id="r-2")
+    repo.update(made.id, retitle("two"), other)
+    second = repo.change_key(made.id)
+    assert second.startswith("AUDIT#") and second != first
+    entry = repo.audit_entry(made.id, second)
+    assert (entry.event, entry.actor, entry.dialect, entry.request_id) == ("update", "c-2", "spp", "r-2")
+    assert [(c.field, c.before, c.after) for c in entry.changes] == [("title", "Printer on fire", "two")]
+    assert repo.audit_entry(made.id, first).event == "create"  # every entry stays under its key
+    repo.update(made.id, retitle("two"), ACTOR)  # nothing changed: nothing written
+    assert repo.change_key(made.id) == second
+    assert repo.audit_entry(made.id, "AUDIT#2030-01-02T03:04:05.000000Z#none") is None
+    assert repo.audit_entry(made.id + 999_999, second) is None and repo.change_key(made.id + 999_999) is None
+    ticket = repo.get(made.id)  # storage, not ticket: the model never holds it
+    assert second not in ticket.model_dump_json() and first not in ticket.model_dump_json()
+
+
 def check_messages_keep_the_latest_oldest_first(repo):
     made = new_ticket(repo)
 

@@ -320,3 +320,164 @@ def test_what_reaches_the_bus_and_the_subscribers_is_valid_by_the_schema(aws, st
     bad = {**body, "type": "Ticket Exploded"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, {**schema, "oneOf": [{"$ref": "#/$defs/WebhookPayload"}]})
+
+
+# -- which audit entry a ticket record's event is made from --------------------------------------
+def _ticket_records(records, ticket_id: int, after: int = 0) -> list[dict]:
+    return [
+        r
+        for r in records
+        if r["dynamodb"]["Keys"] == {"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "TICKET"}}
+        and int(r["dynamodb"]["NewImage"]["version"]["N"]) > after
+    ]
+
+
+def _audit_records(records, ticket_id: int, after: int = 0) -> list[dict]:
+    return [
+        r
+        for r in records
+        if r["eventName"] == "INSERT"
+        and r["dynamodb"]["Keys"]["pk"]["S"] == f"TICKET#{ticket_id}"
+        and r["dynamodb"]["Keys"]["sk"]["S"].startswith("AUDIT#")
+        and int(r["dynamodb"]["NewImage"]["version"]["N"]) > after
+    ]
+
+
+def _race(ticket_id: int):
+    """Two commuting changes (the title; the priority) planned from the same version of the
+    ticket, committed in the opposite order of their audit keys: the title's change is planned
+    first (the earlier key) and commits second, the priority's is planned and committed while
+    the title's transaction waits to go."""
+    from ticketing import service
+    from ticketing.model import Actor
+
+    repo = service.repository()
+    current = repo.require(ticket_id)
+    title = Actor(client_id="client-title", name="Title", dialect="canonical", request_id="req-title")
+    priority = Actor(client_id="client-priority", name="Priority", dialect="spp", request_id="req-priority")
+
+    def retitle(ticket, cs):
+        ticket.title = "Raced title"
+
+    def reprioritise(ticket, cs):
+        ticket.priority = 9
+
+    real, keys, order = repo._transact, {}, []
+
+    def transact(transaction, token):
+        audit = next(i["Put"]["Item"] for i in transaction if "Put" in i and i["Put"]["Item"]["sk"]["S"] > "AUDIT")
+        who = audit["request_id"]["S"]
+        keys[who] = audit["sk"]["S"]
+        if who == "req-title" and "req-priority" not in keys:
+            repo.update(ticket_id, reprioritise, priority, current=current)  # planned from the same version
+        real(transaction, token)
+        order.append(who)
+
+    repo._transact = transact
+    try:
+        result = repo.update(ticket_id, retitle, title, current=current)
+    finally:
+        del repo._transact
+    assert result.attempts == 1  # commuting: neither was refused for the other
+    assert keys["req-title"] < keys["req-priority"] and order == ["req-priority", "req-title"]
+    return current.version
+
+
+def test_a_race_of_commuting_changes_gives_each_version_the_change_that_made_it(aws, seeded):
+    base = _race(1001)
+    records = _records_of_last_change(aws)
+    ticket_records = _ticket_records(records, 1001, after=base)
+    assert [int(r["dynamodb"]["NewImage"]["version"]["N"]) for r in ticket_records] == [base + 1, base + 2]
+    want = {
+        base + 1: ({"priority"}, "client-priority", "spp", "req-priority"),
+        base + 2: ({"title"}, "client-title", "canonical", "req-title"),
+    }
+    # the whole stream as one batch (the entries matched in it), and each ticket record alone
+    # (its entry read back), give the same events
+    batched = {c.event.version: c.event for c in events.changes_in(records) if c.ticket.id == 1001}
+    alone = {e.version: e for e in (events.committed(r, {}).event for r in ticket_records)}
+    for seen in (batched, alone):
+        for version, (fields, client, dialect, request) in want.items():
+            event = seen[version]
+            assert {c.field for c in event.changes} == fields
+            assert (event.actor.client_id, event.actor.dialect, event.request_id) == (client, dialect, request)
+            assert event.event_id == f"ticket-1001-v{version}" and event.previous_version == version - 1
+    assert batched[base + 1].changes[0].after == 9 and batched[base + 2].changes[0].after == "Raced title"
+    ticket = json.loads(apigw.request(aws, "GET", "/tickets/1001", headers=CANONICAL)["body"])
+    assert (ticket["title"], ticket["priority"], ticket["version"]) == ("Raced title", 9, base + 2)
+
+
+class DynamoCalls:
+    """The DynamoDB operations the layer's client makes (botocore's before-call event)."""
+
+    def __init__(self):
+        from ticketing import service
+
+        self.events = service.repository().client.meta.events
+        self.made: list[str] = []
+
+    def _note(self, model, **_):
+        self.made.append(model.name)
+
+    def __enter__(self):
+        self.events.register("before-call.dynamodb", self._note)
+        return self.made
+
+    def __exit__(self, *exc):
+        self.events.unregister("before-call.dynamodb", self._note)
+
+
+def test_an_entry_of_another_batch_is_one_get_of_its_key_and_no_history_read(aws, seeded):
+    resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"priority": 4}), headers=CANONICAL)
+    assert resp["statusCode"] == 200
+    records = _records_of_last_change(aws)
+    [record] = _ticket_records(records, 1001, after=1)
+    [audit] = _audit_records(records, 1001, after=1)
+    assert record["dynamodb"]["NewImage"]["audit_sk"] == audit["dynamodb"]["Keys"]["sk"]
+    with DynamoCalls() as made:
+        found = events.committed(record, {})
+    assert made == ["GetItem"]
+    assert found.event.event_id == "ticket-1001-v2" and [c.field for c in found.event.changes] == ["priority"]
+    with DynamoCalls() as made:  # its INSERT in the same batch: nothing read
+        [change] = [c for c in events.changes_in([audit, record])]
+    assert made == [] and change.event == found.event
+
+
+def test_a_ticket_item_written_before_the_key_was_kept_still_gets_its_event(aws, seeded):
+    for body in ({"priority": 4}, {"status": "in_progress"}):
+        resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps(body), headers=CANONICAL)
+        assert resp["statusCode"] == 200
+    records = _records_of_last_change(aws)
+    old = []
+    for record in _ticket_records(records, 1001, after=1):
+        image = dict(record["dynamodb"]["NewImage"])
+        del image["audit_sk"]  # as an item written before carries it: not at all
+        old.append({**record, "dynamodb": {**record["dynamodb"], "NewImage": image}})
+    alone = [events.committed(r, {}).event for r in old]  # read back from the history
+    batched = [c.event for c in events.changes_in([*_audit_records(records, 1001, after=1), *old])]
+    for seen in (alone, batched):
+        assert [(e.version, [c.field for c in e.changes]) for e in seen] == [
+            (2, ["priority"]),
+            (3, ["status", "status_since"]),
+        ]
+        assert seen[1].kind == "Ticket Status Changed" and seen[1].status == "in_progress"
+
+
+def test_the_key_is_storage_not_ticket(aws, seeded):
+    from ticketing import service
+    from ticketing.repository import ticket_doc
+    from ticketing.store import codec, items
+
+    resp = apigw.request(aws, "PATCH", "/tickets/1001", body=json.dumps({"priority": 4}), headers=CANONICAL)
+    assert resp["statusCode"] == 200 and "audit_sk" not in resp["body"]
+    assert "audit_sk" not in apigw.request(aws, "GET", "/tickets/1001/history", headers=CANONICAL)["body"]
+    ticket = service.read_ticket(1001)
+    assert "audit_sk" in ticket._stored and "audit_sk" not in ticket_doc(ticket)
+    assert {codec.AUDIT_KEY_ATTR} <= items.ALWAYS_WRITTEN & items.NEVER_GUARDED
+    # the size check counts it: a ticket just within the limit without it is too large with it
+    doc = ticket_doc(ticket)
+    doc["description"] = ""
+    doc["description"] = "x" * (codec.MAX_TICKET_BYTES - codec.doc_bytes(doc))
+    assert codec.doc_bytes(doc) == codec.MAX_TICKET_BYTES
+    with pytest.raises(codec.PayloadTooLarge):
+        codec.check_size(1001, doc)

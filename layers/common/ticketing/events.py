@@ -9,9 +9,15 @@ from the pair, one per version:
 
 * the **ticket record** drives it (one per version, in the ticket's order: DynamoDB Streams keeps
   one item's records in order), so a version is never missed nor made twice from one record;
-* the **audit entry** of that version comes from the same batch when it is there (the two items
-  share their partition key, so the same shard) and else is read back (``service.history``:
-  strongly consistent, newest first, so one short page for an event that is minutes old).
+* the **audit entry** of that version is the one the ticket item names: its ``audit_sk``
+  (``store.codec.AUDIT_KEY_ATTR``), the sort key of the entry written in the same transaction.
+  Never matched by version: two commuting writers from version N both write entries that say
+  N+1, and may commit in the opposite order of their keys (``store.writer.Writer``).  The entry
+  comes from the batch's INSERTs by that key when it is there (the two items share their
+  partition key, so the same shard), else from one consistent GetItem of exactly that key
+  (``service.audit_entry``).  A ticket item written before the key was kept (no ``audit_sk``)
+  falls back to the entry of its version: the batch's, else read back from the history
+  (``service.history``: newest first, versions by key order).
 
 ``ChangeEvent`` is the event's ``detail`` (its JSON Schema is checked in: ``events.schema.json``,
 ``python -m devkit.eventschema``); ``detail-type`` says the kind; the event id is the ticket id and
@@ -35,6 +41,7 @@ from ticketing.fields import new_list
 from ticketing.grants import EVERYTHING
 from ticketing.model import AuditEntry, Ticket
 from ticketing.repository import unmarshal
+from ticketing.store.codec import AUDIT_KEY_ATTR
 
 SOURCE = "ticket-hub"
 TICKET_SORT_KEY = "TICKET"
@@ -211,15 +218,29 @@ def _sort_key(record: Mapping[str, Any]) -> str:
     return ((record.get("dynamodb") or {}).get("Keys") or {}).get("sk", {}).get("S", "")
 
 
-def audit_entries(records: Iterable[Mapping[str, Any]]) -> dict[tuple[int, int], AuditEntry]:
-    """The audit entries a batch inserted, by (ticket id, version)."""
+def audit_entries(records: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], AuditEntry]:
+    """The audit entries a batch inserted, by (ticket id, sort key)."""
     found = {}
     for record in records:
         image = (record.get("dynamodb") or {}).get("NewImage")
-        if record.get("eventName") == "INSERT" and _sort_key(record).startswith(AUDIT_PREFIX) and image:
+        key = _sort_key(record)
+        if record.get("eventName") == "INSERT" and key.startswith(AUDIT_PREFIX) and image:
             entry = AuditEntry.model_validate(unmarshal(dict(image)))
-            found[(entry.ticket_id, entry.version)] = entry
+            found[(entry.ticket_id, key)] = entry
     return found
+
+
+def entry_of(ticket: Ticket, key: str | None, batch_entries: Mapping[tuple[int, str], AuditEntry]) -> AuditEntry:
+    """The audit entry of the change that made ``ticket`` (at its version): the one stored under
+    ``key``, the ticket item's ``audit_sk`` (from the batch, else one GetItem); without a key (an
+    item written before it was kept), the entry of that version (the batch's, else the history's)."""
+    if key:
+        entry = batch_entries.get((ticket.id, key)) or service.audit_entry(ticket.id, key)
+        if entry is None:
+            raise LookupError(f"ticket {ticket.id} v{ticket.version}: no audit entry {key}")
+        return entry
+    same = [e for (t, _), e in sorted(batch_entries.items()) if t == ticket.id and e.version == ticket.version]
+    return same[-1] if same else read_entry(ticket.id, ticket.version)
 
 
 def read_entry(ticket_id: int, version: int) -> AuditEntry:
@@ -238,7 +259,7 @@ def read_entry(ticket_id: int, version: int) -> AuditEntry:
         raise LookupError(f"ticket {ticket_id}: no audit entry for version {version}")
 
 
-def committed(record: Mapping[str, Any], batch_entries: Mapping[tuple[int, int], AuditEntry]) -> Committed | None:
+def committed(record: Mapping[str, Any], batch_entries: Mapping[tuple[int, str], AuditEntry]) -> Committed | None:
     """The committed change a ticket record is, or None (another item's record; a rewrite of the
     same version, which is no change)."""
     change = record.get("dynamodb") or {}
@@ -252,7 +273,7 @@ def committed(record: Mapping[str, Any], batch_entries: Mapping[tuple[int, int],
     if previous is not None and previous >= int(new["version"]):
         return None
     ticket = Ticket.model_validate(new)
-    entry = batch_entries.get((ticket.id, ticket.version)) or read_entry(ticket.id, ticket.version)
+    entry = entry_of(ticket, new.get(AUDIT_KEY_ATTR), batch_entries)
     return Committed(change.get("SequenceNumber", ""), ticket, build(ticket, entry, previous))
 
 

@@ -30,6 +30,7 @@ from ticketing.observability import count
 from ticketing.store import items
 from ticketing.store.calls import batch_get, call, cancellation_reasons, error_code
 from ticketing.store.codec import (
+    AUDIT_KEY_ATTR,
     MAX_TICKET_BYTES,
     audit_key,
     bounded,
@@ -129,6 +130,30 @@ class Repository(Deliveries):
         )
         return sorted((Message.model_validate(unmarshal(i)) for i in resp.get("Items", [])), key=lambda m: m.seq)
 
+    def audit_entry(self, ticket_id: int, key: str) -> AuditEntry | None:
+        """The audit entry stored under sort key ``key`` (a consistent read), None if none is;
+        its ``version`` as the writer planned it (``store.writer``)."""
+        if not key.startswith("AUDIT#"):
+            return None
+        resp = self._call(
+            "get_item", TableName=self.table, Key={"pk": {"S": pk(ticket_id)}, "sk": {"S": key}}, ConsistentRead=True
+        )
+        item = resp.get("Item")
+        return AuditEntry.model_validate(unmarshal(item)) if item else None
+
+    def change_key(self, ticket_id: int) -> str | None:
+        """The sort key of the audit entry the ticket's latest change wrote (``AUDIT_KEY_ATTR``;
+        None: no such ticket, or one written before the key was kept)."""
+        resp = self._call(
+            "get_item",
+            TableName=self.table,
+            Key=ticket_key(ticket_id),
+            ProjectionExpression="#a",
+            ExpressionAttributeNames={"#a": AUDIT_KEY_ATTR},
+            ConsistentRead=True,
+        )
+        return (resp.get("Item") or {}).get(AUDIT_KEY_ATTR, {}).get("S")
+
     def audit_entry_exists(self, ticket_id: int, key: str) -> bool:
         resp = self._call(
             "get_item",
@@ -191,7 +216,8 @@ class Repository(Deliveries):
         audit = bounded(audit)
         key = audit_key(ticket.created_at, uuid.uuid4().hex[:12])
         table, ticket_pk = self.table, pk(ticket.id)
-        transaction = [items.put(table, ticket_pk, "TICKET", doc), items.audit_put(table, audit, key)]
+        stored = {**doc, AUDIT_KEY_ATTR: key}  # the entry of version 1 (``store.writer``)
+        transaction = [items.put(table, ticket_pk, "TICKET", stored), items.audit_put(table, audit, key)]
         transaction += [items.put(table, ticket_pk, message_key(m.seq), m.model_dump(mode="json")) for m in messages]
         riders_from = len(transaction)
         result = UpdateResult(ticket, ticket, [], None, 1, committed=True)

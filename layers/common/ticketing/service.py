@@ -204,6 +204,12 @@ def read_ticket(ticket_id: int) -> Ticket | None:
     return repository().get(ticket_id)
 
 
+def audit_entry(ticket_id: int, key: str) -> AuditEntry | None:
+    """The audit entry stored under ``key`` (its sort key; consistent read), for the hub's own
+    functions (no client, no grants): the change-event consumer's (``ticketing.events``)."""
+    return repository().audit_entry(ticket_id, key)
+
+
 class _DeliveryRider:
     """The claim's final state, written in the same transaction as the history entry that tells it."""
 

@@ -20,6 +20,11 @@ _ser = TypeSerializer()
 _deser = TypeDeserializer()
 
 KEY_ATTRS = {"pk", "sk"}
+# The ticket item's one attribute besides its key that is storage, not ticket: the sort key of the
+# audit entry its latest change wrote (``store.writer``), which the change-event consumer finds
+# that change's entry by (``ticketing.events``).  Never a field of the model, an answer or a diff.
+AUDIT_KEY_ATTR = "audit_sk"
+STORAGE_ATTRS = KEY_ATTRS | {AUDIT_KEY_ATTR}
 # A ticket is one DynamoDB item (400 KB at most): a change that would make it larger than this
 # (by DynamoDB's own size rules, ``ticketing.sizes``) is refused with 413 instead of failing in the
 # store as a 500.  Below half the limit because the embedded AWS (moto) counts a replaced
@@ -63,12 +68,14 @@ def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def ticket_doc(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's fields as stored (the model's: never its key nor ``AUDIT_KEY_ATTR``)."""
     return ticket.model_dump(mode="json", exclude_none=True)
 
 
 def from_item(item: dict[str, Any]) -> Ticket:
-    """A ticket from its stored item, keeping the item as stored (its values guard a write)."""
-    ticket = Ticket.model_validate(unmarshal(item))
+    """A ticket from its stored item (its key and ``AUDIT_KEY_ATTR`` left out), keeping the item
+    as stored (its values guard a write)."""
+    ticket = Ticket.model_validate(unmarshal({k: v for k, v in item.items() if k not in STORAGE_ATTRS}))
     ticket._stored = item
     return ticket
 
@@ -93,6 +100,11 @@ def audit_key(at: datetime, nonce: str) -> str:
     return f"AUDIT#{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{nonce}"
 
 
+# what ``AUDIT_KEY_ATTR`` adds to a ticket item's size: its name and a key (a writer's nonce is
+# 14 characters: 12 of hex and the try's number, ``store.writer``)
+AUDIT_KEY_BYTES = len(AUDIT_KEY_ATTR) + len(audit_key(datetime(2000, 1, 1, tzinfo=UTC), "0" * 14))
+
+
 def message_key(seq: int) -> str:
     return f"MSG#{seq:08d}"
 
@@ -111,12 +123,18 @@ def doc_bytes(doc: dict[str, Any]) -> int:
     return item_size(marshal(doc))
 
 
+def ticket_item_bytes(doc: dict[str, Any]) -> int:
+    """A ticket item's size: its fields ``doc`` and ``AUDIT_KEY_ATTR`` (``MAX_TICKET_BYTES``
+    counts both)."""
+    return doc_bytes(doc) + AUDIT_KEY_BYTES
+
+
 def ticket_bytes(ticket: Ticket) -> int:
-    return doc_bytes(ticket_doc(ticket))
+    return ticket_item_bytes(ticket_doc(ticket))
 
 
 def check_size(ticket_id: int, doc: dict[str, Any]) -> None:
-    size = doc_bytes(doc)
+    size = ticket_item_bytes(doc)
     if size > MAX_TICKET_BYTES:
         raise PayloadTooLarge(
             f"Ticket {ticket_id} would hold {size} bytes with this change, {MAX_TICKET_BYTES} at most; send less."

@@ -7,12 +7,13 @@ from typing import Any
 
 from ticketing.commands import OutboxItem
 from ticketing.model import Actor, AuditEntry
-from ticketing.store.codec import marshal, pk, serialize, ticket_key
+from ticketing.store.codec import AUDIT_KEY_ATTR, marshal, pk, serialize, ticket_key
 
 OUTBOX_DAYS = 7  # outbox items outlive the stream's 24 h retention, then expire (TTL)
 EXPIRES_ATTR = "expires_at"
-ALWAYS_WRITTEN = {"version", "updated_at"}
-NEVER_GUARDED = {"id", "version", "updated_at"}  # the key; and the two every write sets itself
+# every write sets them itself (the entry's key: storage, never a field of the model or the diff)
+ALWAYS_WRITTEN = {"version", "updated_at", AUDIT_KEY_ATTR}
+NEVER_GUARDED = {"id", *ALWAYS_WRITTEN}  # the key; and what every write sets itself
 # Maps whose keys are independent of each other (a key changes from what that key held, never
 # from another key): written and guarded key by key, so writers of different keys commute.
 KEYED_MAPS = frozenset({"metadata", "extra", "tasks"})
@@ -58,12 +59,14 @@ def ticket_update(
     after_updated_at: str,
     guards: list[tuple[Path, Any]],
     expected_version: int | None,
+    audit_sk: str,
 ) -> dict[str, Any]:
-    """The ticket's ``Update``: SET (or REMOVE, for ``ABSENT``) each written path, the version
+    """The ticket's ``Update``: SET (or REMOVE, for ``ABSENT``) each written path and
+    ``AUDIT_KEY_ATTR`` (``audit_sk``: the key of the audit entry put beside it), the version
     counted up with ADD; conditioned on each guarded path still holding the stored value the
     command saw (None: absent) and, with If-Match, on the version."""
-    names: dict[str, str] = {"#pk": "pk", "#v": "version", "#u": "updated_at"}
-    values: dict[str, Any] = {":one": {"N": "1"}, ":u": {"S": after_updated_at}}
+    names: dict[str, str] = {"#pk": "pk", "#v": "version", "#u": "updated_at", "#a": AUDIT_KEY_ATTR}
+    values: dict[str, Any] = {":one": {"N": "1"}, ":u": {"S": after_updated_at}, ":a": {"S": audit_sk}}
 
     def path(parts: Path) -> str:
         out = []
@@ -73,7 +76,7 @@ def ticket_update(
             out.append(alias)
         return ".".join(out)
 
-    sets, removes = ["#u = :u"], []
+    sets, removes = ["#u = :u", "#a = :a"], []
     for i, (parts, value) in enumerate(writes):
         if value is ABSENT:
             removes.append(path(parts))

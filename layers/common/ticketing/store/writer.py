@@ -104,6 +104,12 @@ class Writer:
     * An ambiguous failure (a timeout, a 5xx after botocore's retries) is retried with the same
       ``ClientRequestToken``, which DynamoDB applies at most once; if the store stays out of
       reach, the request's own audit entry is looked for before anything is answered.
+    * The audit entry's ``version`` is the one planned (read version + 1): two commuting writers
+      from version N both plan N+1, and may commit in the opposite order of their audit keys
+      (the key's time is fixed before the write).  So the ticket's ``Update`` also SETs
+      ``audit_sk`` (``codec.AUDIT_KEY_ATTR``) to the sort key of the entry it commits with: the
+      entry of a ticket version is the one the ticket item at that version names, never the
+      one found by version (``ticketing.events`` matches a stream record to its entry so).
     """
 
     def __init__(self, repo: Repository, ticket_id: int, command: Command, actor: Actor, if_match: int | None):
@@ -160,7 +166,8 @@ class Writer:
         after_doc = ticket_doc(draft)
         check_size(self.ticket_id, after_doc)
         changes = diff({k: before_doc.get(k) for k in changed}, {k: after_doc.get(k) for k in changed})
-        # the entry's place in the history: as late as it can be known (after the command ran)
+        # the entry's place in the history: as late as it can be known (after the command ran);
+        # the ticket's Update names it (AUDIT_KEY_ATTR): the version's entry is the one it names
         key = audit_key(max(now, utcnow()), f"{self.nonce}{attempt:02d}")
         audit = AuditEntry(
             ticket_id=self.ticket_id,
@@ -178,7 +185,7 @@ class Writer:
         writes, guards = items.writes_and_guards(stored_item(current), before_doc, after_doc, changed, reads)
         expected = self.if_match if self.if_match is not None else current.version if "version" in reads else None
         table, ticket_pk = self.repo.table, pk(self.ticket_id)
-        update = items.ticket_update(table, self.ticket_id, writes, after_doc["updated_at"], guards, expected)
+        update = items.ticket_update(table, self.ticket_id, writes, after_doc["updated_at"], guards, expected, key)
         transaction = [update, items.audit_put(table, audit, key)]
         transaction += [items.put(table, ticket_pk, message_key(m.seq), m.model_dump(mode="json")) for m in cs.messages]
         transaction += [items.outbox_put(table, self.ticket_id, o, self.actor, now) for o in cs.outbox]
