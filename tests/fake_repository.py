@@ -181,3 +181,7 @@ class FakeRepository:
     def get_references(self, kind: str, keys: Iterable[str | int]) -> dict[str, dict[str, Any]]:
         wanted = dict.fromkeys(str(k) for k in keys)
         return {k: dict(self.references[(kind, k)]) for k in wanted if (kind, k) in self.references}
+
+    def get_reference_kinds(self, wanted: dict[str, Iterable[str | int]]) -> dict[str, dict[str, dict[str, Any]]]:
+        found = {kind: self.get_references(kind, keys) for kind, keys in wanted.items()}
+        return {kind: docs for kind, docs in found.items() if docs}

@@ -177,6 +177,32 @@ def test_dynamodb_calls_per_request(aws, seeded):
     assert calls == {"GetItem": 2, "TransactWriteItems": 1}
 
 
+def test_the_first_request_reads_its_client_and_a_stale_catalog_together(aws, seeded):
+    from ticketing import catalog
+
+    doc = catalog.default_catalog().model_dump(mode="json")
+    for ticket_type in doc["ticket_types"]:
+        ticket_type["ref_prefix"] = "X" + ticket_type["ref_prefix"]
+    service.repository().store_catalog_document(json.dumps(doc))
+    catalog.reset()
+    sent = []
+    client = auth.aws.dynamodb()
+    client.meta.events.register("before-call.dynamodb.BatchGetItem", lambda params, **_: sent.append(params))
+    try:
+        with metering.aws_calls() as calls:
+            assert call(aws, "GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_unknown"})[0] == 401
+        assert calls == {"BatchGetItem": 1}  # nothing but the credentials' check is answered
+        body = json.loads(sent[0]["body"])["RequestItems"]
+        assert body["ClientsTable"]["ConsistentRead"] is True and "ConsistentRead" not in body["TicketsTable"]
+        with metering.aws_calls() as calls:
+            status, _, got = call(aws, "GET", "/tickets/1001")
+        assert calls == {"GetItem": 2}  # the catalog cached by the refused request's read: the client, the ticket
+        assert status == 200 and got["ref"].startswith("X")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.BatchGetItem")
+        catalog.reset()
+
+
 def test_idempotency_key_replays_and_refuses_other_bodies(aws, seeded):
     body = {"title": "Exactly once"}
     first = call(aws, "POST", "/tickets", body, {"Idempotency-Key": "k-1"})

@@ -21,7 +21,7 @@ from ticketing.grants import EVERYTHING, Access
 from ticketing.moments import utcnow
 from ticketing.observability import logger
 from ticketing.settings import get_settings
-from ticketing.store.calls import call
+from ticketing.store.calls import call, read_batch
 from ticketing.store.codec import marshal, unmarshal
 
 TOKEN_PREFIX = "tkt_"  # noqa: S105 - a prefix, not a secret
@@ -79,20 +79,26 @@ def _table() -> str:
     return get_settings().clients_table
 
 
-def lookup(token: str) -> Client | None:
-    return lookup_hash(hash_token(token))
+def lookup(token: str, *, with_catalog: bool = False) -> Client | None:
+    return lookup_hash(hash_token(token), with_catalog=with_catalog)
 
 
-def lookup_hash(digest: str) -> Client | None:
+def lookup_hash(digest: str, *, with_catalog: bool = False) -> Client | None:
     """The client whose token hashes to ``digest`` (cached as ``lookup``): webhook subscriptions
     keep the hash of the token that made them, so a disabled client or a grant taken away stops
-    its deliveries too."""
+    its deliveries too.  ``with_catalog``: the request goes on to read the status catalog, so
+    when the client must be read and the catalog's cache is stale, both are read in one
+    ``BatchGetItem`` (the client's record consistently, as alone; ``catalog.loaded`` caches the
+    catalog, which the response shows only once the caller is authenticated and authorized)."""
     now = time.monotonic()
     hit = _cache.get(digest)
     if hit and hit[0] > now:
         return hit[1]
-    resp = call(aws.dynamodb(), "get_item", TableName=_table(), Key={"token_hash": {"S": digest}}, ConsistentRead=True)
-    item = resp.get("Item")
+    key = {"token_hash": {"S": digest}}
+    if with_catalog and _catalog_stale():
+        item = _read_with_catalog(key)
+    else:
+        item = call(aws.dynamodb(), "get_item", TableName=_table(), Key=key, ConsistentRead=True).get("Item")
     client = _client_of(unmarshal(item)) if item else None
     ttl = get_settings().auth_cache_seconds
     if ttl > 0 and client is not None:
@@ -100,6 +106,26 @@ def lookup_hash(digest: str) -> Client | None:
             _cache.clear()
         _cache[digest] = (now + ttl, client)
     return client
+
+
+def _catalog_stale() -> bool:
+    from ticketing import catalog  # loaded already by every route that reads it (the webhooks' do not)
+
+    return catalog.stale()
+
+
+def _read_with_catalog(key: dict) -> dict | None:
+    """The client's stored item (None: no such token), the catalog read beside it."""
+    from ticketing import catalog
+    from ticketing.repository import CATALOG_KEY
+
+    clients, tickets = _table(), get_settings().tickets_table
+    found = read_batch(
+        aws.dynamodb(), {clients: {"Keys": [key], "ConsistentRead": True}, tickets: {"Keys": [CATALOG_KEY]}}
+    )
+    document = next(iter(found.get(tickets, [])), None)
+    catalog.loaded(document["document"]["S"] if document else None)
+    return next(iter(found.get(clients, [])), None)
 
 
 def _client_of(record: dict) -> Client | None:
@@ -131,17 +157,20 @@ def parse_authorization(value: str | None, schemes: tuple[str, ...]) -> str | No
     return token
 
 
-def client_for(authorization: str | None, dialect: str, schemes: tuple[str, ...] = ("Bearer",)) -> Client:
+def client_for(
+    authorization: str | None, dialect: str, schemes: tuple[str, ...] = ("Bearer",), *, with_catalog: bool = False
+) -> Client:
     """The client an ``Authorization`` header names, for ``dialect`` (401 / 403 as ``authenticate``)."""
-    return authenticate(parse_authorization(authorization, schemes), dialect)
+    return authenticate(parse_authorization(authorization, schemes), dialect, with_catalog=with_catalog)
 
 
-def authenticate(token: str | None, dialect: str | None) -> Client:
+def authenticate(token: str | None, dialect: str | None, *, with_catalog: bool = False) -> Client:
     """The enabled, unexpired client owning ``token`` that may speak ``dialect`` (None: any client,
-    whatever its dialects: the hub's own routes every client has, such as its webhooks)."""
+    whatever its dialects: the hub's own routes every client has, such as its webhooks).
+    ``with_catalog``: the route reads the status catalog next (``lookup_hash``)."""
     if token is None:
         raise Unauthenticated("Missing or malformed credentials.")
-    client = lookup(token)
+    client = lookup(token, with_catalog=with_catalog)
     if client is None:
         raise Unauthenticated("Invalid credentials.")
     if not client.enabled or (client.expires_at is not None and client.expires_at <= utcnow()):

@@ -110,17 +110,27 @@ def default_catalog() -> Catalog:
 _cache: tuple[float, Catalog] | None = None
 
 
-def get_catalog() -> Catalog:
-    """The catalog in force: the stored one if any, else the default (cached per TTL)."""
-    global _cache
+def stale() -> bool:
+    """Whether the next ``get_catalog`` would read the store (nothing cached, or past its TTL)."""
     from ticketing.settings import get_settings
 
-    now = time.monotonic()
-    if _cache is not None and now - _cache[0] < get_settings().catalog_cache_seconds:
+    return _cache is None or time.monotonic() - _cache[0] >= get_settings().catalog_cache_seconds
+
+
+def get_catalog() -> Catalog:
+    """The catalog in force: the stored one if any, else the default (cached per TTL)."""
+    if not stale():
         return _cache[1]
     from ticketing.repository import load_catalog_document
 
-    document = load_catalog_document()
+    return loaded(load_catalog_document())
+
+
+def loaded(document: str | None) -> Catalog:
+    """The catalog a stored document (None: none stored) makes, cached as ``get_catalog``'s
+    (for a read that fetched the document beside another item: ``auth.lookup_hash``)."""
+    global _cache
+    now = time.monotonic()
     catalog = Catalog.model_validate(json.loads(document)) if document else default_catalog()
     _cache = (now, catalog)
     return catalog

@@ -24,12 +24,25 @@ class References:
 
     def load(self, kind: str, keys: Iterable[Any]) -> None:
         """Read the keys of ``kind`` not read yet (one batched read)."""
-        wanted = [k for k in dict.fromkeys(_key(k) for k in keys) if k is not None and (kind, k) not in self._docs]
-        if not wanted:
+        self.load_kinds({kind: keys})
+
+    def load_kinds(self, wanted: dict[str, Iterable[Any]]) -> None:
+        """Read the keys of each kind not read yet, every kind's in one batched read."""
+        unread = {
+            kind: [k for k in dict.fromkeys(_key(k) for k in keys) if k is not None and (kind, k) not in self._docs]
+            for kind, keys in wanted.items()
+        }
+        unread = {kind: keys for kind, keys in unread.items() if keys}
+        if not unread:
             return
-        found = service.get_references(kind, wanted)
-        for key in wanted:
-            self._docs[(kind, key)] = found.get(key)
+        if len(unread) == 1:
+            kind, keys = next(iter(unread.items()))
+            found = {kind: service.get_references(kind, keys)}
+        else:
+            found = service.get_reference_kinds(unread)
+        for kind, keys in unread.items():
+            for key in keys:
+                self._docs[(kind, key)] = found.get(kind, {}).get(key)
 
     def get(self, kind: str, key: Any) -> dict[str, Any] | None:
         """The document of ``key``, if loaded and found."""

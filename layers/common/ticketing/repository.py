@@ -259,12 +259,17 @@ class Repository(Deliveries):
 
     def get_references(self, kind: str, keys: Iterable[str | int]) -> dict[str, dict[str, Any]]:
         """The documents of ``kind`` found among ``keys``, by key (eventually consistent reads)."""
-        wanted = (reference_key(kind, k) for k in dict.fromkeys(str(k) for k in keys))
-        found: dict[str, dict[str, Any]] = {}
-        for item in batch_get(self.client, self.table, wanted, consistent=False, busy=REFERENCES_BUSY):
+        return self.get_reference_kinds({kind: keys}).get(kind, {})
+
+    def get_reference_kinds(self, wanted: dict[str, Iterable[str | int]]) -> dict[str, dict[str, dict[str, Any]]]:
+        """The documents found among the keys of each kind, by kind and key: the kinds' keys read
+        together (eventually consistent batched reads)."""
+        keys = [reference_key(kind, k) for kind, ks in wanted.items() for k in dict.fromkeys(str(k) for k in ks)]
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for item in batch_get(self.client, self.table, keys, consistent=False, busy=REFERENCES_BUSY):
             doc = unmarshal(item)
-            found[doc.pop("sk")] = doc
-            doc.pop("pk", None)
+            key, kind = doc.pop("sk"), doc.pop("pk").removeprefix("REF#")
+            found.setdefault(kind, {})[key] = doc
         return found
 
     # -- the status catalog ------------------------------------------------------------

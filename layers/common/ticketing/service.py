@@ -189,6 +189,11 @@ def get_references(kind: str, keys: Iterable[str | int]) -> dict[str, dict[str, 
     return repository().get_references(kind, keys)
 
 
+def get_reference_kinds(wanted: dict[str, Iterable[str | int]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Reference data of several kinds read together, by kind and key."""
+    return repository().get_reference_kinds(wanted)
+
+
 def put_reference(kind: str, key: str | int, doc: dict[str, Any]) -> None:
     """Create or replace one reference document."""
     repository().put_reference(kind, key, doc)

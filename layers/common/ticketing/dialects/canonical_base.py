@@ -44,8 +44,9 @@ class Canonical(BaseDialect):
 DIALECT = Canonical()
 
 
-def client_of(request: Request) -> auth.Client:
-    return auth.client_for(request.header("authorization"), NAME)
+def client_of(request: Request, *, with_catalog: bool = False) -> auth.Client:
+    """The caller (``with_catalog``: a route that reads the status catalog next, ``auth.lookup_hash``)."""
+    return auth.client_for(request.header("authorization"), NAME, with_catalog=with_catalog)
 
 
 def json_object(request: Request) -> Any:

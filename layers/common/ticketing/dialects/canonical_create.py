@@ -23,7 +23,7 @@ class NewTicketBody(NewTicket):
 
 
 def create_ticket(request: Request, context: Any) -> Response:
-    client = client_of(request)
+    client = client_of(request, with_catalog=True)
 
     def run() -> Response:
         spec = validate(NewTicketBody, json_object(request))

@@ -42,7 +42,7 @@ class TicketPatch(BaseModel):
 
 
 def patch_ticket(request: Request, context: Any) -> Response:
-    client = client_of(request)
+    client = client_of(request, with_catalog=True)
 
     def run() -> Response:
         body = json_object(request)

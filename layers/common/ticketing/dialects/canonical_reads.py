@@ -13,7 +13,7 @@ from ticketing.http import Request, Response, entrypoint
 
 
 def get_ticket(request: Request, context: Any) -> Response:
-    client = client_of(request)
+    client = client_of(request, with_catalog=True)
     ticket = service.get_ticket(request.path_params.get("id", ""), access=client.access)
     if request.header("if-none-match") == etag(ticket.version):
         return Response(304, None, headers={"ETag": etag(ticket.version)})

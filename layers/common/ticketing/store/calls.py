@@ -72,18 +72,26 @@ def batch_get(
         page: dict[str, Any] = {"Keys": wanted[start : start + BATCH_KEYS]}
         if consistent:
             page["ConsistentRead"] = True
-        request: dict[str, Any] = {table: page}
-        for attempt in range(BATCH_ATTEMPTS):
-            resp = call(client, "batch_get_item", RequestItems=request)
-            found += resp.get("Responses", {}).get(table, [])
-            request = resp.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            if attempt + 1 < BATCH_ATTEMPTS:
-                time.sleep(random.uniform(0, backoff_ceiling(attempt)))
-        else:
-            raise Unavailable(busy)
+        found += read_batch(client, {table: page}, busy=busy).get(table, [])
     return found
+
+
+def read_batch(client: Any, request: dict[str, Any], *, busy: str = BUSY) -> dict[str, list[dict[str, Any]]]:
+    """The items found by one ``BatchGetItem`` request (``RequestItems``: up to 100 keys, of
+    one table or several, each table's ``ConsistentRead`` its own), by table: the keys left
+    unprocessed read again after a full-jitter backoff, ``BATCH_ATTEMPTS`` times at most; then
+    ``Unavailable(busy)``."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for attempt in range(BATCH_ATTEMPTS):
+        resp = call(client, "batch_get_item", RequestItems=request)
+        for table, items in resp.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        request = resp.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        if attempt + 1 < BATCH_ATTEMPTS:
+            time.sleep(random.uniform(0, backoff_ceiling(attempt)))
+    raise Unavailable(busy)
 
 
 class Table:

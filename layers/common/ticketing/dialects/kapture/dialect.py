@@ -74,7 +74,7 @@ def token_of(header: str | None) -> str | None:
 def client_for(authorization: str | None) -> auth.Client:
     """The client an ``Authorization: Basic`` header names (``auth.client_for`` with the
     Basic key's own reading, ``token_of``): 401, or 403 for another dialect's client."""
-    return auth.authenticate(token_of(authorization), NAME)
+    return auth.authenticate(token_of(authorization), NAME, with_catalog=True)  # the batch reads the catalog
 
 
 # -- the time zone of callback_time and of the answer's dates --------------------------------------

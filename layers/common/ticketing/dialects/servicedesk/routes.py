@@ -17,7 +17,7 @@ from ticketing.workflow import get_workflow
 
 
 def workflow_push(request: Request, context: Any) -> Response:
-    client = auth.client_for(request.header("authorization"), NAME)
+    client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
 
     def run() -> Response:
         workflow = get_workflow()
@@ -36,7 +36,7 @@ def workflow_push(request: Request, context: Any) -> Response:
 
 
 def get_ticket(request: Request, context: Any) -> Response:
-    client = auth.client_for(request.header("authorization"), NAME)
+    client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
     raw = request.path_params.get("id", "").strip()
     parsed = ids.parse(raw)
     if parsed is None or not ((raw.isascii() and raw.isdigit()) or parsed.ref_prefix is not None):

@@ -26,6 +26,7 @@ def plan(body: SaveTicketRequest, given: set[str], refs: References) -> tuple[Te
     the reference data; every problem is reported at once."""
     errors: list[FieldError] = []
     term = None
+    refs.load_kinds({USER_KIND: body.employees or [], ORDER_KIND: [] if body.order is None else [body.order]})
     if "status" in given:
         term = status_term(get_catalog().vocabulary(NAME), body.status)
         if term is None:

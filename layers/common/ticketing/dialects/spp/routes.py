@@ -41,7 +41,7 @@ def find_ticket(identifier: str, access: Access) -> Ticket:
 
 def update_ticket(request: Request, context: Any) -> Response:
     check_version(request)
-    client = auth.client_for(request.header("authorization"), NAME)
+    client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
     if not client.has_permission(PERMISSION):
         raise Forbidden("This action is unauthorized: the token lacks the ticket_management permission.")
 
