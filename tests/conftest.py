@@ -226,6 +226,12 @@ class LocalRunClient:
         status, hdrs, data = self.request(method, path, body, headers)
         return status, hdrs, (_json.loads(data) if data else None)
 
+    def settle(self, timeout: float = 20.0) -> None:
+        """Until what the changes so far set off is done (``POST /_local/settle``): streams handed
+        on, queues delivered, due schedules fired, asynchronous invocations finished."""
+        status, _, body = self.json("POST", f"/_local/settle?timeout={timeout}")
+        assert status == 200 and body["settled"], body
+
 
 @pytest.fixture(scope="session")
 def local_run():

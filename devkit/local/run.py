@@ -151,6 +151,15 @@ class LocalRun:
         if path == "/_local/reset" and method == "POST":
             self.reset()
             return 200, json_type, b'{"status":"reset"}'
+        if path == "/_local/settle" and method == "POST":
+            try:
+                timeout = min(float(args.get("timeout") or 10), 60.0)
+            except ValueError:
+                return 400, json_type, b'{"message":"timeout must be a number of seconds"}'
+            rounds = self.settle(timeout)
+            if rounds is None:
+                return 504, json_type, json.dumps({"settled": False, "timeout": timeout}).encode()
+            return 200, json_type, json.dumps({"settled": True, "rounds": rounds}).encode()
         if path == "/_local/schedules" and method == "GET":
             return 200, json_type, json.dumps(self.scheduler.pending(), indent=2, default=str).encode()
         if path == "/_local/schedules/fire" and method == "POST":
@@ -174,6 +183,26 @@ class LocalRun:
         if answered is not None:
             return answered
         return 404, json_type, b'{"message":"no such dev endpoint"}'
+
+    def settle(self, timeout: float = 10.0) -> int | None:
+        """Until everything the changes so far set off is done: the streams handed on, the queues'
+        visible messages delivered, due schedules fired, Lambda's asynchronous invocations (and
+        their retries) finished -- each pump run now, in this thread, round after round, until a
+        round changes nothing and nothing waits to be handled again.  Returns the rounds it took,
+        or None if that did not happen within ``timeout`` seconds.  What waits for time to pass
+        (a message invisible until its visibility timeout, a schedule due later) is not waited
+        for.  For tests and clients' test suites: instead of sleeping "long enough"."""
+        deadline = time.monotonic() + timeout
+        rounds = 0
+        while time.monotonic() < deadline:
+            rounds += 1
+            before = self.aws.gate.changes
+            if not self.lambdas.wait(max(0.0, deadline - time.monotonic())):
+                return None
+            handled = self.streams.pump() + self.deliveries.pump() + self.scheduler.pump()
+            if not handled and self.aws.gate.changes == before and not self.streams.waiting() and self.lambdas.wait(0):
+                return rounds
+        return None
 
     def reset(self) -> None:
         """Back to the demo data.  The pumps wait meanwhile, and forget the streams' shards and

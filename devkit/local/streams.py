@@ -208,6 +208,11 @@ class StreamPump(BackgroundPump):
                 source.stream_arn, source.shards = None, {}
             self._seen = None
 
+    def waiting(self) -> bool:
+        """Whether records read are waiting to be handled again (a batch that failed)."""
+        with self._lock:
+            return any(sh.waiting for s in self.sources for sh in s.shards.values())
+
     def _idle(self) -> bool:
         """Nothing written since the last pump and nothing waiting to be handled again."""
         if self.gate is None or self._seen is None or self.gate.changes != self._seen:

@@ -33,6 +33,7 @@ def _post(http, body, headers=None):
 def _pending(http, count: int | None = None, timeout: float = 10.0) -> list[dict]:
     """Ticket 1004's pending callback schedules; with ``count``, once there are that many (the
     stream's consumer arms them a moment after the answer)."""
+    http.settle()
     deadline = time.monotonic() + timeout
     while True:
         pending = [
@@ -110,6 +111,7 @@ def test_http_callback_reminder_fires_into_the_outbox(http):
     [pending] = _pending(http, 1)
     assert pending["expression"] == f"at({due:%Y-%m-%dT%H:%M:%S})"
     assert _fire(http, due) == 1
+    http.settle()
     deadline = time.monotonic() + 15
     while not _callback_emails(http) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -130,6 +132,7 @@ def test_http_a_new_callback_time_replaces_the_reminder(http):
         time.sleep(0.1)
     assert _fire(http, first + timedelta(minutes=1)) == 0 and _callback_emails(http) == []
     assert _fire(http, second + timedelta(minutes=1)) == 1
+    http.settle()
     deadline = time.monotonic() + 15
     while not _callback_emails(http) and time.monotonic() < deadline:
         time.sleep(0.2)

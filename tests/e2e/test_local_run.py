@@ -68,3 +68,26 @@ def test_openapi_document_is_served(http):
     status, _, doc = http.json("GET", "/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.")
     assert "/tickets/{id}" in doc["paths"] and "/api/Tickets/WorkflowPush" in doc["paths"]
+
+
+def test_settle_returns_once_what_a_change_set_off_is_done(http):
+    """POST /_local/settle: no sleeping "long enough" -- once it answers, the stream has been handed
+    to its consumers, the notice they wrote sent (two stream hops and the notifier), and a second
+    settle has nothing left to do."""
+    from urllib.parse import urlencode
+
+    from doc_particlespace import AUTH, EXAMPLE, FORM, KEY
+
+    status, _, body = http.json("POST", "/_local/settle")
+    assert status == 200 and body["settled"] is True
+    assert http.json("GET", "/_local/outbox")[2]["emails"] == []
+    data = urlencode({**EXAMPLE, "automated": 0}).encode()
+    assert http.json("PUT", f"/api/v1/ticket/{KEY}", data, {**AUTH, **FORM})[0] == 200
+    status, _, body = http.json("POST", "/_local/settle?timeout=20")
+    assert status == 200 and body["settled"] is True and body["rounds"] >= 2
+    emails = http.json("GET", "/_local/outbox")[2]["emails"]
+    assert len(emails) == 1 and emails[0]["to"] == ["example@example.com"]
+    status, _, body = http.json("POST", "/_local/settle")
+    assert status == 200 and body["rounds"] == 1  # nothing more to do
+    assert len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
+    assert http.json("POST", "/_local/settle?timeout=soon")[0] == 400

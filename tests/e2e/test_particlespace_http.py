@@ -16,6 +16,7 @@ def _put(http, fields, headers=None):
 
 
 def _wait_for(http, predicate, timeout=15.0):
+    http.settle()
     deadline = time.monotonic() + timeout
     while True:
         box = http.json("GET", "/_local/outbox")[2]
@@ -34,6 +35,7 @@ def _pending(http, expected: list[str] | None = None, timeout: float = 10.0) -> 
     """The purposes of ticket 1002's pending schedules; with ``expected``, once they are that (the
     stream's consumer arms them a moment after the answer; a fired schedule is deleted just after
     its notifier returns)."""
+    http.settle()
     deadline = time.monotonic() + timeout
     while True:
         names = [s["name"] for s in http.json("GET", "/_local/schedules")[2]]
@@ -139,7 +141,7 @@ def test_http_refused_and_replayed_requests(http):
     _, headers, _ = _put(http, {**EXAMPLE, "automated": 0}, key)
     assert headers.get("Idempotent-Replayed") == "true"
     assert _put(http, {**EXAMPLE, "automated": 0})[0] == 200  # the same update without the key: nothing new
-    time.sleep(1)  # five rounds of the stream's pump
+    http.settle()  # the stream handed on, due schedules fired: nothing more to come
     assert _pending(http) == [] and len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
 
 
@@ -153,7 +155,7 @@ def test_http_a_movement_through_spp_tells_the_contacts_once(http):
     box = _wait_for(http, lambda b: any("moved" in m["subject"] for m in b["emails"]))
     moved = [m for m in box["emails"] if "moved" in m["subject"]]
     assert len(moved) == 1 and moved[0]["to"] == ["example@example.com"]
-    time.sleep(1.0)  # nothing more comes
+    http.settle()  # nothing more comes
     assert len([m for m in http.json("GET", "/_local/outbox")[2]["emails"] if "moved" in m["subject"]]) == 1
 
 
@@ -168,7 +170,7 @@ def test_http_a_local_only_number_and_too_many_recipients_are_400s_with_nothing_
     status, _, body = _put(http, {**EXAMPLE, "contacts": many})
     assert status == 400 and body["code"] == "limit_exceeded" and "recipients per notice" in body["message"]
     assert http.json("GET", "/tickets/1002", headers=canonical)[2]["version"] == before
-    time.sleep(0.5)
+    http.settle()
     box = http.json("GET", "/_local/outbox")[2]
     assert box["emails"] == [] and box["sms"] == []  # nothing sent
 
@@ -200,7 +202,7 @@ def test_http_a_movement_through_another_dialect_tells_the_contacts_once(http, d
     assert status == 200
     moved = _moved(http)
     assert len(moved) == 1 and moved[0]["to"] == ["example@example.com"]
-    time.sleep(1.0)  # a stream round and a scheduler round later: still once
+    http.settle()  # the stream and the schedules done: still once
     assert len([m for m in http.json("GET", "/_local/outbox")[2]["emails"] if "moved" in m["subject"]]) == 1
 
 

@@ -141,6 +141,12 @@ def api(local_run) -> Api:
     return Api(local_run.url)
 
 
+def _settle(api: Api) -> None:
+    """Until what the changes so far set off is done (``POST /_local/settle``)."""
+    answer = api.send("POST", "/_local/settle?timeout=20")
+    assert answer.status == 200 and answer.json()["settled"], answer.body
+
+
 def _key() -> str:
     return f"wp-{uuid.uuid4()}"
 
@@ -599,7 +605,7 @@ def test_two_send_now_notices_in_quick_succession_are_both_delivered_once(api):
         time.sleep(0.1)
         got = delivered()
     assert got == want, f"emails per ticket and flow, after the second answers: {got}"
-    time.sleep(0.6)  # a scheduler round later: still once each
+    _settle(api)  # the stream and due schedules done: still once each
     assert delivered() == want
 
 
@@ -640,7 +646,7 @@ def test_a_kapture_callback_with_a_long_comment_arms_its_reminder_or_is_refused_
         body = answers[0].json()
         assert set(body) == {"message", "status"} and body["status"] == "failed", facts
         assert after["version"] == 1 and after["message_count"] == 0 and stored == 0, facts
-        time.sleep(1)  # five rounds of the stream's pump: nothing is armed
+        _settle(api)  # the stream handed on: nothing is armed
         schedules = [s["name"] for s in api.send("GET", "/_local/schedules").json()]
         assert not [n for n in schedules if n.startswith(callback)], facts
 
