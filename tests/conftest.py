@@ -246,6 +246,13 @@ def local_run():
 
 
 @pytest.fixture
+def http(local_run):
+    """The session's local run, reset to the demo data (``POST /_local/reset``)."""
+    assert local_run.request("POST", "/_local/reset")[0] == 200
+    return local_run
+
+
+@pytest.fixture
 def quick_botocore_backoff(monkeypatch):
     """botocore's standard retry mode with its backoff between attempts a hundredth as long (at most
     10 + 20 ms a call instead of 1 + 2 s): the same attempts, for tests that wait out its retries."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pytest
 from datetime_rules import NAIVE, PS_FIELDS, RANGE, problem, ps_problem
 from doc_kapture import URL as KAPTURE_URL
 from doc_kapture import element
@@ -13,12 +12,6 @@ from doc_particlespace import FORM
 from doc_particlespace import KEY as PS_KEY  # demo ticket 1002
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
-
-
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
 
 
 def test_http_canonical_naive_follow_up_refused_then_kapture_updates(http):

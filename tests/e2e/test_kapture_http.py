@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from doc_kapture import (
     ASSIGNEE_EMAIL,
     BAD_CALLBACK,
@@ -53,12 +52,6 @@ def _fire(http, at: datetime) -> int:
     status, _, answer = http.json("POST", f"/_local/schedules/fire?now={at.isoformat().replace('+00:00', 'Z')}")
     assert status == 200
     return answer["fired"]
-
-
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
 
 
 def test_http_the_documents_example_and_its_copy_on_a_demo_ticket(http):

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
-
 
 def _auth(http, dialect="canonical", label=None):
     status, _, creds = http.json("GET", "/_local/credentials")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from doc_myhrw import DOCUMENT_KEYS, ERROR_KEYS, EXAMPLE, EXAMPLE_RESPONSE, PT
 
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
@@ -20,12 +19,6 @@ def _version_over_http(http):
     status, _, canonical = http.json("GET", "/tickets/1001", headers=CANONICAL)
     assert status == 200
     return canonical["version"]
-
-
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
 
 
 def test_document_example_over_http(http):

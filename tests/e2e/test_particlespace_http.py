@@ -45,12 +45,6 @@ def _pending(http, expected: list[str] | None = None, timeout: float = 10.0) -> 
         time.sleep(0.1)
 
 
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
-
-
 def test_http_immediate_email_shows_in_the_outbox(http):
     status, _, body = _put(http, EXAMPLE)
     assert status == 200 and body["id"] == KEY

@@ -24,12 +24,6 @@ def _version(http, ticket_id) -> int:
     return ticket["version"]
 
 
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
-
-
 def test_over_http_push_json_and_xml_and_read_back(http):
     auth = _creds(http)
     status, headers, body = http.json(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from doc_spp import TICKET_KEYS, TIMESTAMP, URL
 from ticketing.dialects import spp
 
@@ -15,12 +14,6 @@ def _spp_auth(http, label="spp"):
     status, _, creds = http.json("GET", "/_local/credentials")
     assert status == 200
     return {"Authorization": creds["spp"][label]}
-
-
-@pytest.fixture
-def http(local_run):
-    assert local_run.request("POST", "/_local/reset")[0] == 200
-    return local_run
 
 
 def test_spp_status_change_is_read_through_the_canonical_api_over_http(http):
