@@ -18,3 +18,9 @@ def notice(**overrides) -> scheduling.Notice:
         **overrides,
     }
     return scheduling.Notice.model_validate(doc)
+
+
+def notice_payload(to: str = "ops@example.com", **overrides) -> dict:
+    """``notice`` to ``to``, as the Lambda payload a schedule hands the notifier (its JSON form)."""
+    message = {"channel": "email", "to": [to], "subject": "Hi", "body": "Ticket 1002 waits."}
+    return notice(**{"message": message, **overrides}).model_dump(mode="json")

@@ -12,8 +12,7 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from ticketing import scheduling
-from ticketing.model import utcnow
+from sample_notice import notice_payload as notice
 
 from devkit import template as tpl
 
@@ -21,19 +20,6 @@ NOTIFIER_ARN = f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:NotifierFunc
 
 
 DLQ = "NotificationDeadLetterQueue"
-
-
-def notice(to: str = "ops@example.com", **overrides) -> dict:
-    doc = {
-        "ticket_id": 1002,
-        "purpose": "test-reminder",
-        "delivery": "d-1",
-        "due": utcnow(),
-        "expect": {"status": "open"},
-        "message": {"channel": "email", "to": [to], "subject": "Hi", "body": "Ticket 1002 waits."},
-        **overrides,
-    }
-    return scheduling.Notice.model_validate(doc).model_dump(mode="json")
 
 
 def dead_letters(sqs=None) -> list[dict]:

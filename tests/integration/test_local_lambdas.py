@@ -12,8 +12,7 @@ import time
 import boto3
 import pytest
 import ticketing.aws
-from ticketing import scheduling
-from ticketing.model import utcnow
+from sample_notice import notice_payload as notice
 
 from devkit import template as tpl
 from devkit.local import runtime
@@ -21,19 +20,6 @@ from devkit.local.embedded_aws import outbox
 
 NOTIFIER_ARN = f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:NotifierFunction"
 DLQ = "NotificationDeadLetterQueue"
-
-
-def notice(to: str = "ops@example.com", **overrides) -> dict:
-    doc = {
-        "ticket_id": 1002,
-        "purpose": "test-reminder",
-        "delivery": "d-1",
-        "due": utcnow(),
-        "expect": {"status": "open"},
-        "message": {"channel": "email", "to": [to], "subject": "Hi", "body": "Ticket 1002 waits."},
-        **overrides,
-    }
-    return scheduling.Notice.model_validate(doc).model_dump(mode="json")
 
 
 def invoke(name: str, payload: dict | None = None, **kwargs) -> dict:
