@@ -74,6 +74,7 @@ class StreamSource:
     filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns, parsed
     max_retries: int = -1  # -1: until the record expires, as the event source mapping's default
     on_failure_queue: str | None = None  # logical id of the SQS queue
+    batch_window: float = 0.0  # MaximumBatchingWindowInSeconds: how long records are gathered before a batch
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ class Template:
             filters=tuple(json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])),
             max_retries=int(props.get("MaximumRetryAttempts", -1)),
             on_failure_queue=destination["Fn::GetAtt"][0] if isinstance(destination, dict) else None,
+            batch_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
         )
 
     def tables(self) -> dict[str, dict[str, Any]]:

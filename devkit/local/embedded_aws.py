@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from devkit import template as tpl
@@ -44,6 +45,7 @@ class EmbeddedAWS:
 
             self._patches.enter_context(mock_aws())
             self._patches.enter_context(serialised_moto(self.gate))
+            self._patches.enter_context(unsigned_requests())
         self._patches.enter_context(item_level_transactions())  # for as long as the server runs
         self._patches.enter_context(fast_moto())
         self._patches.enter_context(bus.bounded_tap())
@@ -79,6 +81,28 @@ class EmbeddedAWS:
             self._server.shutdown()
             self._server = None
         self._patches.close()
+
+
+def _unsigned(**_: Any) -> Any:
+    from botocore import UNSIGNED
+
+    return UNSIGNED
+
+
+@contextlib.contextmanager
+def unsigned_requests() -> Iterator[None]:
+    """Within this block, the clients this process makes send their requests unsigned.  moto in
+    process checks no signature (the embedded AWS does not enforce IAM, and answers for its one
+    account either way), and SigV4 signing was ~5% of the local run's CPU under load.  moto's
+    server, for other processes, is not concerned: their clients sign as ever."""
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    entry = ("choose-signer", _unsigned)
+    BUILTIN_HANDLERS.append(entry)
+    try:
+        yield
+    finally:
+        BUILTIN_HANDLERS.remove(entry)
 
 
 RESET_BACKENDS = [

@@ -3,7 +3,9 @@
 For every function of template.yaml with a ``Type: DynamoDB`` event, the pump reads the
 table's stream on the embedded AWS (moto keeps the records of a table whose
 ``StreamSpecification`` is on), keeps the records its ``FilterCriteria`` let through, and
-hands them to the handler in batches of ``BatchSize``, in order.  With
+hands them to the handler in batches of ``BatchSize``, in order: a batch goes once it is full or
+its first record has waited ``MaximumBatchingWindowInSeconds`` (``/_local/settle`` and a direct
+``pump()`` hand on what is there at once).  With
 ``ReportBatchItemFailures`` the handler names the first record it failed on: that record
 and the ones after it come again next time; after ``MaximumRetryAttempts`` retries the
 batch's position goes to the on-failure queue (as Lambda sends it) and the pump moves on.
@@ -33,6 +35,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from devkit import template as tpl
 from devkit.local import runtime
@@ -120,8 +124,10 @@ class _MotoShard:
             self.position += len(records)
         if wanted is not None:
             records = [r for r in records if wanted(_as_lambda_gives_it(r, arn))]
-        # a copy for the consumer (moto keeps the record): JSON, as the event source sends it
-        return [_as_lambda_gives_it(r, arn) for r in json.loads(json.dumps(records, default=_as_json))]
+        # a copy for the consumer (moto keeps the record): JSON, as the event source sends it;
+        # orjson (~4x the json module) calls _as_json for datetimes too, as json does
+        text = orjson.dumps(records, default=_as_json, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        return [_as_lambda_gives_it(r, arn) for r in orjson.loads(text)]
 
 
 @dataclass
@@ -129,6 +135,7 @@ class _Shard:
     iterator: str | None
     waiting: list[dict[str, Any]] = field(default_factory=list)  # read, not yet handled
     attempts: int = 0  # retries of waiting[0]
+    since: float = 0.0  # when the first of ``waiting`` was read (monotonic): the batching window's start
     moto: _MotoShard | None = None  # moto's own shard, read in process (no endpoint)
 
 
@@ -166,9 +173,13 @@ class BackgroundPump:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.pump()
+                self.background()
             except Exception:
                 log.exception("%s pump failed", self.name)
+
+    def background(self) -> int:
+        """One run of the pump in its own thread, as time passes."""
+        return self.pump()
 
     def pump(self) -> int:
         raise NotImplementedError
@@ -209,7 +220,7 @@ class StreamPump(BackgroundPump):
             self._seen = None
 
     def waiting(self) -> bool:
-        """Whether records read are waiting to be handled again (a batch that failed)."""
+        """Whether records read are waiting to be handled (a batch that failed, or one gathering)."""
         with self._lock:
             return any(sh.waiting for s in self.sources for sh in s.shards.values())
 
@@ -219,9 +230,13 @@ class StreamPump(BackgroundPump):
             return False
         return all(s.stream_arn and not any(sh.waiting for sh in s.shards.values()) for s in self.sources)
 
-    def pump(self) -> int:
+    def background(self) -> int:
+        return self.pump(flush=False)  # a batch waits for its batching window, as Lambda's does
+
+    def pump(self, flush: bool = True) -> int:
         """Read every stream once and hand what came to its function; returns how many records
-        were handled."""
+        were handled.  ``flush=False``: a batch not full yet waits until its first record has
+        waited the source's batching window (``MaximumBatchingWindowInSeconds``)."""
         from botocore.exceptions import ClientError
 
         with self._lock:
@@ -236,7 +251,7 @@ class StreamPump(BackgroundPump):
                     if source.stream_arn is None:
                         self._discover(streams, source)
                     for shard_id, state in source.shards.items():
-                        handled += self._drain(streams, source, shard_id, state)
+                        handled += self._drain(streams, source, shard_id, state, flush)
                 except ClientError as err:  # the table or its stream went: look again next time
                     log.info("stream of %s: %s; looking for it again", source.spec.table, err)
                     source.stream_arn, source.shards = None, {}
@@ -289,10 +304,16 @@ class StreamPump(BackgroundPump):
         records = [_as_lambda_gives_it(r, source.stream_arn) for r in resp.get("Records", [])]
         return [r for r in records if wanted(r)]
 
-    def _drain(self, streams: Any, source: _Source, shard_id: str, state: _Shard) -> int:
-        state.waiting += self._read(streams, source, state)
+    def _drain(self, streams: Any, source: _Source, shard_id: str, state: _Shard, flush: bool = True) -> int:
+        fresh = self._read(streams, source, state)
+        if fresh and not state.waiting:
+            state.since = time.monotonic()
+        state.waiting += fresh
         handled = 0
         while state.waiting:
+            gathering = not (flush or state.attempts or len(state.waiting) >= source.spec.batch_size)
+            if gathering and time.monotonic() - state.since < source.spec.batch_window:
+                break  # the batch goes when full or when its first record has waited the window
             batch = state.waiting[: source.spec.batch_size]
             failed_at = self._invoke(source, batch)
             if failed_at is None:

@@ -53,6 +53,30 @@ def outcomes(c: Consumer) -> list:
     return [d.get("result") or d.get("error") for d in c.pump.delivered]
 
 
+def test_the_event_source_gathers_records_for_its_batching_window(aws, stream, monkeypatch):
+    """As Lambda's event source mapping: a batch goes once it is full or its first record has
+    waited ``MaximumBatchingWindowInSeconds`` (template.yaml: 1 s); a direct pump (and
+    ``/_local/settle``) hands on what is there at once."""
+    from devkit.local import streams
+
+    [source] = stream.pump.sources
+    assert source.spec.batch_window == 1.0 and source.spec.batch_size == 100
+    clock = [1000.0]
+    monkeypatch.setattr(streams.time, "monotonic", lambda: clock[0])
+    patch(aws, 1002, {"title": "first of the window"})
+    assert stream.pump.background() == 0  # read, and waiting for the window to pass
+    assert stream.pump.waiting()
+    clock[0] += 0.5
+    patch(aws, 1001, {"title": "second in the same window"})
+    assert stream.pump.background() == 0  # the window runs from the first record, not the last
+    clock[0] += 0.5
+    assert stream.pump.background() == 2  # both in one batch, once the first has waited 1 s
+    assert [len(d["records"]) for d in stream.pump.delivered[-1:]] == [2]
+    assert not stream.pump.waiting()
+    patch(aws, 1002, {"title": "handed on by a direct pump"})
+    assert stream.pump.pump() == 1  # flush: no waiting
+
+
 def test_a_move_through_another_dialect_rearms_the_reminder_for_the_new_stay(aws, stream):
     put(aws, EXAMPLE)  # ParticleSpace: automated reminder of the ON_HOLD stay (2 days)
     stream.settle()
