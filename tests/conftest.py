@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import copy
 import os
 from unittest import mock
 
@@ -23,6 +22,7 @@ from moto import mock_aws
 from devkit import demo
 from devkit import template as tpl
 from devkit.local import provision as localstack
+from devkit.local.embedded_aws import copy_tables
 
 
 def _one_loader() -> None:
@@ -90,7 +90,7 @@ class _EmbeddedAws:
         if self.built is None or not getattr(backend, self.MARK, False):
             localstack.create_resources(self.template)
             self._check_moto(backend)
-            self.built = copy.deepcopy(backend.tables)
+            self.built = copy_tables(backend.tables)
             setattr(backend, self.MARK, True)
             self.state = "built"
             _DIRTY.clear()
@@ -105,12 +105,12 @@ class _EmbeddedAws:
             localstack.create_resources(self.template)  # the tables are there: only the others are made
         want = "seeded" if seeded and self.seeded else "built"
         if "dynamodb" in _DIRTY or self.state != want:
-            backend.tables = copy.deepcopy(self.seeded["tables"] if want == "seeded" else self.built)
+            backend.tables = copy_tables(self.seeded["tables"] if want == "seeded" else self.built)
             self.state = want
         _DIRTY.clear()
         if seeded and not self.seeded:  # the first seeded test of this process writes the demo data
             self.seeded["info"] = demo.seed()
-            self.seeded["tables"] = copy.deepcopy(backend.tables)
+            self.seeded["tables"] = copy_tables(backend.tables)
             self.state = "seeded"
             _DIRTY.discard("dynamodb")  # the tables are the snapshot; what else the seed wrote is reset next time
         return self.seeded.get("info") if seeded else None

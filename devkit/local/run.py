@@ -4,7 +4,6 @@ serves and how: ``devkit/local/__init__.py``."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import json
 import logging
@@ -25,7 +24,7 @@ from devkit import demo
 from devkit import template as tpl
 from devkit.local import console, deliveries, front, lambdas, provision
 from devkit.local.apigateway import LocalApi
-from devkit.local.embedded_aws import EmbeddedAWS, outbox
+from devkit.local.embedded_aws import EmbeddedAWS, copy_tables, outbox
 from devkit.local.gate import status_line
 from devkit.local.scheduler import SchedulerPump
 from devkit.local.streams import StreamPump
@@ -215,7 +214,7 @@ class LocalRun:
             self.lambdas.forget()
             if self._seeded_tables is None:  # the first reset seeds, and keeps what the seed left
                 self.prepare()
-                self._seeded_tables = self._tables(copy.deepcopy)
+                self._seeded_tables = self._tables(copy_tables)
             else:
                 self._restore_seeded()
 
@@ -243,7 +242,7 @@ class LocalRun:
 
         provision.apply_environment(self.template, self.aws.client_endpoint)
         with self.aws.gate.lock:
-            dynamodb_backends[tpl.ACCOUNT][tpl.REGION].tables = copy.deepcopy(self._seeded_tables)
+            dynamodb_backends[tpl.ACCOUNT][tpl.REGION].tables = copy_tables(self._seeded_tables)
         self._tables(lambda tables: None)
         # the tables are there; the botocore sessions it makes share one loader of AWS's service
         # models (each would read their JSON again: ~0.2 s a reset)
