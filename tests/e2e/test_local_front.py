@@ -25,7 +25,7 @@ REQUEST_TIMEOUT = 1.5  # the front door's LOCAL_REQUEST_TIMEOUT for this module'
 CANONICAL = {"Authorization": "Bearer tkt_demo_canonical"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not "module": xdist's worksteal interleaves modules, each return a new spawn
 def run():
     """A local run of its own (a short request timeout; its log kept to look at)."""
     lines: list[str] = []

@@ -21,7 +21,7 @@ KAPTURE = {"Authorization": "Bearer tkt_demo_kapture"}
 SPP = {"Authorization": "Bearer tkt_demo_spp"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not "module": xdist's worksteal interleaves modules, each return a new spawn
 def run():
     env = {"WEBHOOK_RETRY_BASE_SECONDS": "0.01", "WEBHOOK_RETRY_CAP_SECONDS": "0.01"}
     with serve.spawned(env=env) as url:
@@ -107,7 +107,8 @@ def test_while_the_receiver_is_down_retries_then_the_dead_letter_queue_then_repl
         run.json("DELETE", f"/webhooks/{sub['id']}", None, KAPTURE)
 
 
-def test_the_console_page_has_the_events_section(run):
+def test_the_console_page_has_the_events_section(http):
+    run = http  # the session's local run: this needs none of the tiny backoff (a spawn saved)
     status, _, page = run.request("GET", "/_local/")
     assert status == 200 and b'id="webhooks-section"' in page and b"/_local/webhooks.js" in page
     status, _, script = run.request("GET", "/_local/webhooks.js")
