@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import weakref
+from contextlib import contextmanager
 from unittest import mock
 
 import pytest
@@ -141,6 +143,65 @@ def _note_writes() -> None:
 _note_writes()
 
 
+# What the layer's clients (ticketing.aws) are made from.  While it stays the same, a test gets the
+# clients the test before it made (making one is a botocore session and a client: ~10 ms, ~12% of
+# the integration tier), each with a full retry quota again, as a new client has.  No test
+# changes these.
+_CLIENT_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+)
+_CLIENTS_MADE_WITH: list[tuple | None] = [None]
+_RETRY_QUOTAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> its quota checker
+
+
+def _note_retry_quotas() -> None:
+    """Note each client's retry quota as botocore's standard retry mode makes it (one per client)."""
+    from botocore.retries import standard
+
+    real = standard.register_retry_handler
+
+    def register(client, *args, **kwargs):
+        handler = real(client, *args, **kwargs)
+        _RETRY_QUOTAS[client] = handler._retry_quota
+        return handler
+
+    standard.register_retry_handler = register
+
+
+_note_retry_quotas()
+
+
+@contextmanager
+def _clients_kept():
+    """Within this block ``ticketing.aws.reset()`` forgets the layer's clients only if the
+    environment they were made from (``_CLIENT_ENV``) changed; kept, their retry quotas are full."""
+    import ticketing.aws as layer
+    from botocore.retries.quota import RetryQuota
+
+    forget = layer.reset
+
+    def reset() -> None:
+        now = tuple(os.environ.get(name) for name in _CLIENT_ENV)
+        if now != _CLIENTS_MADE_WITH[0]:
+            forget()
+            _CLIENTS_MADE_WITH[0] = now
+        for checker in list(_RETRY_QUOTAS.values()):
+            checker._quota = RetryQuota()
+
+    with mock.patch.object(layer, "reset", reset):
+        yield
+
+
 def _world() -> _EmbeddedAws:
     if not _WORLD:
         _WORLD.append(_EmbeddedAws())
@@ -172,10 +233,12 @@ def aws(request):
                 fast_moto(),
                 lambdas.installed(world.template, retry_delay=0.01),
             ):
-                localstack.apply_environment(world.template)
+                with _clients_kept():
+                    localstack.apply_environment(world.template)
                 world.seeded_info = world.prepare(seeded="seeded" in request.fixturenames)
                 yield world.template
-                localstack.reset_caches()
+                with _clients_kept():
+                    localstack.reset_caches()
         finally:
             moto.stop(remove_data=False)
             reset_model_data()  # moto's record of every object it made, for its dashboard

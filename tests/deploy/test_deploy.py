@@ -562,7 +562,7 @@ def with_idempotency_key(event: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS)
-def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, seeded, lambdas, monkeypatch):
+def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, seeded, lambdas, monkeypatch, request):
     """Each fixture in events/<function>/ (and each write again with an Idempotency-Key) runs on
     moto; every DynamoDB call the layer makes (its clients: ticketing.aws) is recorded and must be
     allowed by the function's role in the transformed template."""
@@ -572,10 +572,11 @@ def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, s
 
     calls: list[tuple[str, dict[str, Any]]] = []
     real = aws.client
+    hook = f"deploy-tier-{fn}-{id(calls)}"  # this test's own: the clients may outlive it
 
     def recording(service: str):
         client = real(service)
-        if not getattr(client, "_recorded", False):
+        if hook not in getattr(client, "_recorded", ()):
 
             def record(params, model, **_):
                 # another function invoked asynchronously runs on a thread of its own here
@@ -583,8 +584,9 @@ def test_every_dynamodb_call_of_a_function_is_allowed_by_its_deployed_role(fn, s
                 if not threading.current_thread().name.startswith("lambda-"):
                     calls.append((f"{service}:{model.name}", params))
 
-            client.meta.events.register("before-parameter-build.*.*", record)
-            client._recorded = True
+            client.meta.events.register("before-parameter-build.*.*", record, unique_id=hook)
+            client._recorded = {*getattr(client, "_recorded", ()), hook}
+            request.addfinalizer(lambda: client.meta.events.unregister("before-parameter-build.*.*", unique_id=hook))
         return client
 
     monkeypatch.setattr(aws, "client", recording)

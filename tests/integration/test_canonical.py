@@ -187,7 +187,9 @@ def test_the_first_request_reads_its_client_and_a_stale_catalog_together(aws, se
     catalog.reset()
     sent = []
     client = auth.aws.dynamodb()
-    client.meta.events.register("before-call.dynamodb.BatchGetItem", lambda params, **_: sent.append(params))
+    client.meta.events.register(
+        "before-call.dynamodb.BatchGetItem", lambda params, **_: sent.append(params), unique_id="first-request-sent"
+    )
     try:
         with metering.aws_calls() as calls:
             assert call(aws, "GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_unknown"})[0] == 401
@@ -199,7 +201,7 @@ def test_the_first_request_reads_its_client_and_a_stale_catalog_together(aws, se
         assert calls == {"GetItem": 2}  # the catalog cached by the refused request's read: the client, the ticket
         assert status == 200 and got["ref"].startswith("X")
     finally:
-        client.meta.events.unregister("before-call.dynamodb.BatchGetItem")
+        client.meta.events.unregister("before-call.dynamodb.BatchGetItem", unique_id="first-request-sent")
         catalog.reset()
 
 
