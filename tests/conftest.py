@@ -183,22 +183,30 @@ _note_retry_quotas()
 
 @contextmanager
 def _clients_kept():
-    """Within this block ``ticketing.aws.reset()`` forgets the layer's clients only if the
-    environment they were made from (``_CLIENT_ENV``) changed; kept, their retry quotas are full."""
+    """Within this block ``ticketing.aws.reset()`` forgets the layer's clients (and the idempotency
+    layer around the DynamoDB one) only if the environment they were made from (``_CLIENT_ENV``)
+    changed; kept, their retry quotas are full."""
     import ticketing.aws as layer
+    import ticketing.idempotency as idempotency
     from botocore.retries.quota import RetryQuota
 
-    forget = layer.reset
+    forget_clients, forget_persistence = layer.reset, idempotency._persistence.cache_clear
 
     def reset() -> None:
         now = tuple(os.environ.get(name) for name in _CLIENT_ENV)
         if now != _CLIENTS_MADE_WITH[0]:
-            forget()
+            forget_clients()
+            forget_persistence()  # Powertools' layer around the DynamoDB client goes with it
             _CLIENTS_MADE_WITH[0] = now
         for checker in list(_RETRY_QUOTAS.values()):
             checker._quota = RetryQuota()
 
-    with mock.patch.object(layer, "reset", reset):
+    # Powertools' idempotency layer is kept with the client it wraps: made again around a kept
+    # client, each new one would add its handler to that client's events, test after test
+    with (
+        mock.patch.object(layer, "reset", reset),
+        mock.patch.object(idempotency._persistence, "cache_clear", lambda: None),
+    ):
         yield
 
 

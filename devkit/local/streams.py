@@ -202,6 +202,7 @@ class StreamPump(BackgroundPump):
             for pattern in source.spec.filters:
                 check(pattern)  # an unsupported pattern fails now, not on the first record
         self.delivered: list[dict[str, Any]] = []  # (function, records, result): what tests look at
+        self.clock = time.monotonic  # the batching windows' clock (a test sets its own)
 
     def _client(self, service: str) -> Any:
         """One client per service for the pump's life (making one takes ~40 ms of CPU)."""
@@ -225,7 +226,8 @@ class StreamPump(BackgroundPump):
             return any(sh.waiting for s in self.sources for sh in s.shards.values())
 
     def _idle(self) -> bool:
-        """Nothing written since the last pump and nothing waiting to be handled again."""
+        """Nothing written since the last pump and nothing waiting to be handled (again, or once
+        its batching window has passed)."""
         if self.gate is None or self._seen is None or self.gate.changes != self._seen:
             return False
         return all(s.stream_arn and not any(sh.waiting for sh in s.shards.values()) for s in self.sources)
@@ -307,12 +309,12 @@ class StreamPump(BackgroundPump):
     def _drain(self, streams: Any, source: _Source, shard_id: str, state: _Shard, flush: bool = True) -> int:
         fresh = self._read(streams, source, state)
         if fresh and not state.waiting:
-            state.since = time.monotonic()
+            state.since = self.clock()
         state.waiting += fresh
         handled = 0
         while state.waiting:
             gathering = not (flush or state.attempts or len(state.waiting) >= source.spec.batch_size)
-            if gathering and time.monotonic() - state.since < source.spec.batch_window:
+            if gathering and self.clock() - state.since < source.spec.batch_window:
                 break  # the batch goes when full or when its first record has waited the window
             batch = state.waiting[: source.spec.batch_size]
             failed_at = self._invoke(source, batch)

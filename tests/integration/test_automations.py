@@ -53,16 +53,14 @@ def outcomes(c: Consumer) -> list:
     return [d.get("result") or d.get("error") for d in c.pump.delivered]
 
 
-def test_the_event_source_gathers_records_for_its_batching_window(aws, stream, monkeypatch):
+def test_the_event_source_gathers_records_for_its_batching_window(aws, stream):
     """As Lambda's event source mapping: a batch goes once it is full or its first record has
     waited ``MaximumBatchingWindowInSeconds`` (template.yaml: 1 s); a direct pump (and
     ``/_local/settle``) hands on what is there at once."""
-    from devkit.local import streams
-
     [source] = stream.pump.sources
     assert source.spec.batch_window == 1.0 and source.spec.batch_size == 100
     clock = [1000.0]
-    monkeypatch.setattr(streams.time, "monotonic", lambda: clock[0])
+    stream.pump.clock = lambda: clock[0]
     patch(aws, 1002, {"title": "first of the window"})
     assert stream.pump.background() == 0  # read, and waiting for the window to pass
     assert stream.pump.waiting()
