@@ -159,19 +159,26 @@ def test_the_local_tap_keeps_the_latest_events_only():
             assert len(peek("other")) == 12  # the other queues keep everything, as SQS does
 
 
+def _one_key_table(stream: bool = False):
+    """A client of moto's DynamoDB (within mock_aws) and its table "T", keyed by the string "pk"."""
+    ddb = boto3.client("dynamodb", region_name=tpl.REGION)
+    extra = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}
+    ddb.create_table(
+        TableName="T",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+    return ddb
+
+
 def test_records_read_in_process_are_getrecords_records_as_lambda_hands_them_on():
     """The stream pump reads moto's shard in process (``_MotoShard``): the records are those
     GetRecords gives, as the event source passes them (times in epoch seconds); a binary value
     is its base64 text, as in the JSON Lambda sends (botocore would give bytes)."""
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name=tpl.REGION)
-        ddb.create_table(
-            TableName="T",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        ddb = _one_key_table(stream=True)
         item = {"pk": {"S": "a"}, "m": {"M": {"x": {"N": "1"}, "l": {"L": [{"NULL": True}]}}}}
         ddb.put_item(TableName="T", Item=item)
         ddb.update_item(
@@ -239,13 +246,7 @@ def _updates(patched: bool | None) -> list:
         cached_traversal_keys() if patched else contextlib.nullcontext(),
         cached_conditions() if patched else contextlib.nullcontext(),
     ):
-        ddb = boto3.client("dynamodb", region_name=tpl.REGION)
-        ddb.create_table(
-            TableName="T",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ddb = _one_key_table()
         ddb.put_item(TableName="T", Item={"pk": {"S": "a"}, "v": {"N": "1"}, "m": {"M": {}}, "gone": {"S": "x"}})
         out = []
         for expression, values, condition in [u for u in UPDATES for _ in (0, 1)]:
