@@ -132,7 +132,7 @@ class FakeRepository:
                 f"Ticket {ticket_id} is at version {stored.version}, not {if_match}.", current_version=stored.version
             )
         now = max(utcnow(), stored.updated_at + timedelta(microseconds=1))
-        draft = stored.model_copy(deep=True)
+        draft = stored.draft()
         cs = ChangeSet(now=now, actor=actor)
         with reading(draft):
             command(draft, cs)

@@ -118,3 +118,33 @@ def test_messages_are_read_only_for_a_ticket_that_has_some(store):
 def test_reference_data_goes_through_the_service(store):
     service.put_reference("user", 7, {"name": "Ada"})
     assert service.get_references("user", [7, 8]) == {"7": {"name": "Ada"}}
+
+
+def test_a_draft_is_the_ticket_with_nothing_shared():
+    from datetime import UTC, datetime
+
+    from ticketing.model import Notify, PartnerTicket, Task, Ticket
+    from ticketing.store.codec import ticket_doc
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    partner = PartnerTicket(partner_id=17, id="TKT1", created_at=at, updated_at=at)
+    ticket = Ticket(
+        id=1001,
+        status_since=at,
+        created_at=at,
+        updated_at=at,
+        tags=["a"],
+        metadata={"nest": {"list": [1, {"b": None}]}},
+        tasks={"1": Task(id=1, created_at=at, partner_tickets={"17:TKT1": partner})},
+        notify=Notify(enabled=True, contacts=["x@example.com"], time=at),
+    )
+    ticket._stored = {"pk": {"S": "TICKET#1001"}}
+    draft = ticket.draft()
+    assert ticket_doc(draft) == ticket_doc(ticket) and draft.model_dump() == ticket.model_dump()
+    assert draft._stored is None  # the stored item describes the ticket as read, not its draft
+    draft.tags.append("b")
+    draft.metadata["nest"]["list"][1]["b"] = 2
+    draft.tasks["1"].partner_tickets["17:TKT1"].status = "closed"
+    draft.notify.contacts.append("y@example.com")
+    assert ticket.tags == ["a"] and ticket.metadata == {"nest": {"list": [1, {"b": None}]}}
+    assert ticket.tasks["1"].partner_tickets["17:TKT1"].status == "" and ticket.notify.contacts == ["x@example.com"]

@@ -148,7 +148,7 @@ class Writer:
         # never before the change it follows, whatever this machine's clock says: the history's
         # order is the order of changes that depend on each other
         now = max(utcnow(), current.updated_at + timedelta(microseconds=1))
-        draft = current.model_copy(deep=True)
+        draft = current.draft()
         cs = ChangeSet(now=now, actor=self.actor)
         with reading(draft) as reads:
             self.command(draft, cs)
