@@ -14,7 +14,9 @@ test_moto_transactions.py and test_local_inprocess.py check the answers against 
 
 from __future__ import annotations
 
+import base64
 import calendar
+import copy
 import hashlib
 import inspect
 import json
@@ -27,8 +29,9 @@ from unittest import mock
 import moto
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Expression, Node, UpdateExpressionFunction
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import Validator
 from moto.sqs.models import SQSBackend
@@ -40,6 +43,12 @@ MOTO_UPDATE_EXPRESSION_MAKE = UpdateExpressionParser.make.__func__
 MOTO_NODES_TO_BE_PROCESSED = DepthFirstTraverser.nodes_to_be_processed
 MOTO_CONDITION_PARSE = ConditionExpressionParser.parse
 MOTO_TABLE_QUERY = Table.query
+MOTO_VALIDATOR_INIT = Validator.__init__
+MOTO_PROCESS = DepthFirstTraverser.process
+MOTO_TRAVERSE_NODE = DepthFirstTraverser.traverse_node_recursively
+MOTO_FIND_CLAUSES = Node.find_clauses
+MOTO_ITEM_INIT = Item.__init__
+MOTO_TO_REGULAR_JSON = DynamoType.to_regular_json
 
 # the moto release the copy of ``DynamoDBBackend.transact_write_items`` below follows, and the
 # SHA-256 of that function's source (``inspect.getsource``) in it
@@ -81,6 +90,13 @@ TABLE_QUERY_SHA256 = "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb4924
 TABLE_ALL_ITEMS_SHA256 = "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d"
 CONDITION_PARSE_SHA256 = "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453"
 PROCESSING_MAPS_SHA256 = "e7165c6ba87506d23682654ba94abc0d9116f842ced202693004bf8ab66786c4"  # every traverser's
+# the functions ``lighter_expressions`` and ``lighter_items`` write again, as in ``MOTO``:
+TRAVERSE_NODE_SHA256 = "d7f01d9b45cf9f64ac84751ec4c8cab3114e7c179350eb1b81ffe5f0a114aa78"
+PROCESS_SHA256 = "58328ec7c2f9b1f96244bf498dd0ca6d91e2fd83ea57a82f6190997b8d1f9d51"
+FIND_CLAUSES_SHA256 = "b77be7ac447d7617ea68e818e2bceb652a8a14257001715c64b36b3244a04c55"
+TO_REGULAR_JSON_SHA256 = "a9fe48d6f3f9aa7e73b2822278a77f698944176a2de656f84af8963676e63f3e"
+ITEM_INIT_SHA256 = "d9c12b62cb921831aab9b2eb22ac24fbd600689064a0219ae3ffbe057ae4be74"
+LIMITED_SIZE_SETITEM_SHA256 = "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81"
 
 
 def check_copy(function: Any, where: str, digest: str, version: str = MOTO) -> None:
@@ -428,7 +444,7 @@ def cached_update_expressions(size: int = 512) -> Iterator[None]:
     import functools
 
     check_copy(MOTO_UPDATE_EXPRESSION_MAKE, "moto/dynamodb/parsing/expressions.py", UPDATE_EXPRESSION_MAKE_SHA256)
-    check_copy(Validator.__init__, "moto/dynamodb/parsing/validators.py", VALIDATOR_INIT_SHA256)
+    check_copy(MOTO_VALIDATOR_INIT, "moto/dynamodb/parsing/validators.py", VALIDATOR_INIT_SHA256)
     original = MOTO_UPDATE_EXPRESSION_MAKE
     cached = functools.lru_cache(maxsize=size)(lambda expression: original(UpdateExpressionParser, expression))
 
@@ -441,16 +457,20 @@ def cached_update_expressions(size: int = 512) -> Iterator[None]:
         yield
 
 
-def _traversers() -> list[type]:
-    """moto's AST traversers (``moto.dynamodb.parsing.validators``, imported above, holds them)."""
-    found: set[type] = set()
-    todo = [DepthFirstTraverser]
+def _subclasses(root: type) -> list[type]:
+    """``root`` and every class derived from it, at any depth."""
+    found, todo = [root], [root]
     while todo:
         for sub in todo.pop().__subclasses__():
             if sub not in found:
-                found.add(sub)
+                found.append(sub)
                 todo.append(sub)
-    return sorted(found, key=lambda c: c.__qualname__)
+    return found
+
+
+def _traversers() -> list[type]:
+    """moto's AST traversers (``moto.dynamodb.parsing.validators``, imported above, holds them)."""
+    return sorted(_subclasses(DepthFirstTraverser)[1:], key=lambda c: c.__qualname__)
 
 
 def processing_maps_digest() -> str:
@@ -527,6 +547,195 @@ def cached_conditions(size: int = 1024) -> Iterator[None]:
         yield
 
 
+def _kind_cache(classes: tuple[type, ...]) -> Any:
+    """``isinstance(x, classes)`` as a lookup per concrete type: moto's AST classes are ABCs, whose
+    instance check is a Python call (``ABCMeta.__instancecheck__``) on every node of every
+    traversal.  The same answer while no class is registered as a virtual subclass later (moto
+    registers none)."""
+    known: dict[type, bool] = {}
+
+    def kind(kind_of: type) -> bool:
+        found = known.get(kind_of)
+        if found is None:
+            found = known[kind_of] = issubclass(kind_of, classes)
+        return found
+
+    return kind
+
+
+def _copy_tree(node: Any, memo: dict[int, Any], is_node: Any) -> Any:
+    """``copy.deepcopy`` of a moto AST node, written for its classes: each node's attributes are
+    its ``type`` and ``node_type`` names, its ``parent`` and a ``children`` list of nodes and
+    leaves (names, values); anything else goes to ``deepcopy`` with the same memo.  The
+    generic deepcopy (``__reduce_ex__`` per node) was a tenth of a TransactWriteItems' time."""
+    found = memo.get(id(node))
+    if found is not None:
+        return found
+    copied = object.__new__(type(node))
+    memo[id(node)] = copied
+    state = {}
+    for name, value in node.__dict__.items():
+        if is_node(type(value)):
+            state[name] = _copy_tree(value, memo, is_node)
+        elif type(value) is list:
+            state[name] = [
+                _copy_tree(child, memo, is_node) if is_node(type(child)) else copy.deepcopy(child, memo)
+                for child in value
+            ]
+        else:
+            state[name] = copy.deepcopy(value, memo)
+    copied.__dict__.update(state)
+    return copied
+
+
+@contextmanager
+def lighter_expressions() -> Iterator[None]:
+    """Within this block, moto validates an update expression as it does, with less work per node.
+
+    ``Validator.__init__`` copies the expression's tree (``_copy_tree`` for ``deepcopy``), and
+    the ten traversals of the validation (``DepthFirstTraverser.traverse_node_recursively``,
+    ``process``) and ``Node.find_clauses`` check each node's class once per class
+    (``_kind_cache``), and look a traverser's processing map up once per traverser rather than
+    once per node (each map is a literal dict of its own methods: ``PROCESSING_MAPS_SHA256``).
+    Every function written again here is checked by its source's SHA-256 in ``MOTO``; together
+    they were about a third of a Kapture batch's TransactWriteItems."""
+    check_copy(MOTO_VALIDATOR_INIT, "moto/dynamodb/parsing/validators.py", VALIDATOR_INIT_SHA256)
+    check_copy(MOTO_TRAVERSE_NODE, "moto/dynamodb/parsing/ast_nodes.py", TRAVERSE_NODE_SHA256)
+    check_copy(MOTO_PROCESS, "moto/dynamodb/parsing/ast_nodes.py", PROCESS_SHA256)
+    check_copy(MOTO_FIND_CLAUSES, "moto/dynamodb/parsing/ast_nodes.py", FIND_CLAUSES_SHA256)
+    if processing_maps_digest() != PROCESSING_MAPS_SHA256:
+        raise RuntimeError("moto's traversers' _processing_map methods have changed: see cached_traversal_keys")
+    overriding = [
+        f"{t.__qualname__}.{name}"
+        for t in _traversers()
+        for name in ("traverse_node_recursively", "process", "traverse")
+        if name in vars(t)
+    ] + [f"{t.__qualname__}.find_clauses" for t in _subclasses(Node)[1:] if "find_clauses" in vars(t)]
+    if overriding:
+        raise RuntimeError(f"moto's AST classes now override what lighter_expressions writes again: {overriding}")
+    is_node = _kind_cache((Node,))
+    descends = _kind_cache((Expression, UpdateExpressionFunction))
+    processor_keys: dict[tuple[type, type], type | None] = {}
+
+    def validator_init(
+        self: Any,
+        expression: Any,
+        expression_attribute_names: Any,
+        expression_attribute_values: Any,
+        item: Any,
+        table: Any,
+    ) -> None:
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.item = item
+        self.table = table
+        self.processors = self.get_ast_processors()
+        self.node_to_validate = (
+            _copy_tree(expression, {}, is_node) if is_node(type(expression)) else copy.deepcopy(expression)
+        )
+
+    def processor_of(traverser: Any, node: Any) -> Any:
+        """The method that processes ``node``: the first key of the map it is an instance of."""
+        key = (type(traverser), type(node))
+        if key not in processor_keys:
+            processor_keys[key] = next((k for k in traverser._processing_map() if isinstance(node, k)), None)
+        found = processor_keys[key]
+        if found is None:
+            return None
+        per_instance = traverser.__dict__.get("_lighter_map")
+        if per_instance is None:
+            per_instance = traverser.__dict__["_lighter_map"] = traverser._processing_map()
+        return per_instance[found]
+
+    def process(self: Any, node: Any) -> Any:
+        found = processor_of(self, node)
+        return found(node) if found is not None else None
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        if is_node(type(node)):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            found = processor_of(self, node)
+            if found is not None:
+                node = found(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses = []
+        for child in self.children or []:
+            if type(child) in clause_types:
+                clauses.append(child)
+            elif descends(type(child)):
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    with (
+        mock.patch.object(Validator, "__init__", validator_init),
+        mock.patch.object(DepthFirstTraverser, "process", process),
+        mock.patch.object(DepthFirstTraverser, "traverse_node_recursively", traverse_node_recursively),
+        mock.patch.object(Node, "find_clauses", find_clauses),
+    ):
+        yield
+
+
+@contextmanager
+def lighter_items() -> Iterator[None]:
+    """Within this block, moto makes and reads DynamoDB items as it does, with less work.
+
+    * ``Item.__init__`` checks the item's size once per attribute against the attributes before
+      it, as moto's ``LimitedSizeDict.__setitem__`` does, but adds each attribute's size to a
+      running total rather than summing every attribute again: the same
+      ``ItemSizeTooLarge`` at the same attribute, linear rather than quadratic.
+    * ``DynamoType.to_regular_json`` (an item's JSON: every answer and stream image) converts
+      each nested value once: moto deep-copies the whole value and then converts the copies,
+      which deep-copy their own values again, at every level.  The same JSON."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.utilities import bytesize
+
+    check_copy(MOTO_ITEM_INIT, "moto/dynamodb/models/dynamo_type.py", ITEM_INIT_SHA256)
+    check_copy(LimitedSizeDict.__setitem__, "moto/dynamodb/models/dynamo_type.py", LIMITED_SIZE_SETITEM_SHA256)
+    check_copy(MOTO_TO_REGULAR_JSON, "moto/dynamodb/models/dynamo_type.py", TO_REGULAR_JSON_SHA256)
+
+    def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        size = 0
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size += bytesize(key) + typed.size()
+            if size > 405000:  # moto's limit (LimitedSizeDict)
+                raise ItemSizeTooLarge
+            dict.__setitem__(self.attrs, key, typed)
+
+    def to_regular_json(self: Any) -> dict[str, Any]:
+        value = self.value
+        if isinstance(value, dict):
+            value = {
+                key: nested.to_regular_json() if isinstance(nested, DynamoType) else copy.deepcopy(nested)
+                for key, nested in value.items()
+            }
+        elif isinstance(value, list):
+            value = [val.to_regular_json() if isinstance(val, DynamoType) else copy.deepcopy(val) for val in value]
+        else:
+            value = copy.deepcopy(value)
+        if self.is_binary() and isinstance(value, str):
+            value = base64.b64decode(value)
+        return {self.type: value}
+
+    with (
+        mock.patch.object(Item, "__init__", item_init),
+        mock.patch.object(DynamoType, "to_regular_json", to_regular_json),
+    ):
+        yield
+
+
 class _OneHashKey:
     """A table as moto's ``Table.query`` sees it for a query of one hash key on the table itself
     (not an index): every attribute and method the table's, but ``all_items`` only that key's
@@ -593,6 +802,8 @@ def fast_moto() -> Iterator[None]:
         cached_update_expressions(),
         cached_traversal_keys(),
         cached_conditions(),
+        lighter_expressions(),
+        lighter_items(),
         one_key_queries(),
         mock.patch.object(responses, "method_names_from_class", method_names_from_class),
     ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from datetime import datetime
 from unittest import mock
 
 import boto3
@@ -15,19 +16,27 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import Validator
 from moto.sqs.models import SQSBackend
 
 from devkit import template as tpl
 from devkit.local import bus, moto_patches, streams
 from devkit.local.moto_patches import (
     MOTO_CONDITION_PARSE,
+    MOTO_FIND_CLAUSES,
+    MOTO_ITEM_INIT,
     MOTO_NODES_TO_BE_PROCESSED,
+    MOTO_PROCESS,
     MOTO_SEND_MESSAGE,
     MOTO_TABLE_QUERY,
+    MOTO_TO_REGULAR_JSON,
+    MOTO_TRAVERSE_NODE,
     MOTO_UPDATE_EXPRESSION_MAKE,
+    MOTO_VALIDATOR_INIT,
 )
 
 
@@ -40,6 +49,12 @@ def motos_own():
         mock.patch.object(DepthFirstTraverser, "nodes_to_be_processed", MOTO_NODES_TO_BE_PROCESSED),
         mock.patch.object(ConditionExpressionParser, "parse", MOTO_CONDITION_PARSE),
         mock.patch.object(Table, "query", MOTO_TABLE_QUERY),
+        mock.patch.object(Validator, "__init__", MOTO_VALIDATOR_INIT),
+        mock.patch.object(DepthFirstTraverser, "process", MOTO_PROCESS),
+        mock.patch.object(DepthFirstTraverser, "traverse_node_recursively", MOTO_TRAVERSE_NODE),
+        mock.patch.object(Node, "find_clauses", MOTO_FIND_CLAUSES),
+        mock.patch.object(Item, "__init__", MOTO_ITEM_INIT),
+        mock.patch.object(DynamoType, "to_regular_json", MOTO_TO_REGULAR_JSON),
     ):
         yield
 
@@ -220,6 +235,53 @@ def test_records_read_in_process_are_getrecords_records_as_lambda_hands_them_on(
     assert json.loads(json.dumps(ours)) == ours  # plain JSON: a copy of moto's records, not moto's own
 
 
+def _items(patched: bool) -> list:
+    """Puts of every attribute type, items at moto's size limit, and what moto answers and streams
+    of them, under moto's own code or ``lighter_items`` (``patched``)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from devkit.local.moto_patches import lighter_items
+
+    nested = {
+        "M": {"b": {"B": b"\x00\xff"}, "l": {"L": [{"N": "1"}, {"M": {"s": {"SS": ["x", "y"]}}}, {"NULL": True}]}}
+    }
+    items = [
+        {"pk": {"S": "types"}, "n": {"N": "1.50"}, "bool": {"BOOL": False}, "bs": {"BS": [b"\x01", b"\x02"]}},
+        {"pk": {"S": "nested"}, "m": nested, "ns": {"NS": ["1", "2.5"]}, "l": {"L": [nested, {"S": "é"}]}},
+        {"pk": {"S": "at limit"}, "big": {"S": "x" * (405000 - len("pk") - len("at limit") - len("big"))}},
+        {"pk": {"S": "over"}, "a": {"S": "é" * 100}, "big": {"S": "x" * 405000}, "z": {"N": "1"}},
+        {"pk": {"S": "over by one"}, "big": {"S": "x" * (405001 - len("pk") - len("over by one") - len("big"))}},
+    ]
+    out: list = []
+    at = datetime(2026, 1, 2, 3, 4, 5, 600000)  # a record's SizeBytes counts its time's JSON
+    with (
+        mock_aws(),
+        motos_own(),
+        lighter_items() if patched else contextlib.nullcontext(),
+        mock.patch("moto.dynamodb.models.table.utcnow", lambda: at),
+    ):
+        ddb = _one_key_table(stream=True)
+        for item in items:
+            try:
+                ddb.put_item(TableName="T", Item=item)
+                out.append("ok")
+            except ClientError as err:
+                out.append((err.response["Error"]["Code"], err.response["Error"]["Message"]))
+        out.append(ddb.scan(TableName="T")["Items"])
+        out.append(ddb.get_item(TableName="T", Key={"pk": {"S": "nested"}})["Item"])
+        table = dynamodb_backends[tpl.ACCOUNT][tpl.REGION].tables["T"]
+        out.append([r.record["dynamodb"] for r in table.stream_shard.items])
+        out.append([item.to_json() for item in table.all_items()])
+    return out
+
+
+def test_lighter_items_are_made_and_read_as_motos_own():
+    ours, theirs = _items(patched=True), _items(patched=False)
+    assert ours == theirs
+    assert ours[:5] == ["ok", "ok", "ok", ours[3], ours[4]] and ours[3][0] == ours[4][0] == "ValidationException"
+    assert len(ours[5]) == 3  # three stored, two refused as too large
+
+
 UPDATES = [  # (UpdateExpression, values, condition): every one twice, so the second is the cached parse
     ("SET v = :v", {":v": {"N": "2"}, ":one": {"N": "1"}}, "v = :one AND attribute_not_exists(nope)"),
     ("SET w = :v", {":v": {"N": "3"}, ":one": {"N": "1"}}, "v = :one"),  # refused the second time: v is 2
@@ -232,12 +294,26 @@ UPDATES = [  # (UpdateExpression, values, condition): every one twice, so the se
     ("SET pk = :t", {":t": {"S": "key"}}, None),  # refused: the key cannot be updated
     ("SET v = v + :t", {":t": {"S": "not a number"}}, None),  # refused: a type mismatch
     ("SET = :t", {":t": {"S": "x"}}, None),  # refused: not an expression
+    ("SET m.#t = :m, l[0] = :t", {":m": {"M": {"a": {"L": [{"S": "x"}, {"B": "AAE="}]}}}, ":t": {"N": "7"}}, None),
+    ("SET m.#t.a[1] = :t REMOVE l[0]", {":t": {"BOOL": True}, ":z": {"N": "0"}}, "size(l) > :z"),
+    ("ADD s :s SET b = :b", {":s": {"SS": ["a", "b", "c"]}, ":b": {"B": b"\x00\x01"}}, None),
+    ("DELETE s :d", {":d": {"SS": ["b"]}}, None),
+    ("SET m = :v, m.k = :v", {":v": {"S": "x"}}, None),  # refused: overlapping paths
+    ("SET v = if_not_exists(nope, :v) - :one", {":v": {"N": "10"}, ":one": {"N": "1"}}, None),
+    ("SET x = :v ADD v :v REMOVE w SET y = :v", {":v": {"N": "1"}}, None),  # refused: two SET clauses
+    ("SET nope.deeper = :v", {":v": {"N": "1"}}, None),  # refused: the path does not exist
 ]
 
 
 def _updates(patched: bool | None) -> list:
     """The updates under moto's own code, the caches (``patched``), or whatever is in place (None)."""
-    from devkit.local.moto_patches import cached_conditions, cached_traversal_keys, cached_update_expressions
+    from devkit.local.moto_patches import (
+        cached_conditions,
+        cached_traversal_keys,
+        cached_update_expressions,
+        lighter_expressions,
+        lighter_items,
+    )
 
     with (
         mock_aws(),
@@ -245,6 +321,8 @@ def _updates(patched: bool | None) -> list:
         cached_update_expressions() if patched else contextlib.nullcontext(),
         cached_traversal_keys() if patched else contextlib.nullcontext(),
         cached_conditions() if patched else contextlib.nullcontext(),
+        lighter_expressions() if patched else contextlib.nullcontext(),
+        lighter_items() if patched else contextlib.nullcontext(),
     ):
         ddb = _one_key_table()
         ddb.put_item(TableName="T", Item={"pk": {"S": "a"}, "v": {"N": "1"}, "m": {"M": {}}, "gone": {"S": "x"}})
