@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from ticketing import sizes
 from ticketing.model import AuditEntry, Change
 from ticketing.store.codec import bounded, doc_bytes, marshal
@@ -35,3 +36,40 @@ def test_bounded_leaves_small_entries_alone():
         changes=[Change(field="title", before="a", after="b")],
     )
     assert bounded(entry).changes[0].after == "b" and "changes_digested" not in entry.detail
+
+
+def test_a_document_is_counted_as_its_marshalled_item():
+    import random
+
+    rng = random.Random(7)
+
+    def value(depth: int):
+        pick = rng.randrange(9 if depth < 3 else 6)
+        if pick == 0:
+            return rng.choice(["", "a", "é", "日本", "x" * rng.randrange(50)])
+        if pick == 1:
+            return rng.choice([0, 1, -7, 10**20, 123456789, -(10**37)])
+        if pick == 2:
+            return rng.choice([0.5, 1e-07, 1.0, -2.25, 1e16, 3.141592653589793, 1e99, -1e-99])
+        if pick == 3:
+            return rng.choice([True, False])
+        if pick in (4, 5):
+            return None
+        if pick in (6, 7):
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        return {rng.choice(["k", "ключ", "", "a b"]) + str(i): value(depth + 1) for i in range(rng.randrange(4))}
+
+    for _ in range(500):
+        doc = {f"f{i}": value(0) for i in range(rng.randrange(1, 8))}
+        assert sizes.doc_size(doc) == sizes.item_size(marshal(doc)), doc
+    # what JSON does not hold is counted from the marshalled item, or refused as marshal refuses it
+    for odd in ({"k": {1: "a"}}, {"k": float("inf")}, {"k": 1e300}, {"k": 10**40}, {"k": b"x"}):
+        with pytest.raises(sizes.NotPlain):
+            sizes.doc_size(odd)
+        try:
+            expected = sizes.item_size(marshal(odd))
+        except Exception as refused:
+            with pytest.raises(type(refused)):
+                doc_bytes(odd)
+        else:
+            assert doc_bytes(odd) == expected

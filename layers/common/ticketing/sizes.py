@@ -57,3 +57,38 @@ def attribute_size(value: dict[str, Any]) -> int:
 def item_size(item: dict[str, Any] | None) -> int:
     """An item's size (typed attribute values): each attribute's name plus its value (0: none)."""
     return sum(len(name.encode()) + attribute_size(v) for name, v in (item or {}).items())
+
+
+class NotPlain(ValueError):
+    """A value that is not JSON's own (str, int, finite float, bool, None, list, dict with str keys)."""
+
+
+def _plain_size(value: Any) -> int:
+    """The size of a JSON value as the attribute value it is stored as (``codec.marshal``: a
+    string ``S``, a number ``N``, ``BOOL``, ``NULL``, a list ``L``, an object ``M``)."""
+    kind = type(value)
+    if kind is str:
+        return len(value.encode())
+    if kind is dict:
+        size = 3
+        for key, element in value.items():
+            if type(key) is not str:
+                raise NotPlain("a key that is not a string")
+            size += len(key.encode()) + _plain_size(element) + 1
+        return size
+    if kind is list:
+        return 3 + sum(_plain_size(e) + 1 for e in value)
+    if kind is bool or value is None:
+        return 1
+    if kind is int and -(10**38) < value < 10**38:  # DynamoDB's numbers: 38 digits at most
+        return _number_size(str(value))
+    if kind is float and (value == 0 or 1e-100 < abs(value) < 1e100):  # well within DynamoDB's range
+        return _number_size(repr(value))  # JSON's text of it
+    raise NotPlain(kind.__name__)
+
+
+def doc_size(doc: dict[str, Any]) -> int:
+    """The size of the item a JSON document is stored as (each field an attribute), counted from
+    the document itself: the same as ``item_size`` of its marshalled item, without making it.
+    ``NotPlain`` for anything but JSON's own values."""
+    return _plain_size(doc) - 3 - len(doc)  # an item: its attributes, without a map's 3 + 1 each

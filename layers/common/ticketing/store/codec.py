@@ -14,7 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from ticketing.errors import BadRequest, PayloadTooLarge
 from ticketing.model import AuditEntry, Ticket
-from ticketing.sizes import item_size
+from ticketing.sizes import NotPlain, doc_size, item_size
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
@@ -119,8 +119,12 @@ def reference_key(kind: str, key: str) -> dict[str, Any]:
 
 # -- sizes -------------------------------------------------------------------------
 def doc_bytes(doc: dict[str, Any]) -> int:
-    """A stored document's size as DynamoDB counts it (``MAX_TICKET_BYTES`` is in these bytes)."""
-    return item_size(marshal(doc))
+    """A stored document's size as DynamoDB counts it (``MAX_TICKET_BYTES`` is in these bytes):
+    counted from the document (a JSON one: ``ticket_doc``, an audit entry's), else from its item."""
+    try:
+        return doc_size(doc)
+    except NotPlain:
+        return item_size(marshal(doc))
 
 
 def ticket_item_bytes(doc: dict[str, Any]) -> int:
