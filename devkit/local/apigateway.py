@@ -173,8 +173,9 @@ class LocalApi:
         self.functions = template.functions()
         self.binary_types = template.binary_media_types()
         self.stage = template.stage_name()
-        for fn in self.functions.values():  # import every handler now: errors surface at start
-            runtime.load_handler(fn)
+        if not runtime.in_workers():  # import every handler now: errors surface at start (workers: theirs)
+            for fn in self.functions.values():
+                runtime.load_handler(fn)
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str

@@ -202,7 +202,7 @@ class LocalLambdas:
             invoked_function_arn=arn,
         )
         try:
-            result = runtime.run(runtime.load_handler(fn), json.loads(text), context)  # a fresh event every attempt
+            result = runtime.call(fn, json.loads(text), context)  # a fresh event every attempt
         except Exception as err:
             log.error("%s failed (attempt %d): %s", fn.logical_id, record["attempts"], err)
             record["error"] = f"{type(err).__name__}: {err}"
@@ -210,7 +210,8 @@ class LocalLambdas:
                 "errorMessage": str(err),
                 "errorType": type(err).__name__,
                 "requestId": record["request_id"],
-                "stackTrace": traceback.format_tb(err.__traceback__),
+                # a worker's (devkit.local.workers) are the handler's own frames
+                "stackTrace": getattr(err, "lambda_stack_trace", None) or traceback.format_tb(err.__traceback__),
             }
         try:
             json.dumps(result)

@@ -22,12 +22,13 @@ import botocore.session
 
 from devkit import demo
 from devkit import template as tpl
-from devkit.local import console, deliveries, front, lambdas, provision
+from devkit.local import console, deliveries, front, lambdas, provision, runtime
 from devkit.local.apigateway import LocalApi
 from devkit.local.embedded_aws import EmbeddedAWS, copy_tables, outbox
 from devkit.local.gate import status_line
 from devkit.local.scheduler import SchedulerPump
 from devkit.local.streams import StreamPump
+from devkit.local.workers import Workers, count_from_environment
 
 log = logging.getLogger("local")
 _one_loader = functools.cache(botocore.loaders.create_loader)  # the reset's: AWS's service models, read-only
@@ -69,6 +70,7 @@ class LocalRun:
         self.deliveries: deliveries.SqsPump | None = None  # the webhook deliveries' queues (issue 20)
         self.lambdas: lambdas.LocalLambdas | None = None
         self.console: console.Console | None = None
+        self.workers: Workers | None = None  # the processes that run the invocations (LOCAL_WORKERS)
         self._reset_lock = threading.Lock()
         self._seeded_tables: dict[str, Any] | None = None  # moto's tables as the demo seed left them
         self.request_timeout = float(os.environ.get("LOCAL_REQUEST_TIMEOUT", "10"))
@@ -88,7 +90,14 @@ class LocalRun:
 
     def start(self) -> None:
         self.aws.start()
+        count = count_from_environment()
+        if count:  # they import the handlers while this process provisions the embedded AWS
+            self.workers = Workers(self.template, count)
+            self.workers.start()
         self.prepare()
+        if self.workers:
+            self.workers.wait_ready()
+            runtime.use_workers(self.workers)
         self.api = LocalApi(self.template)
         endpoint = self.aws.client_endpoint
         self.lambdas = self.aws.lambdas = lambdas.install(self.template, endpoint)
@@ -146,7 +155,8 @@ class LocalRun:
 
             return 200, json_type, openapi.render().encode()
         if path == "/_local/health" and method == "GET":
-            return 200, json_type, json.dumps({"status": "ok", "aws": self.aws.endpoint}).encode()
+            workers = self.workers.pids if self.workers else []
+            return 200, json_type, json.dumps({"status": "ok", "aws": self.aws.endpoint, "workers": workers}).encode()
         if path == "/_local/reset" and method == "POST":
             self.reset()
             return 200, json_type, b'{"status":"reset"}'
@@ -217,6 +227,8 @@ class LocalRun:
                 self._seeded_tables = self._tables(copy_tables)
             else:
                 self._restore_seeded()
+            if self.workers:  # their caches too, as apply_environment forgets this process's
+                self.workers.reset()
 
     def _tables(self, take: Any) -> dict[str, Any]:
         """``take`` of moto's DynamoDB tables (a dict of moto ``Table`` objects, stream shards and
@@ -266,6 +278,10 @@ class LocalRun:
         if self.front:
             self.front.task_dispatcher.shutdown(timeout=2)
             self.front.close()
+        if self.workers:
+            runtime.use_workers(None)
+            self.workers.stop()
+            self.workers = None
         self.aws.stop()
 
     def banner(self, started: float) -> str:
@@ -348,11 +364,18 @@ def _module(cwd: Any) -> str:
     return "devkit.local" if (root / "devkit" / "local" / "__main__.py").exists() else "devkit.serve"
 
 
-def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+def configure_logging(level: str | None = None) -> None:
+    """The local run's log lines (its worker processes' too: ``devkit.local.workers``)."""
+    logging.basicConfig(
+        level=level or os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s"
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("botocore.credentials").setLevel(logging.WARNING)  # "Found credentials" per client
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+def main() -> int:
+    configure_logging()
     started = time.monotonic()
     run = LocalRun(
         port=int(os.environ.get("PORT", "3000")),

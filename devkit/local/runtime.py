@@ -8,6 +8,9 @@ correlation ids, ``append_keys`` -- would then name whichever invocation set the
 every ``invoke`` runs in a context of its own (``contextvars``), and while the runtime is in use
 the formatter's keys are kept per invocation (``_PerInvocation``): each invocation's lines name
 it, as they would in its own process, and the layer's handlers need nothing for it.
+
+The local run may have its invocations run in worker processes instead (``devkit.local.workers``,
+``use_workers``): ``call`` and ``invoke`` then hand each one to a worker, which runs it as above.
 """
 
 from __future__ import annotations
@@ -105,6 +108,28 @@ def load_handler(fn: tpl.Function) -> Any:
     return getattr(module, fn.attribute)
 
 
+_workers: Any = None  # the worker processes that run the invocations (None: this process does)
+
+
+def use_workers(workers: Any) -> None:
+    """From now on ``call`` hands every invocation to ``workers`` (``devkit.local.workers.Workers``;
+    None: back to this process)."""
+    global _workers
+    _workers = workers
+
+
+def in_workers() -> bool:
+    return _workers is not None
+
+
+def call(fn: tpl.Function, event: Any, context: LambdaContext) -> Any:
+    """One invocation of ``fn``: in a worker process if the local run has them, else here (``run``)."""
+    workers = _workers
+    if workers is not None:
+        return workers.call(fn, event, context)
+    return run(load_handler(fn), event, context)
+
+
 def invoke(fn: tpl.Function, event: dict[str, Any]) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
     context = LambdaContext(
@@ -114,4 +139,4 @@ def invoke(fn: tpl.Function, event: dict[str, Any]) -> dict[str, Any]:
         aws_request_id=request_id,
         invoked_function_arn=f"arn:aws:lambda:{tpl.REGION}:{tpl.ACCOUNT}:function:{fn.logical_id}",
     )
-    return run(load_handler(fn), event, context)
+    return call(fn, event, context)
