@@ -375,7 +375,11 @@ def configure_logging(level: str | None = None) -> None:
 
 
 def main() -> int:
+    import signal
+
     configure_logging()
+    # Ctrl-C stops it (run.stop: the workers too), even where it was started with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     run = LocalRun(
         port=int(os.environ.get("PORT", "3000")),

@@ -2,7 +2,7 @@
 
 Under load the local run is bound by one Python process's GIL: moto, the front door, the pumps
 and every handler's botocore and pydantic work take turns on one core.  With workers
-(``LOCAL_WORKERS``, default 1), every invocation (``runtime.invoke`` and ``runtime.call``: API
+(``LOCAL_WORKERS``, default 2), every invocation (``runtime.invoke`` and ``runtime.call``: API
 Gateway, the stream and queue pumps, the scheduler, Lambda's ``Invoke``) runs in a worker process
 instead, while moto and everything that reads its backends (the pumps' reads, the console, reset,
 the outbox, the gate) stays in the local run's process: the handlers' work and moto's run on two
@@ -50,7 +50,7 @@ from devkit import template as tpl
 
 log = logging.getLogger("local.workers")
 
-DEFAULT_COUNT = 1
+DEFAULT_COUNT = 2  # on a 2-core machine: moto in the local run, two workers (1 and 3 measured slower)
 
 
 def count_from_environment() -> int:
@@ -246,7 +246,9 @@ class Workers:
             pass
         finally:
             channel.close_all()
-            worker.ready.set()
+            if not worker.ready.is_set():
+                worker.failure = f"it exited before it was ready (exit code {worker.process.exitcode})"
+                worker.ready.set()
 
     def _aws(self, request: list[Any]) -> Any:
         try:
@@ -386,6 +388,30 @@ def _install_forwarding() -> None:
     lambdas._INSTALLED.append(_RemoteLambdas())
 
 
+LAYER_SERVICES = ("dynamodb", "events", "lambda", "scheduler", "sesv2", "sns", "sqs")  # ticketing.aws's clients
+
+
+def _one_loader() -> None:
+    """Every botocore session of the worker shares one loader of AWS's service models (read-only
+    data): the layer makes each client from a session of its own, which would read its model's
+    JSON again (~50 ms a client), at start and after every reset."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+
+def _warm() -> None:
+    """The layer's clients made now, not in the first request (as the local run's seed made them
+    in its own process)."""
+    from ticketing import aws
+
+    for service in LAYER_SERVICES:
+        aws.client(service)
+
+
 def _prepare(template: tpl.Template) -> None:
     """The functions' environment and the local run's settings for the layer, caches forgotten."""
     from devkit.local import provision
@@ -410,11 +436,13 @@ def serve(conn: Any, settings: dict[str, Any]) -> None:
 
         local_run.configure_logging(settings["log_level"])
         template = settings["template"]
+        _one_loader()
         _install_forwarding()
         _prepare(template)
         functions = template.functions()
         for fn in functions.values():  # warm: every handler imported before the first request
             runtime.load_handler(fn)
+        _warm()
     except BaseException:
         channel.send(("failed", traceback.format_exc()))
         raise

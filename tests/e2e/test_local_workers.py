@@ -1,0 +1,164 @@
+"""The local run's invocations in worker processes (``devkit.local.workers``): on a few test functions
+(``tests/data/workers.yaml``) with a pool of this process, and on the local run itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+
+from devkit import template as tpl
+from devkit.local import lambdas, runtime
+from devkit.local.apigateway import LocalApi
+from devkit.local.run import spawned
+from devkit.local.workers import Workers
+
+TEMPLATE = tpl.load(tpl.ROOT / "tests" / "data" / "workers.yaml")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """Two workers running the test functions' invocations for this process (as the local run has
+    them run its own), Lambda's Invoke of them answered here."""
+    workers = Workers(TEMPLATE, 2)
+    workers.start()
+    try:
+        workers.wait_ready()
+        runtime.use_workers(workers)
+        with lambdas.installed(TEMPLATE, retry_delay=0.01):
+            yield workers
+    finally:
+        runtime.use_workers(None)
+        workers.stop()
+
+
+@pytest.fixture(scope="module")
+def api(pool):
+    return LocalApi(TEMPLATE)
+
+
+def _get(api, path):
+    status, _, data = api.handle("GET", path, [], b"", "127.0.0.1")
+    return status, json.loads(data)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone, not yet reaped
+    except FileNotFoundError:
+        return False
+
+
+def test_invocations_run_in_the_workers_with_their_context(api, pool):
+    status, body = _get(api, "/probe/process")
+    assert status == 200 and body["pid"] in pool.pids and body["pid"] != os.getpid()
+    assert body["request_id"] and 0 < body["remaining_ms"] <= 3000  # the function's timeout: 3 s
+    status, _, data = api.handle("POST", "/things/7", [("Content-Type", "application/json")], b'{"k": 1}', "10.0.0.1")
+    echo = json.loads(data)["echo"]
+    assert status == 200 and echo["pathParameters"] == {"id": "7"} and echo["body"] == '{"k": 1}'
+
+
+def test_a_handler_that_raises_in_a_worker_is_still_a_502(api, caplog):
+    status, body = _get(api, "/crash")
+    assert status == 502 and body == {"message": "Internal server error"}
+    assert "RuntimeError: boom" in caplog.text
+    assert "tests/data/crash/app.py" in caplog.text  # the worker's traceback, as the cause
+
+
+def test_a_synchronous_invoke_from_a_handler_in_a_worker(api, pool):
+    status, body = _get(api, "/probe/invoke")
+    assert status == 200 and body["status"] == 200 and body["error"] is None
+    assert json.loads(body["payload"]["body"])["echo"] == {"path": "/things/special", "from": "probe"}
+    status, body = _get(api, "/probe/invoke?function=CrashFunction")  # Lambda's error payload
+    assert body["error"] == "Unhandled" and body["payload"]["errorType"] == "RuntimeError"
+    assert body["payload"]["errorMessage"] == "boom"
+    assert any("tests/data/crash/app.py" in line for line in body["payload"]["stackTrace"])
+    status, body = _get(api, "/probe/invoke?function=NoSuchFunction")
+    assert status == 502  # the client's ResourceNotFoundException, raised in the probe
+
+
+def test_an_event_invoke_from_a_worker_is_retried_in_this_process(api, pool):
+    local = lambdas.active()
+    before = len(local.invocations)
+    status, body = _get(api, "/probe/invoke?function=CrashFunction&type=Event")
+    assert status == 200 and body["status"] == 202
+    assert local.wait(10)
+    [record] = local.invocations[before:]
+    assert (record["function"], record["outcome"], record["attempts"]) == ("CrashFunction", "failed", 2)
+    assert record["error"] == "RuntimeError: boom"
+
+
+def test_aws_requests_of_a_worker_are_answered_by_this_process_moto(aws, api):
+    status, body = _get(api, "/probe/queue?name=worker-probe&body=from-a-worker")
+    assert status == 200 and body["url"].endswith("/worker-probe")
+    sqs = boto3.client("sqs", region_name=tpl.REGION)  # this process's client: the same moto
+    [message] = sqs.receive_message(QueueUrl=body["url"])["Messages"]
+    assert message["Body"] == "from-a-worker"
+    sqs.delete_queue(QueueUrl=body["url"])  # (a write of this process: the fixture resets SQS after)
+    status, body = _get(api, "/probe/missing")
+    assert body == {"error": "QueueDoesNotExist", "code": "AWS.SimpleQueueService.NonExistentQueue"}
+
+
+def test_reset_forgets_what_the_workers_cache(api, pool):
+    first = {_get(api, "/probe/cache")[1]["client"] for _ in range(6)}
+    assert len(first) <= len(pool.pids)  # one client per worker, kept
+    pool.reset()
+    again = {_get(api, "/probe/cache")[1]["client"] for _ in range(6)}
+    assert not first & again
+
+
+def test_the_local_run_runs_its_functions_in_workers_gone_once_it_stops():
+    lines: list[str] = []
+    with spawned(env={"LOCAL_WORKERS": "2"}, log_lines=lines) as url:
+        health = json.loads(urllib.request.urlopen(url + "/_local/health", timeout=10).read())
+        assert len(health["workers"]) == 2 and all(_alive(pid) for pid in health["workers"])
+        auth = {"Authorization": "Bearer tkt_demo_canonical"}
+        request = urllib.request.Request(url + "/tickets/1001", headers=auth)
+        assert json.loads(urllib.request.urlopen(request, timeout=10).read())["id"] == 1001
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(urllib.request.Request(url + "/tickets/99999", headers=auth), timeout=10)
+        assert missing.value.code == 404
+        deadline = time.monotonic() + 5  # the handler's log line, written by its worker, in the local run's output
+        while not any('"function_name":"GetTicketFunction"' in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any('"function_name":"GetTicketFunction"' in line and "request refused" in line for line in lines)
+        reset = urllib.request.Request(url + "/_local/reset", method="POST")
+        assert urllib.request.urlopen(reset, timeout=30).status == 200
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in health["workers"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in health["workers"])
+
+
+def test_ctrl_c_stops_the_local_run_and_its_workers():
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "PYTHONUNBUFFERED": "1", "LOCAL_WORKERS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit.local"],
+        cwd=tpl.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if "the API is served on " in line:
+                url = line.split("the API is served on ")[1].split()[0]
+                break
+        health = json.loads(urllib.request.urlopen(url + "/_local/health", timeout=10).read())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+        assert not any(_alive(pid) for pid in health["workers"])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
