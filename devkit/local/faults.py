@@ -3,6 +3,9 @@
 A ``before-send`` handler that returns a response replaces the HTTP exchange of one
 attempt (botocore's Stubber works one level higher and so skips retries): the
 injected error body goes through the client's real error parsing and retry policy.
+
+It reaches the layer's clients of this process: the in-process tests' handlers.  The local run's
+handlers run in its worker processes (``devkit.local.workers``), out of its reach.
 """
 
 from __future__ import annotations

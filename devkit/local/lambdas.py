@@ -23,7 +23,8 @@ and for in-process tests.
   (``condition: RetriesExhausted``, the request payload, the error as the response payload)
   goes to its ``OnFailure`` destination, an SQS queue on the same embedded AWS.  A success
   goes to ``OnSuccess`` if there is one.
-* ``RequestResponse``: runs in the caller's thread; the handler's result is the payload (200);
+* ``RequestResponse``: runs in the caller's thread (handed to a worker process if the local run
+  has them: ``runtime.call``); the handler's result is the payload (200);
   an exception gives ``FunctionError: Unhandled`` and Lambda's error payload.  ``DryRun``: 204.
 * ``invocations``: one record per accepted invocation: function, at, type, outcome
   (``pending``, then ``succeeded`` or ``failed``), attempts, error, destination (and
@@ -75,7 +76,8 @@ class _Refused(Exception):
 
 
 class LocalLambdas:
-    """The template's functions behind Lambda's ``Invoke``, run in this process."""
+    """The template's functions behind Lambda's ``Invoke``, run by ``runtime.call``: in this process,
+    or in the local run's workers (``devkit.local.workers``, which send their own ``Invoke`` here)."""
 
     def __init__(self, template: tpl.Template, endpoint: str | None = None, retry_delay: float = 0.2):
         self.template = template

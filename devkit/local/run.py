@@ -364,20 +364,10 @@ def _module(cwd: Any) -> str:
     return "devkit.local" if (root / "devkit" / "local" / "__main__.py").exists() else "devkit.serve"
 
 
-def configure_logging(level: str | None = None) -> None:
-    """The local run's log lines (its worker processes' too: ``devkit.local.workers``)."""
-    logging.basicConfig(
-        level=level or os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s"
-    )
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("botocore.credentials").setLevel(logging.WARNING)  # "Found credentials" per client
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-
-
 def main() -> int:
     import signal
 
-    configure_logging()
+    runtime.configure_logging()
     # Ctrl-C stops it (run.stop: the workers too), even where it was started with SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextvars
 import importlib.util
+import logging
+import os
 import sys
 import time
 import uuid
@@ -43,6 +45,16 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def configure_logging(level: str | None = None) -> None:
+    """The local run's log lines, in its process and in its workers (``devkit.local.workers``)."""
+    logging.basicConfig(
+        level=level or os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s"
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("botocore.credentials").setLevel(logging.WARNING)  # "Found credentials" per client
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 
 _INVOCATION: contextvars.ContextVar[dict[int, dict[str, Any]] | None] = contextvars.ContextVar(

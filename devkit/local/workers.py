@@ -370,12 +370,18 @@ class _RemoteLambdas:
         return answer
 
 
+def _unsigned(**_: Any) -> Any:
+    """botocore's ``choose-signer``: unsigned, as the local run's own clients (``embedded_aws.unsigned_requests``)."""
+    from botocore import UNSIGNED
+
+    return UNSIGNED
+
+
 def _install_forwarding() -> None:
     import boto3
     from botocore import handlers
 
     from devkit.local import lambdas
-    from devkit.local.embedded_aws import _unsigned
 
     entries = [("before-send", _forward), ("choose-signer", _unsigned)]
     for entry in entries:
@@ -431,10 +437,9 @@ def serve(conn: Any, settings: dict[str, Any]) -> None:
     global _channel
     channel = _channel = _Channel(conn)
     try:
-        from devkit.local import run as local_run
-        from devkit.local import runtime
+        from devkit.local import runtime  # (not devkit.local.run: moto is this process's business no more)
 
-        local_run.configure_logging(settings["log_level"])
+        runtime.configure_logging(settings["log_level"])
         template = settings["template"]
         _one_loader()
         _install_forwarding()
