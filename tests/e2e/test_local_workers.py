@@ -18,7 +18,6 @@ import pytest
 from devkit import template as tpl
 from devkit.local import lambdas, runtime
 from devkit.local.apigateway import LocalApi
-from devkit.local.run import spawned
 from devkit.local.workers import Workers
 
 TEMPLATE = tpl.load(tpl.ROOT / "tests" / "data" / "workers.yaml")
@@ -116,30 +115,37 @@ def test_reset_forgets_what_the_workers_cache(api, pool):
     assert not first & again
 
 
-def test_the_local_run_runs_its_functions_in_workers_gone_once_it_stops():
-    lines: list[str] = []
-    with spawned(env={"LOCAL_WORKERS": "2"}, log_lines=lines) as url:
-        health = json.loads(urllib.request.urlopen(url + "/_local/health", timeout=10).read())
-        assert len(health["workers"]) == 2 and all(_alive(pid) for pid in health["workers"])
-        auth = {"Authorization": "Bearer tkt_demo_canonical"}
-        request = urllib.request.Request(url + "/tickets/1001", headers=auth)
-        assert json.loads(urllib.request.urlopen(request, timeout=10).read())["id"] == 1001
-        with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(urllib.request.Request(url + "/tickets/99999", headers=auth), timeout=10)
-        assert missing.value.code == 404
-        deadline = time.monotonic() + 5  # the handler's log line, written by its worker, in the local run's output
-        while not any('"function_name":"GetTicketFunction"' in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert any('"function_name":"GetTicketFunction"' in line and "request refused" in line for line in lines)
-        reset = urllib.request.Request(url + "/_local/reset", method="POST")
-        assert urllib.request.urlopen(reset, timeout=30).status == 200
+KILLED = """
+import os, signal, sys
+from devkit import template as tpl
+from devkit.local.workers import Workers
+workers = Workers(tpl.load(tpl.ROOT / "tests" / "data" / "workers.yaml"), 1)
+workers.start()
+workers.wait_ready()
+print(workers.pids[0], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_worker_ends_when_the_local_run_is_killed():
+    """Killed, the local run stops nothing: its end of the pipe closes with it, and the worker ends."""
+    proc = subprocess.run([sys.executable, "-c", KILLED], cwd=tpl.ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    worker = int(proc.stdout.split()[0])
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in health["workers"]) and time.monotonic() < deadline:
+    while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in health["workers"])
+    assert not _alive(worker)
 
 
-def test_ctrl_c_stops_the_local_run_and_its_workers():
+def test_the_local_run_runs_its_functions_in_workers(local_run):
+    _, _, health = local_run.json("GET", "/_local/health")
+    assert len(health["workers"]) == 2 and all(_alive(pid) for pid in health["workers"])
+    status, _, ticket = local_run.json("GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_demo_canonical"})
+    assert status == 200 and ticket["id"] == 1001
+
+
+def test_ctrl_c_stops_the_local_run_and_its_workers_and_their_logs_were_its_own():
     env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "PYTHONUNBUFFERED": "1", "LOCAL_WORKERS": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "devkit.local"],
@@ -155,9 +161,20 @@ def test_ctrl_c_stops_the_local_run_and_its_workers():
                 url = line.split("the API is served on ")[1].split()[0]
                 break
         health = json.loads(urllib.request.urlopen(url + "/_local/health", timeout=10).read())
+        [worker] = health["workers"]
+        assert _alive(worker)
+        request = urllib.request.Request(url + "/tickets/99999", headers={"Authorization": "Bearer tkt_demo_canonical"})
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(request, timeout=10)
+        assert missing.value.code == 404
         proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read()
         assert proc.wait(20) == 0
-        assert not any(_alive(pid) for pid in health["workers"])
+        assert not _alive(worker)
+        # the handler's log line, written by its worker, in the local run's output
+        assert any(
+            '"function_name":"GetTicketFunction"' in line and "request refused" in line for line in rest.splitlines()
+        )
     finally:
         if proc.poll() is None:
             proc.kill()
