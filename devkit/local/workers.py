@@ -50,7 +50,10 @@ from devkit import template as tpl
 
 log = logging.getLogger("local.workers")
 
-DEFAULT_COUNT = 2  # on a 2-core machine: moto in the local run, two workers (1 and 3 measured slower)
+# On a 2-core machine, under the load (devkit.load) and the Kapture batch: 3 measured slower than 2;
+# 1 and 2 within the machine's noise (the local run's moto is the limit), 2 keeping a busy
+# worker's invocations from queueing behind one another (a batch and the stream consumers it sets off)
+DEFAULT_COUNT = 2
 
 
 def count_from_environment() -> int:
