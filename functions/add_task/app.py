@@ -1,5 +1,8 @@
 """POST /tickets/{id}/tasks -- add a task to a ticket (canonical API)."""
 
-from ticketing.dialects.canonical_tasks import add_task_handler as lambda_handler
+from ticketing.coldstart import loading
+
+with loading():  # the init's imports, without garbage collections (ticketing.coldstart)
+    from ticketing.dialects.canonical_tasks import add_task_handler as lambda_handler
 
 __all__ = ["lambda_handler"]

@@ -1,3 +1,6 @@
-from ticketing.dialects.canonical_webhooks import list_handler as lambda_handler
+from ticketing.coldstart import loading
+
+with loading():  # the init's imports, without garbage collections (ticketing.coldstart)
+    from ticketing.dialects.canonical_webhooks import list_handler as lambda_handler
 
 __all__ = ["lambda_handler"]
