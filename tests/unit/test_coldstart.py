@@ -5,7 +5,8 @@ import ast
 import gc
 
 import pytest
-from ticketing.coldstart import loading
+from ticketing import aws
+from ticketing.coldstart import loading, paused
 
 from devkit import template as tpl
 
@@ -38,6 +39,38 @@ def test_the_collector_runs_again_when_an_import_fails():
     gc.enable()
     with pytest.raises(ImportError), loading():
         import ticketing.no_such_module  # noqa: F401
+    assert gc.isenabled()
+
+
+def test_a_pause_freezes_nothing_and_restores_the_collector():
+    gc.enable()
+    frozen = gc.get_freeze_count()
+    with paused():
+        assert not gc.isenabled()
+        with paused():  # nested: the outer pause is kept
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+
+
+def test_a_client_is_built_with_the_collector_paused(monkeypatch):
+    gc.enable()
+    seen = []
+
+    class Session:
+        def client(self, service, config):
+            seen.append((service, gc.isenabled(), config.connect_timeout))
+            return object()
+
+    monkeypatch.setattr(aws.boto3.session, "Session", Session)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    aws.reset()
+    try:
+        aws.client("sns")
+    finally:
+        aws.reset()
+    assert seen == [("sns", False, aws.CONNECT_TIMEOUT_SECONDS)]
     assert gc.isenabled()
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ticketing import coldstart
+
 # Every call must give up inside its function's timeout, so that a slow or unreachable service
 # is answered as the dialect's 503 (ticketing.errors.Unavailable) and not as API Gateway's 504
 # after Lambda killed the function.  One call's worst case, in standard retry mode:
@@ -42,7 +44,8 @@ _CONFIG = Config(
 
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+    with coldstart.paused():  # its ~100k long-lived objects, built without collections (ticketing.coldstart)
+        return boto3.session.Session().client(service, config=_CONFIG)
 
 
 def dynamodb() -> Any:
