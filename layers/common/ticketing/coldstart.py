@@ -11,7 +11,7 @@ This is the sequence CPython's documentation gives for ``gc.freeze`` (pause earl
 long-lived objects are built, resume).
 
 Measured (``make bench``'s cold probe, PutUserFunction, 21 rounds in one run): init 1.30x the stack
-probe with the collector running during the imports, 1.11x with it paused. Nothing is deferred: the
+probe with the collector running, 1.11x with it paused for the imports and the client's build. Nothing is deferred: the
 imports do the same work, without the collections. The cost: cyclic garbage the imports leave is
 never freed (it is frozen with the rest); the bench's peak-memory column shows it.
 
