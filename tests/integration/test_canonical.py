@@ -7,6 +7,7 @@ import json
 import pytest
 from ticketing import auth, service
 from ticketing.errors import PreconditionFailed
+from ticketing.grants import EVERYTHING
 from ticketing.model import Actor
 
 from devkit import metering
@@ -173,8 +174,32 @@ def test_dynamodb_calls_per_request(aws, seeded):
     call(aws, "GET", "/tickets/1001")  # warm: catalog loaded
     with metering.aws_calls() as calls:
         call(aws, "PATCH", "/tickets/8FC95B0F", {"queue": "q"})  # by alias: no extra read
-    # auth lookup (cache disabled locally) + consistent read + one atomic write
-    assert calls == {"GetItem": 2, "TransactWriteItems": 1}
+    # auth lookup (cache disabled locally) with the ticket read ahead beside it, consistently; one atomic write
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
+
+
+def test_a_request_whose_caller_is_cached_reads_its_ticket_itself_and_never_an_earlier_requests(
+    aws, seeded, monkeypatch
+):
+    from ticketing import settings
+
+    monkeypatch.setenv("AUTH_CACHE_SECONDS", "60")
+    settings.reset()
+    auth._cache.clear()
+    try:
+        call(aws, "GET", "/tickets/1001")  # the client is read (the ticket with it), then cached
+        refused = call(aws, "GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_unknown"})
+        assert refused[0] == 401  # its read took the ticket too: dropped with the request
+        actor = Actor(client_id="t", dialect="canonical")
+        service.update_ticket(1001, lambda t, cs: setattr(t, "queue", "moved"), actor, access=EVERYTHING)
+        with metering.aws_calls() as calls:
+            status, _, got = call(aws, "GET", "/tickets/1001")
+        assert calls == {"GetItem": 1}  # the cached caller: nothing read ahead, the ticket read now
+        assert status == 200 and got["queue"] == "moved" and got["version"] == 2
+    finally:
+        auth._cache.clear()
+        monkeypatch.delenv("AUTH_CACHE_SECONDS")
+        settings.reset()
 
 
 def test_the_first_request_reads_its_client_and_a_stale_catalog_together(aws, seeded):
@@ -195,11 +220,26 @@ def test_the_first_request_reads_its_client_and_a_stale_catalog_together(aws, se
             assert call(aws, "GET", "/tickets/1001", headers={"Authorization": "Bearer tkt_unknown"})[0] == 401
         assert calls == {"BatchGetItem": 1}  # nothing but the credentials' check is answered
         body = json.loads(sent[0]["body"])["RequestItems"]
-        assert body["ClientsTable"]["ConsistentRead"] is True and "ConsistentRead" not in body["TicketsTable"]
+        assert body["ClientsTable"]["ConsistentRead"] is True
+        # beside it the catalog, and the ticket the path names, read ahead as consistently as its own read
+        assert body["TicketsTable"] == {
+            "Keys": [
+                {"pk": {"S": "CATALOG"}, "sk": {"S": "default"}},
+                {"pk": {"S": "TICKET#1001"}, "sk": {"S": "TICKET"}},
+            ],
+            "ConsistentRead": True,
+        }
+        sent.clear()
         with metering.aws_calls() as calls:
             status, _, got = call(aws, "GET", "/tickets/1001")
-        assert calls == {"GetItem": 2}  # the catalog cached by the refused request's read: the client, the ticket
+        assert calls == {"BatchGetItem": 1}  # the catalog cached by the refused request's read: the client, the ticket
+        assert json.loads(sent[0]["body"])["RequestItems"]["TicketsTable"]["Keys"] == [
+            {"pk": {"S": "TICKET#1001"}, "sk": {"S": "TICKET"}}
+        ]
         assert status == 200 and got["ref"].startswith("X")
+        with metering.aws_calls() as calls:
+            assert call(aws, "GET", "/tickets/9999")[0] == 404  # read ahead and not there: not read again
+        assert calls == {"BatchGetItem": 1}
     finally:
         client.meta.events.unregister("before-call.dynamodb.BatchGetItem", unique_id="first-request-sent")
         catalog.reset()

@@ -53,9 +53,13 @@ def test_a_transient_throttle_is_retried_and_the_change_lands_once(aws, seeded, 
     assert [e.version for e in entries] == [2, 1]
 
 
-def test_throttled_reads_are_a_503_too(aws, seeded, quick_botocore_backoff):
-    with faults.inject("dynamodb", "GetItem", "ProvisionedThroughputExceededException"):
-        resp = apigw.request(aws, "GET", "/tickets/1001", headers=AUTH)
+@pytest.mark.parametrize(
+    ("path", "operation"),
+    [("/tickets/1001", "BatchGetItem"), ("/webhooks", "GetItem")],  # the client, its ticket read ahead; alone
+)
+def test_throttled_reads_are_a_503_too(aws, seeded, quick_botocore_backoff, path, operation):
+    with faults.inject("dynamodb", operation, "ProvisionedThroughputExceededException"):
+        resp = apigw.request(aws, "GET", path, headers=AUTH)
     assert resp["statusCode"] == 503
     assert json.loads(resp["body"])["status"] == 503
 

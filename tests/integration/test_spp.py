@@ -474,9 +474,10 @@ def test_dynamodb_calls_per_update(aws, seeded):
     put(aws, {})  # warm: catalog loaded
     with metering.aws_calls() as calls:
         assert put(aws, {"status": 3, "employees": [1, 2], "order": "123456"})[0] == 200
-    # auth + ticket; users (employees) and order checked in one batched read; one atomic write;
-    # the order's and the requester's users for the answer; no message query for a ticket without messages
-    assert calls == {"GetItem": 2, "BatchGetItem": 2, "TransactWriteItems": 1}
+    # auth with the ticket read ahead beside it; users (employees) and order checked in one batched read;
+    # one atomic write; the order's and the requester's users for the answer; no message query for a
+    # ticket without messages
+    assert calls == {"BatchGetItem": 3, "TransactWriteItems": 1}
 
 
 # -- reference data through the canonical API ---------------------------------------------------

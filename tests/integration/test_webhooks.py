@@ -18,6 +18,7 @@ import standardwebhooks
 from ticketing import settings
 from ticketing.webhooks import delivery, signing, urls
 
+from devkit import metering
 from devkit import template as tpl
 from devkit.local import apigateway as apigw
 from devkit.local import deliveries, runtime
@@ -194,6 +195,20 @@ def test_a_deleted_subscription_gets_nothing_more(aws, hub, receiver):
     listed = json.loads(apigw.request(aws, "GET", "/webhooks", headers=KAPTURE)["body"])["items"]
     assert sub["id"] not in [s["id"] for s in listed]
     assert apigw.request(aws, "DELETE", f"/webhooks/{sub['id']}", headers=KAPTURE)["statusCode"] == 404
+
+
+def test_a_subscription_is_read_with_its_caller_and_only_its_owner_sees_it(aws, hub, receiver):
+    sub = subscribe(aws, receiver, KAPTURE)
+    path = f"/webhooks/{sub['id']}"
+    with metering.aws_calls() as calls:  # the client, the subscription read ahead beside it
+        assert apigw.request(aws, "GET", f"{path}/deliveries", headers=KAPTURE)["statusCode"] == 200
+    assert calls == {"BatchGetItem": 1, "Query": 1}
+    with metering.aws_calls() as calls:  # read ahead for another client too: not its own, not found
+        assert apigw.request(aws, "DELETE", path, headers=CANONICAL)["statusCode"] == 404
+    assert calls == {"BatchGetItem": 1}
+    with metering.aws_calls() as calls:
+        assert apigw.request(aws, "DELETE", path, headers=KAPTURE)["statusCode"] == 204
+    assert calls == {"BatchGetItem": 1, "UpdateItem": 1}
 
 
 def test_the_secret_is_shown_once(aws, hub, receiver):

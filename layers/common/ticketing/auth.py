@@ -21,6 +21,7 @@ from ticketing.grants import EVERYTHING, Access
 from ticketing.moments import utcnow
 from ticketing.observability import logger
 from ticketing.settings import get_settings
+from ticketing.store import readahead
 from ticketing.store.calls import call, read_batch
 from ticketing.store.codec import marshal, unmarshal
 
@@ -86,17 +87,21 @@ def lookup(token: str, *, with_catalog: bool = False) -> Client | None:
 def lookup_hash(digest: str, *, with_catalog: bool = False) -> Client | None:
     """The client whose token hashes to ``digest`` (cached as ``lookup``): webhook subscriptions
     keep the hash of the token that made them, so a disabled client or a grant taken away stops
-    its deliveries too.  ``with_catalog``: the request goes on to read the status catalog, so
-    when the client must be read and the catalog's cache is stale, both are read in one
-    ``BatchGetItem`` (the client's record consistently, as alone; ``catalog.loaded`` caches the
-    catalog, which the response shows only once the caller is authenticated and authorized)."""
+    its deliveries too.  When the client must be read, what the request reads next is read in
+    the same ``BatchGetItem``: the items it wants read ahead (``store.readahead``: the ticket its
+    path names), and, ``with_catalog`` (it goes on to read the status catalog) when the
+    catalog's cache is stale, the catalog (``catalog.loaded`` caches it).  The client's record
+    is read consistently, as alone; none of the others is shown before the caller is
+    authenticated and authorized."""
     now = time.monotonic()
     hit = _cache.get(digest)
     if hit and hit[0] > now:
         return hit[1]
     key = {"token_hash": {"S": digest}}
-    if with_catalog and _catalog_stale():
-        item = _read_with_catalog(key)
+    ahead = readahead.pending()
+    catalog = with_catalog and _catalog_stale()
+    if ahead or catalog:
+        item = _read_with(key, ahead, catalog=catalog)
     else:
         item = call(aws.dynamodb(), "get_item", TableName=_table(), Key=key, ConsistentRead=True).get("Item")
     client = _client_of(unmarshal(item)) if item else None
@@ -114,17 +119,26 @@ def _catalog_stale() -> bool:
     return catalog.stale()
 
 
-def _read_with_catalog(key: dict) -> dict | None:
-    """The client's stored item (None: no such token), the catalog read beside it."""
-    from ticketing import catalog
+def _read_with(key: dict, ahead: dict[str, list[dict]], *, catalog: bool) -> dict | None:
+    """The client's stored item (None: no such token); beside it, in one ``BatchGetItem``, the
+    items read ahead, by table (consistently, as their own reads would be) and, if ``catalog``,
+    the catalog (eventually consistent when no ticket is read ahead with it)."""
     from ticketing.repository import CATALOG_KEY
 
     clients, tickets = _table(), get_settings().tickets_table
-    found = read_batch(
-        aws.dynamodb(), {clients: {"Keys": [key], "ConsistentRead": True}, tickets: {"Keys": [CATALOG_KEY]}}
-    )
-    document = next(iter(found.get(tickets, [])), None)
-    catalog.loaded(document["document"]["S"] if document else None)
+    request: dict = {table: {"Keys": keys, "ConsistentRead": True} for table, keys in ahead.items()}
+    if catalog:
+        request.setdefault(tickets, {"Keys": []})["Keys"].insert(0, CATALOG_KEY)
+    request[clients] = {"Keys": [key], "ConsistentRead": True}
+    found = read_batch(aws.dynamodb(), request)
+    if catalog:
+        from ticketing import catalog as catalogs
+
+        pk, sk = CATALOG_KEY["pk"]["S"], CATALOG_KEY["sk"]["S"]
+        document = next((i for i in found.get(tickets, []) if i["pk"]["S"] == pk and i["sk"]["S"] == sk), None)
+        catalogs.loaded(document["document"]["S"] if document else None)
+    for table, keys in ahead.items():
+        readahead.fill(table, keys, found.get(table, []))
     return next(iter(found.get(clients, [])), None)
 
 

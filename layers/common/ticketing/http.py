@@ -22,6 +22,7 @@ from ticketing import invocation
 from ticketing.errors import BadRequest, DomainError, PayloadTooLarge
 from ticketing.observability import count, dimension, emit_metrics, logger
 from ticketing.settings import get_settings
+from ticketing.store import readahead
 
 
 class Headers(Mapping[str, str]):
@@ -211,7 +212,8 @@ def entrypoint(dialect: BaseDialect, route: Route) -> Callable[[dict[str, Any], 
             request = Request.from_event(event)
             if len(request.body) > get_settings().max_body_bytes:
                 raise PayloadTooLarge(f"The request body is larger than {get_settings().max_body_bytes} bytes.")
-            with invocation.serving(context):  # the time left, for the store's write budget
+            # the time left, for the store's write budget; the items read ahead, for this request only
+            with invocation.serving(context), readahead.scope():
                 response = route(request, context)
         except DomainError as err:
             log = logger.warning if err.status < 500 else logger.error

@@ -27,7 +27,7 @@ from ticketing.errors import Conflict, NotFound, Unavailable
 from ticketing.model import Actor, AuditEntry, Message, Ticket
 from ticketing.moments import check_ticket
 from ticketing.observability import count
-from ticketing.store import items
+from ticketing.store import items, readahead
 from ticketing.store.calls import batch_get, call, cancellation_reasons, error_code
 from ticketing.store.codec import (
     AUDIT_KEY_ATTR,
@@ -75,9 +75,15 @@ class Repository(Deliveries):
 
     # -- reads -----------------------------------------------------------------
     def get(self, ticket_id: int) -> Ticket | None:
-        resp = self._call("get_item", TableName=self.table, Key=ticket_key(ticket_id), ConsistentRead=True)
-        item = resp.get("Item")
+        key = ticket_key(ticket_id)
+        read, item = readahead.take(self.table, key)
+        if not read:
+            item = self._call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return from_item(item) if item else None
+
+    def read_ahead(self, ticket_id: int) -> None:
+        """This request reads the ticket next: read it beside its first read (``store.readahead``)."""
+        readahead.want(self.table, ticket_key(ticket_id))
 
     def require(self, ticket_id: int) -> Ticket:
         ticket = self.get(ticket_id)

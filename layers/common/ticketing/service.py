@@ -79,6 +79,15 @@ def get_ticket(identifier: str | int, *, access: Access) -> Ticket:
     return ticket
 
 
+def read_ahead(identifier: str | int | None) -> None:
+    """The request reads the ticket ``identifier`` names once its caller is known: read it
+    beside the caller's credentials, when those are read (``store.readahead``; nothing is shown
+    before the caller's checks, and an identifier that names no ticket reads nothing)."""
+    parsed = ids.parse(str(identifier)) if identifier else None
+    if parsed is not None:
+        repository().read_ahead(parsed.ticket_id)
+
+
 def get_tickets(ticket_ids: list[int], *, access: Access) -> dict[int, Ticket]:
     """The tickets among ``ticket_ids`` that exist and ``access`` may read, by id (batched reads)."""
     return {tid: t for tid, t in repository().get_many(ticket_ids).items() if access.can_read(t.queue)}

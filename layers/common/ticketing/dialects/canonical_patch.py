@@ -42,6 +42,7 @@ class TicketPatch(BaseModel):
 
 
 def patch_ticket(request: Request, context: Any) -> Response:
+    service.read_ahead(request.path_params.get("id"))
     client = client_of(request, with_catalog=True)
 
     def run() -> Response:

@@ -13,6 +13,7 @@ from ticketing.http import Request, Response, entrypoint
 
 
 def get_ticket(request: Request, context: Any) -> Response:
+    service.read_ahead(request.path_params.get("id"))
     client = client_of(request, with_catalog=True)
     ticket = service.get_ticket(request.path_params.get("id", ""), access=client.access)
     if request.header("if-none-match") == etag(ticket.version):
@@ -27,6 +28,7 @@ class HistoryQuery(BaseModel):
 
 
 def ticket_history(request: Request, context: Any) -> Response:
+    service.read_ahead(request.path_params.get("id"))
     client = client_of(request)
     query = validate(HistoryQuery, request.query)
     ticket, entries, next_cursor = service.history(

@@ -18,6 +18,7 @@ class NewTaskBody(NewTask):
 
 
 def add_task(request: Request, context: Any) -> Response:
+    service.read_ahead(request.path_params.get("id"))
     client = client_of(request)
 
     def run() -> Response:

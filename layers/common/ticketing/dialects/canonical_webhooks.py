@@ -84,8 +84,20 @@ def render(sub: store.Subscription) -> dict[str, Any]:
     }
 
 
+def _possible(sub_id: str) -> bool:
+    return sub_id.startswith("wh_") and len(sub_id) <= 40
+
+
+def _ahead(request: Request) -> str:
+    """The subscription the path names, read ahead beside the caller's credentials (if it may be one)."""
+    sub_id = request.path_params.get("id", "")
+    if _possible(sub_id):
+        store.read_ahead(sub_id)
+    return sub_id
+
+
 def _own(client: auth.Client, sub_id: str) -> store.Subscription:
-    sub = store.get_subscription(sub_id) if sub_id.startswith("wh_") and len(sub_id) <= 40 else None
+    sub = store.get_subscription(sub_id) if _possible(sub_id) else None
     if sub is None or sub.client_id != client.client_id or sub.deleted_at is not None:
         raise NotFound(f"No webhook subscription {sub_id}.")
     return sub
@@ -132,16 +144,18 @@ def list_webhooks(request: Request, context: Any) -> Response:
 
 
 def delete_webhook(request: Request, context: Any) -> Response:
+    sub_id = _ahead(request)
     client = _client(request)
-    sub = _own(client, request.path_params.get("id", ""))
+    sub = _own(client, sub_id)
     store.mark_deleted(sub.id, utcnow())
     return Response(204, None)
 
 
 def webhook_deliveries(request: Request, context: Any) -> Response:
+    sub_id = _ahead(request)
     client = _client(request)
     query = validate(DeliveriesQuery, request.query)
-    sub = _own(client, request.path_params.get("id", ""))
+    sub = _own(client, sub_id)
     items = [a.model_dump(mode="json") for a in store.attempts(sub.id, limit=query.limit)]
     return Response(200, {"subscription_id": sub.id, "items": items})
 

@@ -160,6 +160,7 @@ def _path_ids(request: Request) -> tuple[int, int]:
 
 
 def _partner(request: Request) -> tuple[auth.Client, int]:
+    service.read_ahead(request.path_params.get("id"))  # the ticket both routes change
     client = auth.client_for(request.header("authorization"), NAME)  # 401 / 403 (dialect not allowed)
     if not client.has_group(GROUP):
         raise Forbidden(f"This client is not in the {GROUP} security group.", reason="group")

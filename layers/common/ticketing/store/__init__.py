@@ -25,4 +25,6 @@ Modules, one job each:
 * ``store.codec``: items <-> models, keys, sizes, bounded audit entries, history cursors.
 * ``store.calls``: one DynamoDB call, transient errors, backoff, the one batch-get loop.
 * ``store.deliveries``: exactly-once side effects (claim, finish, read a delivery).
+* ``store.readahead``: items a request will read, read beside its first read (the caller's
+  credentials), taken once by the read that wanted them.
 """

@@ -26,6 +26,7 @@ from ticketing import aws
 from ticketing.moments import utcnow
 from ticketing.repository import call, marshal, unmarshal
 from ticketing.settings import get_settings
+from ticketing.store import readahead
 
 SUBSCRIPTIONS = "SUBSCRIPTIONS"
 ATTEMPTS_DAYS = 7
@@ -102,15 +103,21 @@ def client_subscriptions(client_id: str) -> list[Subscription]:
     return sorted((s for s in all_subscriptions() if s.client_id == client_id), key=lambda s: s.created_at)
 
 
+def _key(sub_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": SUBSCRIPTIONS}, "sk": {"S": sub_id}}
+
+
+def read_ahead(sub_id: str) -> None:
+    """The request reads subscription ``sub_id`` once its caller is known: read it beside the
+    caller's credentials, when those are read (``store.readahead``)."""
+    readahead.want(_table(), _key(sub_id))
+
+
 def get_subscription(sub_id: str) -> Subscription | None:
-    resp = call(
-        _ddb(),
-        "get_item",
-        TableName=_table(),
-        Key={"pk": {"S": SUBSCRIPTIONS}, "sk": {"S": sub_id}},
-        ConsistentRead=True,
-    )
-    return Subscription.model_validate(unmarshal(resp["Item"])) if resp.get("Item") else None
+    read, item = readahead.take(_table(), _key(sub_id))
+    if not read:
+        item = call(_ddb(), "get_item", TableName=_table(), Key=_key(sub_id), ConsistentRead=True).get("Item")
+    return Subscription.model_validate(unmarshal(item)) if item else None
 
 
 def mark_deleted(sub_id: str, at: datetime) -> None:

@@ -22,6 +22,7 @@ _ID_RE = re.compile(r"^(tic_[0-9a-z]{7}|[0-9]{1,10})$")
 
 
 def update_ticket(request: Request, context: Any) -> Response:
+    service.read_ahead(request.path_params.get("id"))
     client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
 
     def run() -> Response:

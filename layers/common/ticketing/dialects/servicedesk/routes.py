@@ -36,6 +36,7 @@ def workflow_push(request: Request, context: Any) -> Response:
 
 
 def get_ticket(request: Request, context: Any) -> Response:
+    service.read_ahead(request.path_params.get("id"))
     client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
     raw = request.path_params.get("id", "").strip()
     parsed = ids.parse(raw)

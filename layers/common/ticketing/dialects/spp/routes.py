@@ -41,6 +41,7 @@ def find_ticket(identifier: str, access: Access) -> Ticket:
 
 def update_ticket(request: Request, context: Any) -> Response:
     check_version(request)
+    service.read_ahead(request.path_params.get("ticket"))
     client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
     if not client.has_permission(PERMISSION):
         raise Forbidden("This action is unauthorized: the token lacks the ticket_management permission.")
