@@ -159,16 +159,21 @@ def test_the_embedded_aws_keeps_no_copy_of_a_table_per_write(embedded_aws, monke
     """moto tracks every model object it makes (for its dashboard), and its own
     TransactWriteItems deep-copies the table: with both, every write of the local run kept a
     copy of the whole table (hundreds of MB per load run) and took time in proportion to it.
-    The embedded AWS forgets the objects and rolls transactions back per item."""
+    The embedded AWS forgets the objects every ``FORGET_EVERY`` requests (here 4) and rolls
+    transactions back per item."""
     import copy
 
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
+    from devkit.local.gate import Gate
+
+    monkeypatch.setattr(Gate, "FORGET_EVERY", 4)
     copied, deepcopy = [], copy.deepcopy
     monkeypatch.setattr(copy, "deepcopy", lambda obj, *a: copied.append(type(obj).__name__) or deepcopy(obj, *a))
     client, table = embedded_aws
-    for i in range(5):
+    kept = []
+    for i in range(12):
         update = {
             "TableName": table,
             "Key": {"pk": {"S": f"item-{i}"}},
@@ -176,6 +181,8 @@ def test_the_embedded_aws_keeps_no_copy_of_a_table_per_write(embedded_aws, monke
             "ExpressionAttributeValues": {":n": {"N": str(i)}},
         }
         client.transact_write_items(TransactItems=[{"Update": update}])
-    assert client.scan(TableName=table)["Count"] == 5
-    assert (len(Table.instances_tracked), len(Item.instances_tracked)) == (0, 0)
+        kept.append((len(Table.instances_tracked), len(Item.instances_tracked)))
+    assert client.scan(TableName=table)["Count"] == 12
+    # forgotten within every 4 requests: no more kept than 4 requests made, however many writes
+    assert all((0, 0) in kept[start : start + 4] for start in range(len(kept) - 3)), kept
     assert "Table" not in copied
