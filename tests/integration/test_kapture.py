@@ -492,8 +492,10 @@ def test_a_batch_of_100_is_one_write_per_update_in_parallel(aws, seeded):
     assert [b["ticket"]["ticketId"] for b in body] == [str(t) for t in ids]
     assert [b["ticket"]["substatus"] for b in body] == [terms[i % 5] for i in range(100)]
     assert calls["TransactWriteItems"] == 100  # one atomic write per update
-    assert calls["BatchGetItem"] <= 3  # the tickets; the users and queues the answers show
-    assert "Query" not in calls and calls["GetItem"] <= 1  # the client's key only
+    # the client's key with 99 tickets read ahead (BatchGetItem's 100 keys), the 100th; the users
+    # and queues the answers show
+    assert calls["BatchGetItem"] <= 4
+    assert "Query" not in calls and "GetItem" not in calls
     assert sum(calls.values()) <= 105 < 2 * 100
     assert flight.most > 1  # the writes were in flight together
     assert canonical(aws, ids[-1])["message_count"] == 1
@@ -504,8 +506,8 @@ def test_one_update_costs_one_write_and_batched_reads(aws, seeded):
     with metering.aws_calls() as calls:
         assert post(aws, [element(ticket_id="1004", sub_status="OH", comment="c")])[0] == 200
     assert calls["TransactWriteItems"] == 1  # the update, with its comment and audit entry
-    assert calls["BatchGetItem"] == 3  # the ticket; then, beside the write, its users and its queue
-    assert sum(calls.values()) <= 5  # and the client's key
+    # the client's key with the ticket read ahead; then, beside the write, its users and its queue
+    assert calls == {"BatchGetItem": 3, "TransactWriteItems": 1}
 
 
 def test_a_store_failure_fails_only_its_own_update(aws, seeded, monkeypatch):
@@ -696,3 +698,35 @@ def test_the_demo_data(aws, seeded):
     assert set(refs.get_references("queue", demo_kapture.QUEUES)) == set(demo_kapture.QUEUES)
     got = canonical(aws)
     assert got["assignee_ids"] == [209803] and got["creator_id"] == 209803 and got["version"] == 1
+
+
+# -- the tickets read ahead with the client (ticketing.store.readahead) ------------------------
+@pytest.mark.parametrize(
+    ("body", "auth", "status", "reads"),
+    [
+        ('[{"ticket_id": "1004"', KAPTURE, 400, {"GetItem": 1}),  # no JSON: nothing read ahead
+        ([{"ticket_id": "1004", "sub_status": "PS"}] * 101, KAPTURE, 400, {"GetItem": 1}),  # too many
+        ([{"ticket_id": "INC-1004", "sub_status": "PS"}], KAPTURE, 404, {"GetItem": 1}),  # not Kapture's id
+        ([{"ticket_id": "1004", "sub_status": "PS"}], {"Authorization": "Basic tkt_unknown"}, 401, {"BatchGetItem": 1}),
+    ],
+    ids=["malformed", "over-100", "a-ref", "unknown-client"],
+)
+def test_what_the_batch_reads_ahead_never_changes_its_answer(aws, seeded, body, auth, status, reads):
+    post(aws, [element(ticket_id="1002", sub_status="PS")])  # the catalog cached: the client is read alone
+    with metering.aws_calls() as calls:
+        got = post(aws, body, auth=auth)
+    assert got[0] == status, got
+    assert calls == reads  # the client alone, or with the tickets named; nothing written
+
+
+def test_the_tickets_a_batch_names_are_read_with_its_client_each_once(aws, seeded):
+    post(aws, [element(ticket_id="1004", sub_status="PS")])  # the catalog cached
+    batch = [
+        element(ticket_id=t, sub_status=s) for t, s in (("1004", "OH"), ("1002", "OH"), (1004, "IP"), ("99999", "OH"))
+    ]
+    with metering.aws_calls() as calls:
+        status, _, body = post(aws, batch)
+    assert status == 207 and [b.get("status") for b in body][:3] == ["success"] * 3
+    assert "No Data found for ticket_id 99999" in json.dumps(body[3])
+    # the client with 1004, 1002 and 99999 read ahead; the users and queues the answers show
+    assert calls == {"BatchGetItem": 3, "TransactWriteItems": 3}

@@ -99,3 +99,17 @@ def test_an_item_a_refused_request_read_ahead_is_never_served_to_the_next_invoca
     assert entrypoint(BaseDialect(), refused)(event, context)["statusCode"] == 400
     assert entrypoint(BaseDialect(), served)(event, context)["statusCode"] == 200
     assert taken == [(False, None)]
+
+
+def test_what_one_batch_has_no_room_for_stays_wanted():
+    keys = [{"pk": {"S": f"TICKET#{n}"}, "sk": {"S": "TICKET"}} for n in range(5)]
+    with readahead.scope():
+        for key in keys[:3]:
+            readahead.want("t", key)
+        for key in keys[3:]:
+            readahead.want("u", key)
+        assert readahead.pending(4) == {"t": keys[:3], "u": keys[3:4]}
+        assert readahead.pending(2) == {"t": keys[:2]}
+        assert readahead.pending(0) == {}
+        readahead.fill("t", keys[:3], [{**k, "n": {"N": "1"}} for k in keys[:3]])
+        assert readahead.pending(4) == {"u": keys[3:]}

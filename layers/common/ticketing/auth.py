@@ -22,7 +22,7 @@ from ticketing.moments import utcnow
 from ticketing.observability import logger
 from ticketing.settings import get_settings
 from ticketing.store import readahead
-from ticketing.store.calls import call, read_batch
+from ticketing.store.calls import BATCH_KEYS, call, read_batch
 from ticketing.store.codec import marshal, unmarshal
 
 TOKEN_PREFIX = "tkt_"  # noqa: S105 - a prefix, not a secret
@@ -98,8 +98,8 @@ def lookup_hash(digest: str, *, with_catalog: bool = False) -> Client | None:
     if hit and hit[0] > now:
         return hit[1]
     key = {"token_hash": {"S": digest}}
-    ahead = readahead.pending()
     catalog = with_catalog and _catalog_stale()
+    ahead = readahead.pending(BATCH_KEYS - 1 - catalog)  # beside the client (and the catalog)
     if ahead or catalog:
         item = _read_with(key, ahead, catalog=catalog)
     else:

@@ -92,10 +92,19 @@ class Repository(Deliveries):
         return ticket
 
     def get_many(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
-        """The tickets that exist among ``ticket_ids``, by id: consistent ``BatchGetItem``
-        reads of up to 100 keys each (``store.calls.batch_get``)."""
-        keys = [ticket_key(t) for t in dict.fromkeys(int(t) for t in ticket_ids)]
-        found = [from_item(item) for item in batch_get(self.client, self.table, keys, consistent=True)]
+        """The tickets that exist among ``ticket_ids``, by id: those read ahead (``read_ahead``),
+        the others in consistent ``BatchGetItem`` reads of up to 100 keys each
+        (``store.calls.batch_get``)."""
+        items, keys = [], []
+        for key in (ticket_key(t) for t in dict.fromkeys(int(t) for t in ticket_ids)):
+            read, item = readahead.take(self.table, key)
+            if not read:
+                keys.append(key)
+            elif item:
+                items.append(item)
+        if keys:
+            items += batch_get(self.client, self.table, keys, consistent=True)
+        found = [from_item(item) for item in items]
         return {ticket.id: ticket for ticket in found}
 
     def history(

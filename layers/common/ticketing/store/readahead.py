@@ -63,9 +63,17 @@ def wanted(table: str) -> list[Key]:
     return [key for key, item in (_SCOPE.get() or {}).get(table, {}).values() if item is _PENDING]
 
 
-def pending() -> dict[str, list[Key]]:
-    """The keys wanted and not read yet, by table (tables with none left out)."""
-    return {table: keys for table in (_SCOPE.get() or {}) if (keys := wanted(table))}
+def pending(limit: int) -> dict[str, list[Key]]:
+    """The first ``limit`` keys wanted and not read yet, by table (tables with none left out):
+    what one ``BatchGetItem`` has room for beside the read it rides with; the others stay
+    wanted, and their own reads go to the store."""
+    found: dict[str, list[Key]] = {}
+    for table in _SCOPE.get() or {}:
+        keys = wanted(table)[: max(limit, 0)]
+        limit -= len(keys)
+        if keys:
+            found[table] = keys
+    return found
 
 
 def fill(table: str, keys: list[Key], items: list[dict[str, Any]]) -> None:

@@ -135,7 +135,9 @@ class Batch:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kapture") as pool:
             # 1. the tickets, and the queues named, side by side (one BatchGetItem each)
             ticket_ids = [u.ticket_id for u in updates.values()]
-            tickets_read = pool.submit(service.get_tickets, ticket_ids, access=self.client.access)
+            # in a copy of this context: the tickets read ahead with the client are taken there
+            read = contextvars.copy_context().run
+            tickets_read = pool.submit(read, service.get_tickets, ticket_ids, access=self.client.access)
             queues_read = pool.submit(self.refs.load, QUEUE_KIND, queues) if queues else None
             try:
                 tickets = tickets_read.result()

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
 from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from ticketing import idempotency
+from ticketing import idempotency, service
 from ticketing.catalog import get_catalog
 from ticketing.dialects.docs import IDEMPOTENCY_KEY, Operation
+from ticketing.errors import DomainError
 from ticketing.http import Request, Response, entrypoint
 from ticketing.observability import logger, metrics
 
 from .answers import KaptureFailure, KaptureSuccess, render
 from .batch import Batch
 from .dialect import DIALECT, NAME, PATH, client_for
-from .updates import MAX_UPDATES, KaptureTicketUpdate, parse_body
+from .updates import MAX_UPDATES, KaptureTicketUpdate, parse_body, parse_ticket_id
+
+
+def read_ahead(request: Request) -> None:
+    """The tickets the batch names, read ahead beside its client's credentials
+    (``service.read_ahead``).  Only what is well formed is looked at, and nothing is refused
+    here: a body that does not parse reads nothing ahead, and is refused after the
+    credentials' check, as ever."""
+    try:
+        data = json.loads(request.body) if request.body.strip() else None
+    except (ValueError, RecursionError):
+        return
+    items = [data] if isinstance(data, dict) else data if isinstance(data, list) else []
+    for item in items[:MAX_UPDATES] if len(items) <= MAX_UPDATES else []:
+        if isinstance(item, dict):
+            with suppress(DomainError, ValueError):
+                service.read_ahead(parse_ticket_id(item.get("ticket_id")))
 
 
 def update_tickets(request: Request, context: Any) -> Response:
+    read_ahead(request)
     client = client_for(request.header("authorization"))
 
     def run() -> Response:

@@ -109,7 +109,7 @@ def _context(info: ValidationInfo, key: str) -> Any:
     return (info.context or {}).get(key)
 
 
-def _ticket_id(raw: Any) -> int:
+def parse_ticket_id(raw: Any) -> int:
     """``ticket_id``: the ticket's numeric id, as the document's string ("1004") or a JSON integer."""
     if _blank(raw):
         raise _refused(MISSING_TICKET_ID)
@@ -175,7 +175,7 @@ Disposition = Annotated[
 
 TicketId = Annotated[
     int,
-    BeforeValidator(_ticket_id),
+    BeforeValidator(parse_ticket_id),
     WithJsonSchema(
         {
             "anyOf": [
