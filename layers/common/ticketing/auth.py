@@ -99,7 +99,7 @@ def lookup_hash(digest: str, *, with_catalog: bool = False) -> Client | None:
         return hit[1]
     key = {"token_hash": {"S": digest}}
     catalog = with_catalog and _catalog_stale()
-    ahead = readahead.pending(BATCH_KEYS - 1 - catalog)  # beside the client (and the catalog)
+    ahead = readahead.pending(BATCH_KEYS - 1 - (1 if catalog else 0))  # room beside the client, the catalog
     if ahead or catalog:
         item = _read_with(key, ahead, catalog=catalog)
     else:

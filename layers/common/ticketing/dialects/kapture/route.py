@@ -32,7 +32,7 @@ def read_ahead(request: Request) -> None:
     except (ValueError, RecursionError):
         return
     items = [data] if isinstance(data, dict) else data if isinstance(data, list) else []
-    for item in items[:MAX_UPDATES] if len(items) <= MAX_UPDATES else []:
+    for item in items if len(items) <= MAX_UPDATES else []:  # more is refused: nothing read
         if isinstance(item, dict):
             with suppress(DomainError, ValueError):
                 service.read_ahead(parse_ticket_id(item.get("ticket_id")))
