@@ -102,11 +102,14 @@ class LocalRun:
         endpoint = self.aws.client_endpoint
         self.lambdas = self.aws.lambdas = lambdas.install(self.template, endpoint)
         self.scheduler = SchedulerPump(self.api, endpoint, gate=self.aws.gate)
-        self.scheduler.start()
         self.streams = StreamPump(self.template, endpoint, gate=self.aws.gate)
-        self.streams.start()
         self.deliveries = deliveries.SqsPump(self.template, endpoint, gate=self.aws.gate)
-        self.deliveries.start()
+        # what the demo seed set off settled before the API is served (the pumps' clients made, the
+        # seed's stream records handed on, ...), so none of it lands on the first requests
+        if self.settle(timeout=30.0) is None:
+            log.warning("what the demo data set off did not settle within 30 s: serving anyway")
+        for pump in (self.scheduler, self.streams, self.deliveries):
+            pump.start()
         self.console = console.Console(self)
         self.front = front.serve(self.wsgi, self.host, self.port, request_timeout=self.request_timeout)
         self.port = self.front.effective_port
