@@ -29,6 +29,10 @@ cores.
 * The handlers' log lines are written by the workers to the local run's own output.  A worker
   ends when told to (``stop``) or when the local run's end of its pipe closes (the local run
   killed): none outlives it.
+* A worker that exits while serving (killed, a crash in native code, ``os._exit`` in a handler)
+  fails what it was running, as a crashed Lambda environment does, and a new one takes its place
+  (``_replace``); the others serve meanwhile, and with none serving an invocation waits for the
+  first to be ready.  ``/_local/health`` lists the serving workers.
 
 ``LOCAL_WORKERS=0`` runs the invocations in the local run's process, as the in-process tests do.
 """
@@ -199,25 +203,49 @@ class Workers:
         self.answer_invoke = answer_invoke or lambdas_answer
         self.workers: list[_Worker] = []
         self._pick_lock = threading.Lock()
+        self._live = threading.Condition(self._pick_lock)  # notified when a worker is ready or gone
+        self._stopping = False
+        self.restarts = 0  # workers started again after one exited
 
     @property
     def pids(self) -> list[int]:
-        return [w.process.pid for w in self.workers if w.process.pid]
+        """The serving workers' process ids (not one still starting, nor one gone)."""
+        with self._live:
+            return [w.pid for w in self._serving() if w.pid]
 
     def start(self) -> None:
         """Start the workers (they import the handlers meanwhile: ``wait_ready``)."""
+        for index in range(self.count):
+            self.workers.append(self._spawn(index))
+
+    def _spawn(self, index: int) -> _Worker:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         settings = {"template": self.template, "log_level": os.environ.get("LOCAL_LOG_LEVEL", "INFO")}
-        for index in range(self.count):
-            mine, theirs = ctx.Pipe(duplex=True)
-            process = ctx.Process(target=serve, args=(theirs, settings), name=f"local-worker-{index}", daemon=True)
-            process.start()
-            theirs.close()
-            worker = _Worker(index, process, mine)
-            self.workers.append(worker)
-            threading.Thread(target=self._read, args=(worker,), name=f"worker-{index}-pipe", daemon=True).start()
+        mine, theirs = ctx.Pipe(duplex=True)
+        process = ctx.Process(target=serve, args=(theirs, settings), name=f"local-worker-{index}", daemon=True)
+        process.start()
+        theirs.close()
+        worker = _Worker(index, process, mine)
+        threading.Thread(target=self._read, args=(worker,), name=f"worker-{index}-pipe", daemon=True).start()
+        return worker
+
+    def _replace(self, dead: _Worker) -> None:
+        """A worker that was serving exited (killed, a crash in native code, ``os._exit`` in a
+        handler): what it was running failed, as on Lambda, where the next invocation gets a new
+        environment; here a new worker takes its place (the others serve meanwhile, and with none
+        left an invocation waits for it: ``_pick``).  One that never got ready is not started
+        again (its failure is the local run's to report)."""
+        process = dead.process
+        process.join(1.0)
+        with self._live:
+            if self._stopping or dead not in self.workers:
+                return
+            log.warning("worker %d (pid %s) exited (code %s): starting another", dead.index, dead.pid, process.exitcode)
+            self.workers[self.workers.index(dead)] = self._spawn(dead.index)
+            self.restarts += 1
+            self._live.notify_all()
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         for worker in self.workers:
@@ -242,16 +270,24 @@ class Workers:
                 elif kind == "ready":
                     worker.pid = message[1]
                     worker.ready.set()
+                    with self._live:
+                        self._live.notify_all()
                 elif kind == "failed":
                     worker.failure = message[1]
                     worker.ready.set()
+                    log.error("worker %d did not start:\n%s", worker.index, worker.failure)
         except (EOFError, OSError):
             pass
         finally:
             channel.close_all()
+            served = worker.ready.is_set() and not worker.failure
             if not worker.ready.is_set():
                 worker.failure = f"it exited before it was ready (exit code {worker.process.exitcode})"
                 worker.ready.set()
+            with self._live:
+                self._live.notify_all()
+            if served:
+                self._replace(worker)
 
     def _aws(self, request: list[Any]) -> Any:
         try:
@@ -268,9 +304,16 @@ class Workers:
         with contextlib.suppress(OSError, ValueError):  # the worker is gone
             worker.channel.send(("answer", ident, answer))
 
-    def _pick(self) -> _Worker:
-        with self._pick_lock:
-            live = [w for w in self.workers if not w.channel.closed] or self.workers
+    def _serving(self) -> list[_Worker]:
+        return [w for w in self.workers if not w.channel.closed and w.ready.is_set() and not w.failure]
+
+    def _pick(self, wait: float = 60.0) -> _Worker:
+        """The serving worker with the fewest invocations under way; with none serving (every one
+        exited, their replacements still importing the handlers), the first to be ready, waited
+        for up to ``wait`` seconds."""
+        with self._live:
+            self._live.wait_for(lambda: self._serving() or self._stopping, wait)
+            live = self._serving() or self.workers
             worker = min(live, key=lambda w: w.busy)
             worker.busy += 1
             return worker
@@ -288,13 +331,19 @@ class Workers:
         return value
 
     def reset(self) -> None:
-        """Every worker forgets its caches, as ``provision.apply_environment`` has them forgotten."""
-        for worker in self.workers:
+        """Every worker forgets its caches, as ``provision.apply_environment`` has them forgotten
+        (one still starting has none yet)."""
+        with self._live:
+            serving = self._serving()
+        for worker in serving:
             status, value = worker.channel.ask("reset")
             if status == "raise":
                 raise _remote_error(value)
 
     def stop(self, timeout: float = 5.0) -> None:
+        with self._live:
+            self._stopping = True  # no worker is started again from now on
+            self._live.notify_all()
         for worker in self.workers:
             with contextlib.suppress(OSError, ValueError):  # gone already
                 worker.channel.send(("stop",))

@@ -115,6 +115,43 @@ def test_reset_forgets_what_the_workers_cache(api, pool):
     assert not first & again
 
 
+def _until(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)
+
+
+def test_a_worker_that_exits_is_replaced_and_the_others_serve_meanwhile(api, pool):
+    """As Lambda gives the next invocation a new environment when one crashed: the others serve at
+    once, a new worker takes the place of the one gone, and with none left an invocation waits for
+    a replacement instead of failing."""
+    workers = Workers(TEMPLATE, 2)
+    workers.start()
+    try:
+        workers.wait_ready()
+        runtime.use_workers(workers)
+        first, second = workers.pids
+        os.kill(first, signal.SIGKILL)
+        _until(lambda: first not in workers.pids)
+        status, body = _get(api, "/probe/process")
+        assert status == 200 and body["pid"] == second
+        _until(lambda: len(workers.pids) == 2)  # a new one, ready
+        assert first not in workers.pids and second in workers.pids and workers.restarts == 1
+        gone = workers.pids
+        for pid in gone:
+            os.kill(pid, signal.SIGKILL)
+        _until(lambda: not set(gone) & set(workers.pids))
+        status, body = _get(api, "/probe/process")  # waits for one of the two started again
+        assert status == 200 and body["pid"] not in (first, *gone) and _alive(body["pid"])
+        assert workers.restarts == 3
+        processes = [w.process for w in workers.workers]
+    finally:
+        runtime.use_workers(pool)
+        workers.stop()
+    assert not any(_alive(p.pid) for p in processes)  # stopped: none started again
+
+
 KILLED = """
 import os, signal, sys
 from devkit import template as tpl
