@@ -239,7 +239,8 @@ class Workers:
         again (its failure is the local run's to report)."""
         process = dead.process
         process.join(1.0)
-        with self._live:
+        with self._live:  # gone and replaced at once: no pick sees neither a serving nor a starting one
+            dead.channel.closed = True
             if self._stopping or dead not in self.workers:
                 return
             log.warning("worker %d (pid %s) exited (code %s): starting another", dead.index, dead.pid, process.exitcode)
@@ -279,15 +280,14 @@ class Workers:
         except (EOFError, OSError):
             pass
         finally:
+            if worker.ready.is_set() and not worker.failure:
+                self._replace(worker)  # before its waiting requests fail: a new one is starting by then
             channel.close_all()
-            served = worker.ready.is_set() and not worker.failure
             if not worker.ready.is_set():
                 worker.failure = f"it exited before it was ready (exit code {worker.process.exitcode})"
                 worker.ready.set()
             with self._live:
                 self._live.notify_all()
-            if served:
-                self._replace(worker)
 
     def _aws(self, request: list[Any]) -> Any:
         try:
@@ -307,12 +307,18 @@ class Workers:
     def _serving(self) -> list[_Worker]:
         return [w for w in self.workers if not w.channel.closed and w.ready.is_set() and not w.failure]
 
-    def _pick(self, wait: float = 60.0) -> _Worker:
+    def _pick(self, wait: float = 29.0) -> _Worker:
         """The serving worker with the fewest invocations under way; with none serving (every one
         exited, their replacements still importing the handlers), the first to be ready, waited
-        for up to ``wait`` seconds."""
+        for up to ``wait`` seconds (API Gateway's integration timeout), and not at all when none
+        is starting (a replacement that failed to start: the invocation fails at once)."""
+
+        def decided() -> bool:
+            starting = any(not w.ready.is_set() for w in self.workers)
+            return bool(self._serving()) or self._stopping or not starting
+
         with self._live:
-            self._live.wait_for(lambda: self._serving() or self._stopping, wait)
+            self._live.wait_for(decided, wait)
             live = self._serving() or self.workers
             worker = min(live, key=lambda w: w.busy)
             worker.busy += 1
