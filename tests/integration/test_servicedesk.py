@@ -24,6 +24,7 @@ from ticketing.dialects.servicedesk import datacontract, results
 from ticketing.repository import Repository
 from ticketing.workflow import get_workflow
 
+from devkit import metering
 from devkit.local import apigateway as apigw
 
 AUTH = {"Authorization": "Bearer tkt_demo_servicedesk"}
@@ -670,3 +671,42 @@ def test_idempotency_key_replays_the_first_result(aws, seeded):
     assert canonical(aws, 1001)["version"] == v0 + 1
     status, _, body = push(aws, {"TicketId": 1001, "Action": 205}, headers={"Idempotency-Key": "push-1"})
     assert status == 422 and "different request body" in body["Message"]
+
+
+# -- the ticket a push names, read ahead with the client (ticketing.store.readahead) ----------
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ({"TicketId": 1001, "Action": "IncidentSuspend"}, "application/json"),
+        ({"ticketref": "INC-001001", "Action": "IncidentSuspend"}, "application/json"),
+        (xml_post("IncidentSuspend", TicketId=1001), "application/xml"),
+    ],
+    ids=["json-id", "json-ref", "xml"],
+)
+def test_a_push_reads_its_ticket_with_its_client(aws, seeded, body, content_type):
+    assert get(aws, 1001)[0] == 200  # the catalog cached
+    with metering.aws_calls() as calls:
+        assert push(aws, body, content_type=content_type)[0] == 200
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    assert canonical(aws, 1001)["sub_status"] == "suspended"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reads"),
+    [
+        ({"TicketId": 1001, "Action": "IncidentSuspend"}, "application/json", {"BatchGetItem": 1}),  # read, not shown
+        (BILLION_LAUGHS, "application/xml", {"GetItem": 1}),  # refused by the parser: nothing read ahead
+        (EXTERNAL_ENTITY, "text/xml", {"GetItem": 1}),
+        ("{", "application/json", {"GetItem": 1}),
+    ],
+    ids=["json", "billion-laughs", "external-entity", "malformed"],
+)
+def test_an_unknown_client_is_refused_whatever_its_push_names(aws, seeded, body, content_type, reads):
+    assert get(aws, 1001)[0] == 200  # the catalog cached
+    v0 = canonical(aws, 1001)["version"]
+    started = time.perf_counter()
+    with metering.aws_calls() as calls:
+        status, _, _ = push(aws, body, content_type=content_type, headers={"Authorization": "Bearer tkt_unknown"})
+    assert status == 401 and time.perf_counter() - started < 1.0
+    assert calls == reads
+    assert canonical(aws, 1001)["version"] == v0

@@ -97,17 +97,35 @@ def json_members(request: Request) -> dict[str, Any]:
     return fields
 
 
-def parse_post(request: Request, workflow: Workflow) -> WorkflowPushPost:
-    """The WorkflowPushPost of a JSON or XML request (415 for any other body type): the members
-    of either format, validated by the one model."""
+def members(request: Request) -> tuple[dict[str, Any], bool]:
+    """The members of a JSON or XML request (415 for any other body type), and whether they came
+    as JSON (numbers as numbers)."""
     media = request.media_type
     if media in JSON_TYPES:
-        fields, by_number = json_members(request), True
-    elif media in XML_TYPES:
-        fields, by_number = xml_members(request), False
-    else:
-        raise UnsupportedMediaType(
-            f"The request entity's media type '{media or 'none'}' is not supported for this resource; "
-            f"send one of {', '.join(MEDIA_TYPES)}."
-        )
+        return json_members(request), True
+    if media in XML_TYPES:
+        return xml_members(request), False
+    raise UnsupportedMediaType(
+        f"The request entity's media type '{media or 'none'}' is not supported for this resource; "
+        f"send one of {', '.join(MEDIA_TYPES)}."
+    )
+
+
+def parse_post(request: Request, workflow: Workflow) -> WorkflowPushPost:
+    """The WorkflowPushPost of a JSON or XML request: the members of either format, validated by
+    the one model."""
+    fields, by_number = members(request)
     return validate_post({name: fields.get(name) for name in FIELDS}, workflow, by_number=by_number)
+
+
+def named_tickets(request: Request) -> list[str]:
+    """What the body's TicketId and TicketREF say, unchecked, for reading the ticket ahead
+    (``service.read_ahead``) before the caller is authenticated: nothing here is refused, and a
+    body that does not parse names nothing (``parse_post`` refuses it after the credentials'
+    check, as ever)."""
+    try:
+        fields, _ = members(request)
+    except Exception:  # whatever the parse raises, parse_post raises again in its turn
+        return []
+    values = (fields.get("TicketId"), fields.get("TicketREF"))
+    return [str(v) for v in values if isinstance(v, (str, int)) and not isinstance(v, bool)]

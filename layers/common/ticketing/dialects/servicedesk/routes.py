@@ -8,7 +8,7 @@ from typing import Any
 from ticketing import auth, idempotency, ids, service
 from ticketing.dialects.common import actor_for
 from ticketing.dialects.servicedesk import push
-from ticketing.dialects.servicedesk.body import parse_post
+from ticketing.dialects.servicedesk.body import named_tickets, parse_post
 from ticketing.dialects.servicedesk.dialect import DIALECT, NAME, PUSH_DIALECT, respond
 from ticketing.dialects.servicedesk.results import push_result, ticket_result
 from ticketing.errors import NotFound, quoted
@@ -17,6 +17,8 @@ from ticketing.workflow import get_workflow
 
 
 def workflow_push(request: Request, context: Any) -> Response:
+    for identifier in named_tickets(request):
+        service.read_ahead(identifier)
     client = auth.client_for(request.header("authorization"), NAME, with_catalog=True)
 
     def run() -> Response:
