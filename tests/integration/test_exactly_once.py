@@ -250,3 +250,41 @@ def test_a_hanging_store_is_answered_before_the_function_times_out_not_killed_mi
     # function); the answer says what is known
     assert status == 503 and "may or may not" in problem["detail"]
     assert checks == [] and took < 4
+
+
+def test_a_retry_racing_its_first_attempts_commit_answers_from_the_ticket_as_it_is_now(aws, seeded, monkeypatch):
+    """The retry reads its ticket ahead with its client; then the first attempt (still "in
+    progress") commits; the retry finds its key taken and the change committed, and runs again
+    against the marker.  A Kapture batch's marker keeps no answer, so the answer is rendered from
+    the ticket: as it is now, not as read ahead before that commit."""
+    from ticketing import auth
+
+    kapture = {"Authorization": "Basic tkt_demo_kapture", "Idempotency-Key": "race-1"}
+    body = json.dumps([{"ticket_id": "1004", "sub_status": "OH", "comment": "once"}])
+
+    def send():
+        return apigw.request(aws, "POST", "/update-ticket-from-other-source.html/v.2.0", body=body, headers=kapture)
+
+    original, held = Repository._transact, []
+
+    def hold_then_die(self, items, token):
+        held.append((self, items, token))
+        raise Died  # the first attempt's environment goes before its write is sent
+
+    monkeypatch.setattr(Repository, "_transact", hold_then_die)
+    with pytest.raises(Died):
+        send()
+    monkeypatch.setattr(Repository, "_transact", original)
+    read_with = auth._read_with
+
+    def then_the_first_commits(*args, **kwargs):
+        found = read_with(*args, **kwargs)  # the ticket read ahead, before the first attempt's commit
+        original(*held.pop())
+        return found
+
+    monkeypatch.setattr(auth, "_read_with", then_the_first_commits)
+    again = send()
+    assert again["statusCode"] == 200, again["body"]
+    answer = json.loads(again["body"])
+    assert answer["ticket"]["substatus"] == "OH"  # the ticket as the first attempt's commit left it
+    assert [m.body for m in service.messages(service.repository().get(1004))].count("once") == 1

@@ -492,10 +492,10 @@ def test_a_batch_of_100_is_one_write_per_update_in_parallel(aws, seeded):
     assert [b["ticket"]["ticketId"] for b in body] == [str(t) for t in ids]
     assert [b["ticket"]["substatus"] for b in body] == [terms[i % 5] for i in range(100)]
     assert calls["TransactWriteItems"] == 100  # one atomic write per update
-    # the client's key with 99 tickets read ahead (BatchGetItem's 100 keys), the 100th; the users
-    # and queues the answers show
-    assert calls["BatchGetItem"] <= 4
-    assert "Query" not in calls and "GetItem" not in calls
+    # the client's key alone (a batch of many tickets reads none ahead: store.readahead.MOST); the
+    # tickets; the users and queues the answers show
+    assert calls["BatchGetItem"] <= 3
+    assert "Query" not in calls and calls["GetItem"] <= 1
     assert sum(calls.values()) <= 105 < 2 * 100
     assert flight.most > 1  # the writes were in flight together
     assert canonical(aws, ids[-1])["message_count"] == 1
@@ -719,14 +719,18 @@ def test_what_the_batch_reads_ahead_never_changes_its_answer(aws, seeded, body, 
     assert calls == reads  # the client alone, or with the tickets named; nothing written
 
 
-def test_the_tickets_a_batch_names_are_read_with_its_client_each_once(aws, seeded):
+def test_a_batch_naming_one_ticket_reads_it_with_its_client_and_more_after_its_checks(aws, seeded):
     post(aws, [element(ticket_id="1004", sub_status="PS")])  # the catalog cached
-    batch = [
-        element(ticket_id=t, sub_status=s) for t, s in (("1004", "OH"), ("1002", "OH"), (1004, "IP"), ("99999", "OH"))
-    ]
+    one = [element(ticket_id=t, sub_status=s) for t, s in (("1004", "OH"), (1004, "IP"))]
     with metering.aws_calls() as calls:
-        status, _, body = post(aws, batch)
-    assert status == 207 and [b.get("status") for b in body][:3] == ["success"] * 3
-    assert "No Data found for ticket_id 99999" in json.dumps(body[3])
-    # the client with 1004, 1002 and 99999 read ahead; the users and queues the answers show
-    assert calls == {"BatchGetItem": 3, "TransactWriteItems": 3}
+        status, _, body = post(aws, one)
+    assert status == 200 and [b["status"] for b in body] == ["success"] * 2
+    # the client with 1004 read ahead (named twice, read once); the users and queue the answers show
+    assert calls == {"BatchGetItem": 3, "TransactWriteItems": 2}
+    several = [element(ticket_id=t, sub_status="OH") for t in ("1004", "1002", "99999")]
+    with metering.aws_calls() as calls:
+        status, _, body = post(aws, several)
+    assert status == 207 and "No Data found for ticket_id 99999" in json.dumps(body[2])
+    # the client alone: a made-up token makes the store read one ticket at most (store.readahead.MOST);
+    # then the tickets, the users and the queues
+    assert calls == {"GetItem": 1, "BatchGetItem": 3, "TransactWriteItems": 2}

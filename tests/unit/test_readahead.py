@@ -101,15 +101,22 @@ def test_an_item_a_refused_request_read_ahead_is_never_served_to_the_next_invoca
     assert taken == [(False, None)]
 
 
-def test_what_one_batch_has_no_room_for_stays_wanted():
-    keys = [{"pk": {"S": f"TICKET#{n}"}, "sk": {"S": "TICKET"}} for n in range(5)]
+def test_a_request_naming_more_than_one_item_reads_none_ahead():
+    keys = [{"pk": {"S": f"TICKET#{n}"}, "sk": {"S": "TICKET"}} for n in range(3)]
     with readahead.scope():
-        for key in keys[:3]:
-            readahead.want("t", key)
-        for key in keys[3:]:
-            readahead.want("u", key)
-        assert readahead.pending(4) == {"t": keys[:3], "u": keys[3:4]}
-        assert readahead.pending(2) == {"t": keys[:2]}
-        assert readahead.pending(0) == {}
-        readahead.fill("t", keys[:3], [{**k, "n": {"N": "1"}} for k in keys[:3]])
-        assert readahead.pending(4) == {"u": keys[3:]}
+        readahead.want("t", keys[0])
+        assert readahead.pending() == {"t": keys[:1]}  # one item: read beside the caller
+        readahead.want("u", keys[1])
+        assert readahead.pending() == {}  # more: each read after the checks, as without read-ahead
+        assert readahead.pending(2) == {"t": keys[:1], "u": keys[1:2]}
+        readahead.fill("t", keys[:1], [{**keys[0], "n": {"N": "1"}}])
+        assert readahead.pending() == {"u": keys[1:2]}
+
+
+def test_forget_drops_what_was_read_ahead():
+    with readahead.scope():
+        readahead.want("t", KEY)
+        readahead.fill("t", [KEY], [ITEM])
+        readahead.forget()
+        assert readahead.take("t", KEY) == (False, None)  # read again, as it is now
+    readahead.forget()  # outside a scope: nothing to drop

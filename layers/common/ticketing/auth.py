@@ -22,7 +22,7 @@ from ticketing.moments import utcnow
 from ticketing.observability import logger
 from ticketing.settings import get_settings
 from ticketing.store import readahead
-from ticketing.store.calls import BATCH_KEYS, call, read_batch
+from ticketing.store.calls import call, read_batch
 from ticketing.store.codec import marshal, unmarshal
 
 TOKEN_PREFIX = "tkt_"  # noqa: S105 - a prefix, not a secret
@@ -99,7 +99,7 @@ def lookup_hash(digest: str, *, with_catalog: bool = False) -> Client | None:
         return hit[1]
     key = {"token_hash": {"S": digest}}
     catalog = with_catalog and _catalog_stale()
-    ahead = readahead.pending(BATCH_KEYS - 1 - (1 if catalog else 0))  # room beside the client, the catalog
+    ahead = readahead.pending()
     if ahead or catalog:
         item = _read_with(key, ahead, catalog=catalog)
     else:
@@ -126,7 +126,7 @@ def _read_with(key: dict, ahead: dict[str, list[dict]], *, catalog: bool) -> dic
     from ticketing.repository import CATALOG_KEY
 
     clients, tickets = _table(), get_settings().tickets_table
-    request: dict = {table: {"Keys": keys, "ConsistentRead": True} for table, keys in ahead.items()}
+    request: dict = {table: {"Keys": list(keys), "ConsistentRead": True} for table, keys in ahead.items()}
     if catalog:
         request.setdefault(tickets, {"Keys": []})["Keys"].insert(0, CATALOG_KEY)
     request[clients] = {"Keys": [key], "ConsistentRead": True}

@@ -41,6 +41,7 @@ from ticketing.errors import BadRequest, Conflict, IdempotencyMismatch, Unavaila
 from ticketing.http import Request, Response
 from ticketing.observability import count, logger
 from ticketing.settings import get_settings
+from ticketing.store import readahead
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -364,6 +365,7 @@ def once(
             kept = _MARKER.recall(marker)
             if kept is not None:
                 return kept
+            readahead.forget()  # read before that commit: the ticket is read as it is now
             with riding(_MARKER):
                 return run()
         raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.") from err

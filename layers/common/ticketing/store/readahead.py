@@ -19,7 +19,8 @@ token's first per auth-cache period, every request of the local run (its cache i
   outside a scope ``want`` does nothing. A context variable, as ``ticketing.invocation``.
 - The price: a request refused at the door (a token that is no client's, another dialect's
   client) has read the item too, in the same one round trip: its read units (a ticket is at
-  most ``MAX_TICKET_BYTES``), never its content.
+  most ``MAX_TICKET_BYTES``), never its content; one item at most (``MOST``), so a made-up
+  token cannot make the store read a batch's worth of tickets.
 """
 
 from __future__ import annotations
@@ -63,17 +64,24 @@ def wanted(table: str) -> list[Key]:
     return [key for key, item in (_SCOPE.get() or {}).get(table, {}).values() if item is _PENDING]
 
 
-def pending(limit: int) -> dict[str, list[Key]]:
-    """The first ``limit`` keys wanted and not read yet, by table (tables with none left out):
-    what one ``BatchGetItem`` has room for beside the read it rides with; the others stay
-    wanted, and their own reads go to the store."""
-    found: dict[str, list[Key]] = {}
-    for table in _SCOPE.get() or {}:
-        keys = wanted(table)[: max(limit, 0)]
-        limit -= len(keys)
-        if keys:
-            found[table] = keys
-    return found
+MOST = 1  # items read ahead in one request: what one request on one ticket reads
+
+
+def pending(most: int = MOST) -> dict[str, list[Key]]:
+    """The keys wanted and not read yet, by table (tables with none left out) -- none at all
+    when there are more than ``most``: a request that names more (a Kapture batch of several
+    tickets) reads them itself, after its checks.  A caller with a made-up token thus makes the
+    store read at most ``most`` items beside its failed lookup (failed lookups are not cached)."""
+    found = {table: keys for table in _SCOPE.get() or {} if (keys := wanted(table))}
+    return found if sum(len(keys) for keys in found.values()) <= most else {}
+
+
+def forget() -> None:
+    """Drop what was read ahead and not taken: the request is about to read again what it must
+    read as it is now (a retry that found its first attempt committed meanwhile)."""
+    wanted_here = _SCOPE.get()
+    if wanted_here is not None:
+        wanted_here.clear()
 
 
 def fill(table: str, keys: list[Key], items: list[dict[str, Any]]) -> None:
