@@ -83,18 +83,3 @@ def test_settle_returns_once_what_a_change_set_off_is_done(http):
     assert status == 200 and body["rounds"] == 1  # nothing more to do
     assert len(http.json("GET", "/_local/outbox")[2]["emails"]) == 1
     assert http.json("POST", "/_local/settle?timeout=soon")[0] == 400
-
-
-def test_what_the_demo_data_set_off_is_settled_before_the_api_is_served():
-    """The demo seed's changes are on the tickets' stream when the local run starts: their
-    consumers run (and the pumps make their clients) before it says where it serves, not on a
-    developer's first requests.  So a settle asked for at once finds nothing left to do."""
-    import json
-    import urllib.request
-
-    from devkit.local.run import spawned
-
-    with spawned() as url:
-        request = urllib.request.Request(url + "/_local/settle?timeout=20", method="POST")
-        settled = json.loads(urllib.request.urlopen(request, timeout=30).read())
-    assert settled == {"settled": True, "rounds": 1}
