@@ -13,6 +13,12 @@ Every response must be
 Bounded and deterministic: a fixed number of fuzzed examples per operation, at most
 ``COVERAGE_CASES`` of the coverage phase's systematic cases, derandomized generation
 and no example database, so CI sends the same requests on every run.
+
+One test per operation, its Hypothesis test built when it runs, as schemathesis' pytest plugin
+builds it (``build_operation_test``), not when it is collected: with ``schema.parametrize()``
+every xdist worker made every operation's coverage cases while collecting (~2.5 s of each
+worker's start), though only one runs each operation.  (``schemathesis.pytest.from_fixture``,
+the lazy way, fails on pytest 9: it sets ``Function._nodeid``, which pytest 9 no longer has.)
 """
 
 from __future__ import annotations
@@ -26,9 +32,13 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup, as_reported_failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.coverage import GenerationSession
+from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.meta import CoveragePhaseData
+from schemathesis.pytest._test_builder import build_operation_test
+from schemathesis.python._constants.orchestrator import make_constants_value_source
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 from ticketing.catalog import default_catalog
 
@@ -36,6 +46,7 @@ from devkit import openapi
 
 MAX_EXAMPLES = 25  # fuzzed requests per operation (valid and invalid)
 COVERAGE_CASES = 30  # coverage-phase requests per operation, at most (its distinct scenarios)
+UNEXPECTED_METHODS = ["get", "put", "post", "delete", "options", "patch"]
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -55,7 +66,7 @@ CONFIG = SchemathesisConfig.from_dict(
             # Requests with methods the operation does not have: the methods the local run's
             # server answers.  TRACE and QUERY are refused by the local run's HTTP server itself
             # (501, before any route or handler): the local run's emulation, not the API's.
-            "coverage": {"unexpected-methods": ["get", "put", "post", "delete", "options", "patch"]},
+            "coverage": {"unexpected-methods": UNEXPECTED_METHODS},
         },
     }
 )
@@ -229,12 +240,42 @@ def auth_headers(operation, credentials: dict[str, str]) -> dict[str, str]:
     return {"Authorization": value}
 
 
-@schema.parametrize()
-def test_api(case, fuzz_target):
+# the operations, by label ("GET /tickets/{id}"): collecting them builds no test cases
+OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operations()}
+
+
+def send(case, fuzz_target):
     url, credentials = fuzz_target
     case.call_and_validate(base_url=url, headers=auth_headers(case.operation, credentials), checks=CHECKS)
 
 
+def probed_before(label: str) -> set[tuple[str, str]]:
+    """The (path, method) pairs the coverage phase has probed with an unexpected method before this
+    operation, in the schema's order (each path is probed once, by its first operation), whichever
+    operations this process ran before: the same requests however xdist shares them out."""
+    before = list(OPERATIONS)[: list(OPERATIONS).index(label)]
+    return {(OPERATIONS[other].path, method) for other in before for method in UNEXPECTED_METHODS}
+
+
+@pytest.mark.parametrize("label", list(OPERATIONS))
+def test_api(label, fuzz_target):
+    """Every generated case of one operation, sent and checked (the cases and the report of a failure
+    as ``schema.parametrize()`` gives them: the same builder, seed and hooks)."""
+    schema.coverage_unexpected_methods_seen = probed_before(label)
+    test = build_operation_test(
+        config=schema.config,
+        operation=OPERATIONS[label],
+        test_func=send,
+        given_kwargs={},
+        feedback=FeedbackSources(constants_value_source=make_constants_value_source(schema)),
+    )
+    try:
+        test(fuzz_target=fuzz_target)
+    except FailureGroup as failures:
+        raise as_reported_failure(failures) from None
+
+
 def test_every_operation_is_fuzzed():
-    fuzzed = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
+    fuzzed = {(op.method.upper(), op.path) for op in OPERATIONS.values()}
+    assert len(fuzzed) == len(OPERATIONS)  # one label, one operation
     assert fuzzed == {(op.method.upper(), op.path) for op in openapi.operations()}
