@@ -56,9 +56,9 @@ def ordered_queues(template: tpl.Template) -> list[str]:
     return sorted(queues, key=lambda q: "RedrivePolicy" in template.resources[q].get("Properties", {}))
 
 
-def create_resources(template: tpl.Template, session: Any, endpoint_url: str | None = None) -> None:
-    events = session.client("events", endpoint_url=endpoint_url)
-    sqs = session.client("sqs", endpoint_url=endpoint_url)
+def create_resources(template: tpl.Template, events: Any, sqs: Any) -> None:
+    """The template's event buses, and the tap rule on each (``events``, ``sqs``: clients of the
+    embedded AWS)."""
     buses = [template.physical_name(b) for b in template.of_type("AWS::Events::EventBus")]
     if not buses:
         return
